@@ -1,0 +1,44 @@
+"""Typed engine configuration. The app builds these from its settings and passes them in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class QualityConfig:
+    """Thresholds of the quality gate; every failure code names the field it checks."""
+
+    min_speech_enrol_s: float = 3.0
+    min_speech_verify_s: float = 1.0
+    max_clipping_ratio: float = 0.01
+    min_level_dbfs: float = -50.0
+    min_snr_db: float = 3.0
+    max_speakers_enrol: int = 1
+    max_duration_s: float = 600.0
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Which model to load and where its weights come from."""
+
+    model_id: str = "campplus"
+    model_dir: Path | None = None
+    cache_dir: Path | None = None
+    allow_download: bool = True
+    download_timeout_s: float = 10.0
+    threads: int = 2
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Everything the engine facade needs."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
+    threshold: float | None = None
+    identify_threshold: float | None = None
+    use_snorm: bool = True
+    snorm_top_k: int = 100
+    min_enrol_takes: int = 3

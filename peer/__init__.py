@@ -1,0 +1,1 @@
+"""HTTP node, discovery, replication and client (later issues). No Qt."""
