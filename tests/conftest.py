@@ -1,0 +1,48 @@
+"""Fixtures shared by every test: the real-data folder and a guard against leaked threads."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("VOMID_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The read-only real recordings beside the repository (../shared/data)."""
+    if not (SHARED_DATA / "README.md").exists():
+        raise RuntimeError(
+            f"real test data not found at {SHARED_DATA}; clone the repository beside shared/ "
+            "or set VOMID_SHARED_DATA"
+        )
+    return SHARED_DATA
+
+
+# Threads that libraries start once per process and keep on purpose.
+_ALLOWED_THREAD_PREFIXES = ("ThreadPoolExecutor", "asyncio_", "pydevd", "Dummy-", "QThread", "pg-")
+
+
+@pytest.fixture(autouse=True)
+def verify_threads_ended():
+    """Fail a test that leaves threads (servers, workers) running after it returns."""
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + 2.0
+    while True:
+        leaked = [
+            t
+            for t in threading.enumerate()
+            if t not in before and t.is_alive() and not t.name.startswith(_ALLOWED_THREAD_PREFIXES)
+        ]
+        if not leaked or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert not leaked, f"test left threads running: {[t.name for t in leaked]}"
