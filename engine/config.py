@@ -38,7 +38,8 @@ class EngineConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
     threshold: float | None = None
-    identify_threshold: float | None = None
+    snorm_threshold: float | None = None
     use_snorm: bool = True
     snorm_top_k: int = 100
+    min_snorm_cohort: int = 20
     min_enrol_takes: int = 3

@@ -1,0 +1,28 @@
+# The two commands of the README:  `make run` (install + run the main job)  and  `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install system-deps
+
+run: install
+	$(VENV)/bin/vomid selfcheck
+
+test: install
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
+
+install: $(STAMP)
+
+# torch first, from its pinned CPU wheel, so nothing later pulls a CUDA build.
+$(STAMP): pyproject.toml scripts/install-system-deps.sh
+	bash scripts/install-system-deps.sh
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip<26"
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+system-deps:
+	bash scripts/install-system-deps.sh

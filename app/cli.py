@@ -1,0 +1,88 @@
+"""The ``vomid`` command line: one parser, a subcommand per job, errors that say what to do next."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from typing import Sequence
+
+from engine.errors import ModelUnavailableError, VomidError
+
+# Command modules, each exposing add_parser(subparsers). Missing optional ones are skipped only if absent
+# from the source tree (e.g. during a partial checkout), never silently when they fail to import.
+COMMAND_MODULES = [
+    "app.commands.selfcheck",
+    "app.commands.models",
+    "app.commands.voice",
+    "app.commands.evaluate",
+    "app.commands.bench",
+]
+
+EPILOG = """\
+Start here:
+  vomid selfcheck                 check that models load and a round trip works
+  vomid enrol alice a.wav b.wav c.wav --name "Alice"
+  vomid verify alice attempt.wav
+  vomid identify attempt.wav
+Settings come from VOMID_* environment variables (e.g. VOMID_MODEL=ge2e, VOMID_DATA_DIR=/srv/vomid).
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser with every registered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="vomid",
+        description="Edge-VoMID: voiceprint enrolment, verification and identification.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    bench_sub = None
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(name)
+        result = module.add_parser(sub)
+        if name == "app.commands.bench":
+            bench_sub = result
+    _add_store_commands(sub, bench_sub)
+    return parser
+
+
+def _add_store_commands(sub: argparse._SubParsersAction, bench_sub: argparse._SubParsersAction | None) -> None:
+    from app.commands import store_cmds
+    from app.wiring import open_store_from_args
+
+    store_cmds.add_store_commands(sub, open_store_from_args)
+    if bench_sub is not None:
+        store_cmds.add_bench_store(bench_sub)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``vomid`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except ModelUnavailableError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        print("hint: the offline model needs no download: add --model ge2e (or set VOMID_MODEL=ge2e)", file=sys.stderr)
+        return 3
+    except VomidError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""Builds the engine (and later store, node, UI) from settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from app.settings import Settings
+from engine.errors import AudioError, QualityRejected
+from engine.facade import Engine
+from engine.gallery import Gallery
+
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".aac"}
+
+
+def build_engine(
+    settings: Settings,
+    *,
+    model_id: str | None = None,
+    random_weights: bool = False,
+    gallery: Gallery | None = None,
+    cohort_dir: Path | None = None,
+    audit: Callable[..., None] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> Engine:
+    """Load the configured model and return an engine over ``gallery`` (in-memory when None)."""
+    from engine.models import load_model
+
+    config = settings.engine_config(model_id=model_id)
+    model = load_model(config.model, random_weights=random_weights)
+    engine = Engine(config, model=model, gallery=gallery, audit=audit)
+    if cohort_dir is not None:
+        engine.set_cohort(embed_cohort(engine, cohort_dir, progress=progress))
+    return engine
+
+
+def audio_files(folder: Path) -> list[Path]:
+    """Audio files under ``folder``, sorted, recursively."""
+    return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+
+
+def embed_cohort(engine: Engine, folder: Path, *, progress: Any = None) -> np.ndarray:
+    """Embeddings of every usable file under ``folder`` (an impostor cohort for AS-norm)."""
+    files = audio_files(folder)
+    if not files:
+        raise FileNotFoundError(f"no audio files under cohort folder {folder}")
+    vectors = []
+    for i, path in enumerate(files, 1):
+        try:
+            vectors.append(engine.embed(path, purpose="verify").vector)
+        except (AudioError, QualityRejected):
+            pass
+        if progress:
+            progress("cohort", i, len(files))
+    return np.stack(vectors)

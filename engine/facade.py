@@ -1,0 +1,234 @@
+"""The engine facade: embed, enrol, verify, identify and score with in-memory inputs."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from engine.config import EngineConfig
+from engine.embedder import Embedder, EmbeddingResult, Purpose, l2_normalise
+from engine.errors import EnrolmentError, ModelMismatchError, UnknownSpeakerError
+from engine.gallery import Gallery, MemoryGallery, Voiceprint
+from engine.models.base import EmbeddingModel
+from engine.quality import QualityReport
+from engine.scoring import ASNorm, cosine_scores, mean_of_takes
+from engine.vad import SileroVad
+
+Progress = Callable[[str, int, int], None]
+AuditHook = Callable[..., None]
+
+# Below this many voiceprints of other speakers, s-norm statistics are too noisy: score by cosine.
+MIN_SNORM_COHORT = 20
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Outcome of a 1:1 verification."""
+
+    speaker_id: str
+    score: float
+    accepted: bool
+    threshold: float
+    model_id: str
+    raw_score: float
+    normalised: bool
+    quality: QualityReport
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One ranked identification candidate."""
+
+    speaker_id: str
+    score: float
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class IdentifyResult:
+    """Outcome of a 1:N identification: candidates above the threshold, best first."""
+
+    candidates: list[Candidate]
+    threshold: float
+    model_id: str
+    normalised: bool
+    quality: QualityReport
+    best: Candidate | None = field(default=None)
+
+
+class Engine:
+    """Speaker verification for one configured model over a gallery of voiceprints."""
+
+    def __init__(
+        self,
+        config: EngineConfig,
+        *,
+        model: EmbeddingModel | None = None,
+        vad: SileroVad | None = None,
+        gallery: Gallery | None = None,
+        cohort: np.ndarray | None = None,
+        audit: AuditHook | None = None,
+    ) -> None:
+        if model is None:
+            from engine.models import load_model
+
+            model = load_model(config.model)
+        self.config = config
+        self.model = model
+        self.vad = vad or SileroVad()
+        self.embedder = Embedder(model, self.vad, config.quality)
+        self.gallery: Gallery = gallery if gallery is not None else MemoryGallery()
+        self._audit = audit
+        self._lock = threading.Lock()
+        self._cohort: ASNorm | None = None
+        self._gallery_cohort: tuple[tuple[int, int], ASNorm] | None = None
+        if cohort is not None:
+            self.set_cohort(cohort)
+
+    # -- facts -------------------------------------------------------------------------------
+    @property
+    def model_id(self) -> str:
+        """Id of the model every embedding of this engine comes from."""
+        return self.model.model_id
+
+    def threshold_for(self, normalised: bool) -> float:
+        """Accept threshold on the cosine scale or on the AS-norm scale."""
+        from engine.models.registry import get_spec
+
+        spec = get_spec(self.model_id)
+        if normalised:
+            explicit = self.config.snorm_threshold
+            return float(explicit if explicit is not None else getattr(spec, "default_snorm_threshold", 3.0))
+        return float(self.config.threshold if self.config.threshold is not None else spec.default_threshold)
+
+    def set_cohort(self, cohort: np.ndarray | None) -> None:
+        """Use these impostor embeddings for AS-norm; None: the gallery's own voiceprints when large enough."""
+        if cohort is None or len(cohort) == 0:
+            self._cohort = None
+            return
+        cohort = l2_normalise(np.asarray(cohort, dtype=np.float32))
+        if cohort.shape[1] != self.model.dim:
+            raise ModelMismatchError(f"cohort is {cohort.shape[1]}-d, model {self.model_id} is {self.model.dim}-d")
+        self._cohort = ASNorm(cohort, top_k=min(self.config.snorm_top_k, len(cohort)))
+
+    def _scorer(self) -> ASNorm | None:
+        """The AS-norm in force: the explicit cohort, else the gallery's voiceprints, else none."""
+        if not self.config.use_snorm:
+            return None
+        if self._cohort is not None:
+            return self._cohort
+        ids, matrix = self.gallery.matrix(self.model_id)
+        if len(ids) < self.config.min_snorm_cohort:
+            return None
+        key = (len(ids), id(matrix))
+        with self._lock:
+            if self._gallery_cohort is None or self._gallery_cohort[0] != key:
+                k = min(self.config.snorm_top_k, len(ids))
+                self._gallery_cohort = (key, ASNorm(matrix, top_k=k))
+            return self._gallery_cohort[1]
+
+    # -- core API ----------------------------------------------------------------------------
+    def embed(self, audio: Any, sample_rate: int | None = None, *, purpose: Purpose | None = "verify") -> EmbeddingResult:
+        """Embed one utterance (see :meth:`engine.embedder.Embedder.embed`)."""
+        return self.embedder.embed(audio, sample_rate, purpose=purpose)
+
+    def score(self, enrol: np.ndarray, test: np.ndarray) -> float:
+        """Similarity of two embeddings of this engine's model (AS-normalised when a cohort is set)."""
+        enrol, test = _check_same_dim(enrol, test, self.model.dim, self.model_id)
+        raw = float(cosine_scores(test, enrol[None, :])[0])
+        scorer = self._scorer()
+        return raw if scorer is None else float(scorer.score(enrol, test, raw))
+
+    def enrol(
+        self, speaker_id: str, takes: Sequence[Any], *, name: str | None = None, progress: Progress | None = None
+    ) -> Voiceprint:
+        """Enrol a speaker from several takes.
+
+        Parameters
+        ----------
+        speaker_id:
+            Stable id of the person.
+        takes:
+            At least ``config.min_enrol_takes`` audio inputs, each passing the enrolment gate.
+        name:
+            Display name.
+        progress:
+            ``progress("speech_seconds", collected_ms, needed_ms)`` after each take.
+
+        Returns
+        -------
+        Voiceprint
+            The stored voiceprint (per-take embeddings and their normalised mean).
+        """
+        if len(takes) < self.config.min_enrol_takes:
+            raise EnrolmentError(f"{len(takes)} take(s) given, {self.config.min_enrol_takes} needed")
+        needed = self.config.min_enrol_takes * self.config.quality.min_speech_enrol_s
+        vectors, reports, seconds = [], [], 0.0
+        for take in takes:
+            result = self.embed(take, purpose="enrol")
+            vectors.append(result.vector)
+            reports.append(result.quality.as_dict())
+            seconds += result.speech_seconds
+            if progress:
+                progress("speech_seconds", int(seconds * 1000), int(needed * 1000))
+        matrix = np.stack(vectors).astype(np.float32)
+        vp = Voiceprint(
+            speaker_id=speaker_id, model_id=self.model_id, mean=mean_of_takes(matrix), takes=matrix,
+            speech_seconds=seconds, name=name, quality={"takes": reports},
+        )
+        self.gallery.put(vp)
+        self._emit("enrol", speaker_id=speaker_id, model_id=self.model_id, takes=len(takes), speech_s=round(seconds, 2))
+        return vp
+
+    def verify(self, speaker_id: str, audio: Any, sample_rate: int | None = None) -> VerifyResult:
+        """1:1: does this audio belong to ``speaker_id``? Raises QualityRejected on bad audio."""
+        vp = self.gallery.get(speaker_id, self.model_id)
+        if vp is None:
+            raise UnknownSpeakerError(f"no voiceprint for speaker {speaker_id!r} with model {self.model_id}")
+        result = self.embed(audio, sample_rate, purpose="verify")
+        raw = float(cosine_scores(result.vector, vp.mean[None, :])[0])
+        scorer = self._scorer()
+        score = raw if scorer is None else float(scorer.score(vp.mean, result.vector, raw))
+        normalised = scorer is not None
+        threshold = self.threshold_for(normalised)
+        accepted = bool(score >= threshold)
+        self._emit("verify", speaker_id=speaker_id, model_id=self.model_id, score=round(score, 4), accepted=accepted)
+        return VerifyResult(speaker_id, score, accepted, threshold, self.model_id, raw, normalised, result.quality)
+
+    def identify(self, audio: Any, sample_rate: int | None = None, *, top_k: int = 5) -> IdentifyResult:
+        """1:N: ranked enrolled speakers whose score passes the identify threshold."""
+        result = self.embed(audio, sample_rate, purpose="verify")
+        ids, matrix = self.gallery.matrix(self.model_id)
+        candidates: list[Candidate] = []
+        scorer = self._scorer()
+        threshold = self.threshold_for(scorer is not None)
+        if ids:
+            scores = cosine_scores(result.vector, matrix)
+            if scorer is not None:
+                scores = scorer.score_many(result.vector, matrix)
+            order = np.argsort(-scores)[:top_k]
+            for i in order:
+                if scores[i] >= threshold:
+                    vp = self.gallery.get(ids[i], self.model_id)
+                    candidates.append(Candidate(ids[i], float(scores[i]), vp.name if vp else None))
+        best = candidates[0] if candidates else None
+        self._emit("identify", model_id=self.model_id, match=best.speaker_id if best else None)
+        return IdentifyResult(candidates, threshold, self.model_id, scorer is not None, result.quality, best)
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _emit(self, event: str, **fields: Any) -> None:
+        if self._audit is not None:
+            self._audit(event, **fields)
+
+
+def _check_same_dim(a: np.ndarray, b: np.ndarray, dim: int, model_id: str) -> tuple[np.ndarray, np.ndarray]:
+    a = np.asarray(a, dtype=np.float32).reshape(-1)
+    b = np.asarray(b, dtype=np.float32).reshape(-1)
+    if a.shape[0] != dim or b.shape[0] != dim:
+        raise ModelMismatchError(
+            f"embeddings of {a.shape[0]} and {b.shape[0]} dimensions cannot be scored with {model_id} ({dim}-d)"
+        )
+    return l2_normalise(a), l2_normalise(b)
