@@ -1,0 +1,98 @@
+"""The engine facade on real speakers with the offline model: enrol, verify, identify, refuse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.config import EngineConfig, ModelConfig
+from engine.errors import EnrolmentError, ModelMismatchError, QualityRejected, UnknownSpeakerError
+from engine.facade import Engine
+from engine.gallery import MemoryGallery, Voiceprint
+from engine.models import load_model
+
+SPEAKERS = ["1688", "1998", "2033", "2414", "3080"]
+
+
+@pytest.fixture(scope="module")
+def ge2e():
+    return load_model(ModelConfig(model_id="ge2e"))
+
+
+def utterances(shared_data: Path, speaker: str) -> list[Path]:
+    return sorted((shared_data / "verification" / "en" / speaker).glob("*.flac"))
+
+
+@pytest.fixture(scope="module")
+def enrolled(ge2e, shared_data):
+    """An engine with the five English speakers enrolled from their first three utterances."""
+    engine = Engine(EngineConfig(model=ModelConfig(model_id="ge2e")), model=ge2e, gallery=MemoryGallery())
+    events = []
+    engine._audit = lambda event, **f: events.append((event, f))
+    for spk in SPEAKERS:
+        engine.enrol(spk, utterances(shared_data, spk)[:3], name=f"Reader {spk}")
+    return engine, events
+
+
+def test_genuine_attempt_is_accepted_and_impostor_rejected(enrolled, shared_data):
+    engine, _ = enrolled
+    genuine = engine.verify("1688", utterances(shared_data, "1688")[5])
+    impostor = engine.verify("1688", utterances(shared_data, "2414")[5])
+    assert genuine.accepted and genuine.score >= genuine.threshold
+    assert not impostor.accepted and impostor.score < genuine.score
+    assert genuine.model_id == "ge2e"
+
+
+def test_identify_ranks_the_true_speaker_first(enrolled, shared_data):
+    engine, _ = enrolled
+    for spk in SPEAKERS:
+        result = engine.identify(utterances(shared_data, spk)[7])
+        assert result.best is not None and result.best.speaker_id == spk
+        assert result.best.name == f"Reader {spk}"
+        assert [c.score for c in result.candidates] == sorted((c.score for c in result.candidates), reverse=True)
+
+
+def test_silence_never_matches(enrolled):
+    engine, _ = enrolled
+    silence = np.zeros(16000 * 4, dtype=np.float32)
+    with pytest.raises(QualityRejected) as err:
+        engine.verify("1688", silence, 16000)
+    assert err.value.code in {"no_speech", "too_short"}
+    with pytest.raises(QualityRejected):
+        engine.identify(silence, 16000)
+
+
+def test_enrolment_needs_three_takes_and_reports_progress(ge2e, shared_data):
+    engine = Engine(EngineConfig(model=ModelConfig(model_id="ge2e")), model=ge2e)
+    with pytest.raises(EnrolmentError, match="3 needed"):
+        engine.enrol("x", utterances(shared_data, "1688")[:2])
+    seen: list[tuple[str, int, int]] = []
+    vp = engine.enrol("x", utterances(shared_data, "1688")[:3], progress=lambda *a: seen.append(a))
+    assert len(seen) == 3 and seen[-1][1] == int(vp.speech_seconds * 1000)
+    assert [s[1] for s in seen] == sorted(s[1] for s in seen)
+    assert vp.takes.shape == (3, 256) and abs(float(np.linalg.norm(vp.mean)) - 1) < 1e-5
+
+
+def test_unknown_speaker_and_other_models_are_never_mixed(enrolled, shared_data):
+    engine, _ = enrolled
+    with pytest.raises(UnknownSpeakerError):
+        engine.verify("nobody", utterances(shared_data, "1688")[5])
+    other = np.ones(192, dtype=np.float32) / np.sqrt(192)
+    engine.gallery.put(Voiceprint("cam-only", "campplus", other, other[None, :], 9.0))
+    with pytest.raises(UnknownSpeakerError):
+        engine.verify("cam-only", utterances(shared_data, "1688")[5])
+    ids, matrix = engine.gallery.matrix("ge2e")
+    assert "cam-only" not in ids and matrix.shape[1] == 256
+    with pytest.raises(ModelMismatchError):
+        engine.score(other, np.ones(256, dtype=np.float32))
+
+
+def test_every_decision_is_audited_without_audio(enrolled, shared_data):
+    engine, events = enrolled
+    engine.verify("1998", utterances(shared_data, "1998")[6])
+    kinds = {e for e, _ in events}
+    assert {"enrol", "verify"} <= kinds
+    for _, fields in events:
+        assert not any(isinstance(v, (np.ndarray, bytes)) for v in fields.values())
