@@ -1,0 +1,185 @@
+"""Threshold calibration from a target false-accept rate, and the per-model threshold file (JSON)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.metrics import rates_at
+
+FILE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A threshold chosen for one model, with where it came from and what it achieved there."""
+
+    model_id: str
+    threshold: float
+    target_far: float
+    far: float
+    frr: float
+    n_trials: int
+    n_target: int
+    source: str = ""
+    normalised: bool = False
+    created_at: float = field(default_factory=time.time)
+
+
+def threshold_for_far(scores: np.ndarray, labels: np.ndarray, target_far: float) -> float:
+    """The lowest threshold whose false-accept rate on these scores is at most ``target_far``.
+
+    Parameters
+    ----------
+    scores : array of float, one per trial (accept when ``score >= threshold``)
+    labels : array of 0/1, 1 for a target trial
+    target_far : wanted false-accept rate as a fraction in [0, 1)
+
+    Returns
+    -------
+    float
+        A threshold half-way between the highest non-target score that must be rejected and
+        the next higher non-target score, so it does not sit exactly on a seen score.
+    """
+    if not 0.0 <= target_far < 1.0:
+        raise ValueError(f"target_far must be a fraction in [0, 1), got {target_far}")
+    s = np.asarray(scores, dtype=np.float64).reshape(-1)
+    y = np.asarray(labels).reshape(-1)
+    if s.shape != y.shape or np.isnan(s).any():
+        raise ValueError("scores and labels must have the same length and no NaN")
+    non = np.sort(s[y == 0])[::-1]
+    if non.size == 0:
+        raise ValueError("calibration needs non-target trials")
+    allowed = int(np.floor(target_far * non.size + 1e-9))
+    if allowed >= non.size:
+        return float(non[-1])
+    reject = non[allowed]  # highest non-target score that must be rejected
+    higher = non[:allowed][non[:allowed] > reject]
+    if not np.isfinite(reject):
+        return float(np.nextafter(reject, np.inf))
+    if higher.size:
+        return float((reject + higher[-1]) / 2)
+    return float(reject + max(abs(reject), 1.0) * 1e-6)
+
+
+def calibrate(
+    scores: np.ndarray,
+    labels: np.ndarray,
+    *,
+    model_id: str,
+    target_far: float,
+    source: str = "",
+    normalised: bool = False,
+) -> Calibration:
+    """Choose a model's threshold on labelled scores.
+
+    Parameters
+    ----------
+    scores : array of float, one per trial
+    labels : array of 0/1, 1 for a target trial
+    model_id : registry id the scores were made with
+    target_far : wanted false-accept rate (fraction)
+    source : where the scores came from (trial list path), written into the record
+    normalised : True when the scores are AS-normalised rather than raw cosine
+
+    Returns
+    -------
+    Calibration
+        The threshold and the FAR/FRR it gives on these same scores.
+    """
+    t = threshold_for_far(scores, labels, target_far)
+    far, frr = rates_at(scores, labels, t)
+    y = np.asarray(labels).reshape(-1)
+    return Calibration(model_id, t, target_far, far, frr, int(y.size), int((y == 1).sum()), source, normalised)
+
+
+def read_thresholds(path: str | Path) -> dict[str, Calibration]:
+    """Read the per-model threshold file.
+
+    Parameters
+    ----------
+    path : JSON file written by ``write_threshold``; a missing file reads as empty
+
+    Returns
+    -------
+    dict[str, Calibration]
+        Calibration by model id.
+
+    Raises
+    ------
+    ValueError
+        The file is not a threshold file of a version this code reads.
+    """
+    p = Path(path)
+    if not p.exists():
+        return {}
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+        if data.get("version") != FILE_VERSION:
+            raise ValueError(f"unsupported version {data.get('version')!r}")
+        return {mid: _from_dict(mid, rec) for mid, rec in data["models"].items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"threshold file {p} is not valid: {exc}") from exc
+
+
+def write_threshold(path: str | Path, calibration: Calibration) -> None:
+    """Store one model's calibration in the threshold file, keeping the other models' entries.
+
+    Parameters
+    ----------
+    path : JSON file, created with its folder when missing; replaced atomically
+    calibration : the record to store under its model id
+    """
+    p = Path(path)
+    records = read_thresholds(p)
+    records[calibration.model_id] = calibration
+    payload = {
+        "version": FILE_VERSION,
+        "models": {mid: {k: v for k, v in asdict(c).items() if k != "model_id"} for mid, c in records.items()},
+    }
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=p.name, suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(payload, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+    os.replace(tmp, p)
+
+
+def threshold_for(path: str | Path, model_id: str) -> float | None:
+    """The stored threshold of one model.
+
+    Parameters
+    ----------
+    path : threshold file
+    model_id : registry id
+
+    Returns
+    -------
+    float | None
+        The threshold, or None when the file has none for that model.
+    """
+    rec = read_thresholds(path).get(model_id)
+    return None if rec is None else rec.threshold
+
+
+def _from_dict(model_id: str, rec: dict[str, Any]) -> Calibration:
+    """Build a record from its JSON form."""
+    return Calibration(
+        model_id=model_id,
+        threshold=float(rec["threshold"]),
+        target_far=float(rec["target_far"]),
+        far=float(rec["far"]),
+        frr=float(rec["frr"]),
+        n_trials=int(rec["n_trials"]),
+        n_target=int(rec["n_target"]),
+        source=str(rec.get("source", "")),
+        normalised=bool(rec.get("normalised", False)),
+        created_at=float(rec.get("created_at", 0.0)),
+    )

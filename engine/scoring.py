@@ -1,0 +1,259 @@
+"""Scoring of embeddings: cosine (single and batched), AS-norm against a cohort, mean of takes."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from engine.errors import ModelMismatchError
+
+_EPS = 1e-12
+# A cohort row this close to the vector being normalised is taken to be that same voiceprint
+# (the product builds its cohort from enrolled speakers) and is left out of its statistics.
+SELF_MATCH_COSINE = 0.9999
+
+
+def normalise(x: np.ndarray) -> np.ndarray:
+    """Return ``x`` scaled to unit L2 norm along its last axis (zero rows stay zero).
+
+    Parameters
+    ----------
+    x : array ``(d,)`` or ``(n, d)``
+
+    Returns
+    -------
+    np.ndarray
+        float32 array of the same shape.
+    """
+    a = np.asarray(x, dtype=np.float32)
+    if not np.isfinite(a).all():
+        raise ValueError("embedding holds NaN or infinite values")
+    n = np.linalg.norm(a, axis=-1, keepdims=True)
+    return a / np.maximum(n, _EPS)
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine similarity of two vectors.
+
+    Parameters
+    ----------
+    a, b : arrays ``(d,)`` of the same model
+
+    Returns
+    -------
+    float
+        Similarity in [-1, 1].
+    """
+    _same_dim(np.asarray(a), np.asarray(b))
+    return float(normalise(a) @ normalise(b))
+
+
+def cosine_scores(query: np.ndarray, matrix: np.ndarray, *, assume_unit: bool = False) -> np.ndarray:
+    """Cosine of one query against every row of a matrix (1:N search).
+
+    Parameters
+    ----------
+    query : array ``(d,)``
+    matrix : array ``(n, d)``; ``n`` may be 0
+    assume_unit : skip normalising the rows when the caller knows they are unit length
+        (the gallery's means are), which halves the time on a large gallery
+
+    Returns
+    -------
+    np.ndarray
+        float32 ``(n,)`` similarities.
+    """
+    m = np.asarray(matrix, dtype=np.float32)
+    if m.ndim != 2:
+        raise ValueError(f"matrix must be (n, d), got shape {m.shape}")
+    if m.shape[0] == 0:
+        return np.zeros(0, dtype=np.float32)
+    _same_dim(np.asarray(query), m)
+    rows = m if assume_unit else normalise(m)
+    return rows @ normalise(query)
+
+
+def cosine_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Batched cosine: every row of ``a`` against every row of ``b``.
+
+    Parameters
+    ----------
+    a : array ``(n, d)``
+    b : array ``(m, d)``
+
+    Returns
+    -------
+    np.ndarray
+        float32 ``(n, m)`` similarities.
+    """
+    a2, b2 = np.atleast_2d(a), np.atleast_2d(b)
+    _same_dim(a2, b2)
+    return normalise(a2) @ normalise(b2).T
+
+
+def mean_of_takes(takes: np.ndarray) -> np.ndarray:
+    """Enrolment vector from several takes: the normalised mean of the normalised takes.
+
+    Parameters
+    ----------
+    takes : array ``(k, d)``, one embedding per take, ``k >= 1``
+
+    Returns
+    -------
+    np.ndarray
+        float32 ``(d,)`` unit vector.
+    """
+    t = np.atleast_2d(np.asarray(takes, dtype=np.float32))
+    if t.shape[0] == 0:
+        raise ValueError("mean_of_takes needs at least one take")
+    return normalise(normalise(t).mean(axis=0))
+
+
+class ASNorm:
+    """Adaptive symmetric score normalisation against an impostor cohort (top-k closest).
+
+    When the cohort holds the enrolled voiceprint itself (a cohort built from enrolled speakers),
+    that row is left out of both sides' statistics for trials against that voiceprint.
+    """
+
+    def __init__(self, cohort: np.ndarray, top_k: int = 100) -> None:
+        """Keep a normalised copy of the cohort ``(m, d)`` and the size of the adaptive subset."""
+        c = np.asarray(cohort, dtype=np.float32)
+        if c.ndim != 2 or c.shape[0] < 2:
+            raise ValueError(f"AS-norm needs a cohort of at least 2 embeddings, got shape {c.shape}")
+        if top_k < 2:
+            raise ValueError(f"top_k must be at least 2, got {top_k}")
+        self.cohort = normalise(c)
+        self.top_k = min(int(top_k), c.shape[0])
+        self._lock = threading.Lock()
+        self._cached: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    @property
+    def dim(self) -> int:
+        """Embedding size of the cohort."""
+        return int(self.cohort.shape[1])
+
+    def _cohort_scores(self, vectors: np.ndarray) -> np.ndarray:
+        """Cosine of each vector against the cohort, float64 ``(n, m)``."""
+        v = np.atleast_2d(np.asarray(vectors))
+        _same_dim(v, self.cohort)
+        return (normalise(v) @ self.cohort.T).astype(np.float64)
+
+    def stats(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation of each vector's top-k cohort scores.
+
+        Parameters
+        ----------
+        vectors : array ``(n, d)``; a cohort row identical to a vector is not counted for it
+
+        Returns
+        -------
+        (mean, std)
+            float64 arrays ``(n,)``; std is floored at a small positive value.
+        """
+        s = self._cohort_scores(vectors)
+        s[s >= SELF_MATCH_COSINE] = -np.inf
+        return _top_moments(s, self.top_k)
+
+    def score(self, enrol: np.ndarray, test: np.ndarray, raw: float | None = None) -> float:
+        """AS-normalised score of one trial.
+
+        Parameters
+        ----------
+        enrol : array ``(d,)``, the enrolment vector
+        test : array ``(d,)``, the test embedding
+        raw : the cosine of the two when the caller already has it
+
+        Returns
+        -------
+        float
+            ``0.5 * ((raw - mu_e) / sd_e + (raw - mu_t) / sd_t)``.
+        """
+        if raw is None:
+            raw = cosine(enrol, test)
+        s = self._cohort_scores(np.stack([np.asarray(enrol, np.float32), np.asarray(test, np.float32)]))
+        s[:, s[0] >= SELF_MATCH_COSINE] = -np.inf  # the enrolled voiceprint is not its own impostor
+        s[s >= SELF_MATCH_COSINE] = -np.inf
+        mu, sd = _top_moments(s, self.top_k)
+        return float(0.5 * ((raw - mu[0]) / sd[0] + (raw - mu[1]) / sd[1]))
+
+    def enrol_stats(self, enrol_matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Cohort statistics of a gallery matrix, computed once per matrix object and reused.
+
+        Parameters
+        ----------
+        enrol_matrix : array ``(n, d)``; pass the same (unchanged) object again to reuse the cache
+
+        Returns
+        -------
+        (mean, std, self_row)
+            float64 ``(n,)`` arrays, and for each row the index of the cohort row that is the same
+            voiceprint (-1 when none).
+        """
+        with self._lock:
+            cached = self._cached
+            if cached is not None and cached[0] is enrol_matrix:
+                return cached[1], cached[2], cached[3]
+        s = self._cohort_scores(enrol_matrix)
+        is_self = s >= SELF_MATCH_COSINE
+        self_row = np.where(is_self.any(axis=1), is_self.argmax(axis=1), -1)
+        s[is_self] = -np.inf
+        mu, sd = _top_moments(s, self.top_k)
+        with self._lock:
+            self._cached = (enrol_matrix, mu, sd, self_row)
+        return mu, sd, self_row
+
+    def score_many(self, test: np.ndarray, enrol_matrix: np.ndarray) -> np.ndarray:
+        """AS-normalised scores of one test embedding against every enrolment row.
+
+        Parameters
+        ----------
+        test : array ``(d,)``
+        enrol_matrix : array ``(n, d)`` of enrolment vectors (the gallery matrix)
+
+        Returns
+        -------
+        np.ndarray
+            float64 ``(n,)`` normalised scores, in the order of the rows; equal to ``score``
+            of each row in turn.
+        """
+        m = np.asarray(enrol_matrix)
+        if m.ndim != 2:
+            raise ValueError(f"enrol_matrix must be (n, d), got shape {m.shape}")
+        if m.shape[0] == 0:
+            return np.zeros(0, dtype=np.float64)
+        raw = cosine_scores(test, m).astype(np.float64)
+        mu_e, sd_e, self_row = self.enrol_stats(enrol_matrix)
+        st = self._cohort_scores(np.asarray(test)[None, :])[0]
+        st[st >= SELF_MATCH_COSINE] = -np.inf
+        k = self.top_k
+        order = np.argsort(-st, kind="stable")[: k + 1]
+        top = st[order]
+        # Statistics of the test's top-k with no row left out, then with each top-k entry left out.
+        variants = np.vstack([top[:k], *[np.delete(top, p)[:k] for p in range(min(k, top.size))]])
+        mu_v, sd_v = _top_moments(variants, k)
+        pos = np.full(self.cohort.shape[0], -1)
+        pos[order[:k]] = np.arange(min(k, order.size))
+        which = np.where(self_row >= 0, pos[np.maximum(self_row, 0)], -1) + 1
+        return 0.5 * ((raw - mu_e) / sd_e + (raw - mu_v[which]) / sd_v[which])
+
+
+def _top_moments(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std of the k largest finite values of each row (``-inf`` entries do not count)."""
+    k = min(k, scores.shape[1])
+    top = -np.partition(-scores, k - 1, axis=1)[:, :k]
+    valid = np.isfinite(top)
+    n = np.maximum(valid.sum(axis=1), 1)
+    vals = np.where(valid, top, 0.0)
+    mean = vals.sum(axis=1) / n
+    var = np.where(valid, (vals - mean[:, None]) ** 2, 0.0).sum(axis=1) / n
+    return mean, np.maximum(np.sqrt(var), 1e-4)
+
+
+def _same_dim(a: np.ndarray, b: np.ndarray) -> None:
+    """Refuse to compare embeddings of different sizes (different models)."""
+    if a.shape[-1] != b.shape[-1]:
+        raise ModelMismatchError(
+            f"embedding sizes differ: {a.shape[-1]} vs {b.shape[-1]} (embeddings of different models?)"
+        )

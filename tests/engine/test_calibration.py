@@ -1,0 +1,76 @@
+"""Threshold from a target false-accept rate, and the per-model threshold file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.calibration import (
+    Calibration,
+    calibrate,
+    read_thresholds,
+    threshold_for,
+    threshold_for_far,
+    write_threshold,
+)
+from engine.metrics import rates_at
+
+
+def _scores(n_non: int = 10000) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(5)
+    s = np.r_[rng.normal(3, 1, 1000), rng.normal(0, 1, n_non)]
+    return s, np.r_[np.ones(1000, int), np.zeros(n_non, int)]
+
+
+@pytest.mark.parametrize("target", [0.0, 0.001, 0.01, 0.05])
+def test_threshold_meets_the_target_far_without_wasting_it(target: float) -> None:
+    s, y = _scores()
+    t = threshold_for_far(s, y, target)
+    far, _ = rates_at(s, y, t)
+    assert far <= target
+    # one non-target more would pass the target: the threshold is the lowest that meets it
+    assert (np.sum(s[y == 0] >= t) + 1) / 10000 > target
+
+
+def test_threshold_ignores_quality_rejections() -> None:
+    s, y = _scores(1000)
+    s[:10] = -np.inf  # ten rejected target trials
+    t = threshold_for_far(s, y, 0.01)
+    assert np.isfinite(t) and rates_at(s, y, t)[0] <= 0.01
+
+
+def test_calibrate_reports_what_it_achieved() -> None:
+    s, y = _scores()
+    c = calibrate(s, y, model_id="ge2e", target_far=0.01, source="trials/en.txt")
+    assert c.far <= 0.01 and 0.2 < c.frr < 0.3  # d'=3 at 1 % FAR: FRR = Phi(2.33-3) = 0.25
+    assert (c.n_trials, c.n_target, c.model_id) == (11000, 1000, "ge2e")
+    with pytest.raises(ValueError, match="target_far"):
+        calibrate(s, y, model_id="ge2e", target_far=1.5)
+
+
+def test_threshold_file_round_trip_keeps_other_models(tmp_path: Path) -> None:
+    path = tmp_path / "cfg" / "thresholds.json"
+    assert read_thresholds(path) == {}
+    a = Calibration("ge2e", 0.71, 0.01, 0.009, 0.05, 100, 10, "en.txt", False, 1.0)
+    b = Calibration("campplus", 0.42, 0.001, 0.001, 0.1, 100, 10, "zh.txt", True, 2.0)
+    write_threshold(path, a)
+    write_threshold(path, b)
+    write_threshold(path, Calibration("ge2e", 0.73, 0.01, 0.01, 0.04, 100, 10, "en.txt", False, 3.0))
+    got = read_thresholds(path)
+    assert got["campplus"] == b
+    assert threshold_for(path, "ge2e") == 0.73
+    assert threshold_for(path, "eres2netv2") is None
+    assert json.loads(path.read_text())["models"]["ge2e"]["threshold"] == 0.73
+
+
+def test_a_broken_threshold_file_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "thresholds.json"
+    path.write_text('{"version": 1, "models": {"ge2e": {"threshold": "x"}}}')
+    with pytest.raises(ValueError, match="thresholds.json is not valid"):
+        read_thresholds(path)
+    path.write_text("not json")
+    with pytest.raises(ValueError, match="not valid"):
+        read_thresholds(path)
