@@ -1,0 +1,80 @@
+"""Hybrid logical clock: timestamps that order writes across nodes for last-writer-wins replication.
+
+A timestamp is wall milliseconds, a counter and the node id. Its string form sorts in the same
+order as the timestamps themselves, so the database can compare them as text.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+_WALL_DIGITS = 15
+_COUNTER_DIGITS = 6
+MAX_DRIFT_MS = 60_000
+
+
+@dataclass(frozen=True, order=True)
+class HLCTimestamp:
+    """One HLC reading; ordered by (wall_ms, counter, node_id), the node id breaking ties."""
+
+    wall_ms: int
+    counter: int
+    node_id: str
+
+    def encode(self) -> str:
+        """Fixed-width text form whose lexicographic order is the timestamp order."""
+        return f"{self.wall_ms:0{_WALL_DIGITS}d}.{self.counter:0{_COUNTER_DIGITS}d}.{self.node_id}"
+
+    @classmethod
+    def decode(cls, text: str) -> "HLCTimestamp":
+        """Parse the text form written by :meth:`encode`."""
+        wall, counter, node = text.split(".", 2)
+        return cls(int(wall), int(counter), node)
+
+    def __str__(self) -> str:
+        return self.encode()
+
+
+class HybridLogicalClock:
+    """A thread-safe HLC for one node (Kulkarni et al.): monotonic, close to wall time."""
+
+    def __init__(self, node_id: str, wall_ms: Callable[[], int] | None = None) -> None:
+        if "." in node_id or not node_id:
+            raise ValueError("node id must be non-empty and contain no '.'")
+        self.node_id = node_id
+        self._wall = wall_ms or (lambda: time.time_ns() // 1_000_000)
+        self._lock = threading.Lock()
+        self._last_wall = 0
+        self._counter = 0
+
+    def now(self) -> HLCTimestamp:
+        """A timestamp later than every one this clock has issued or seen."""
+        with self._lock:
+            wall = self._wall()
+            if wall > self._last_wall:
+                self._last_wall, self._counter = wall, 0
+            else:
+                self._counter += 1
+            return HLCTimestamp(self._last_wall, self._counter, self.node_id)
+
+    def observe(self, remote: HLCTimestamp | str, *, trusted: bool = False) -> HLCTimestamp:
+        """Merge a timestamp received from another node (or, ``trusted``, read back from our own disk)."""
+        r = HLCTimestamp.decode(remote) if isinstance(remote, str) else remote
+        with self._lock:
+            wall = self._wall()
+            if not trusted and r.wall_ms - wall > MAX_DRIFT_MS:
+                raise ValueError(f"remote clock {r.wall_ms - wall} ms ahead of ours; refusing to follow it")
+            top = max(wall, self._last_wall, r.wall_ms)
+            if top == self._last_wall == r.wall_ms:
+                self._counter = max(self._counter, r.counter) + 1
+            elif top == self._last_wall:
+                self._counter += 1
+            elif top == r.wall_ms:
+                self._counter = r.counter + 1
+            else:
+                self._counter = 0
+            self._last_wall = top
+            return HLCTimestamp(self._last_wall, self._counter, self.node_id)

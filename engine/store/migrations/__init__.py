@@ -1,0 +1,1 @@
+"""Alembic migrations of the store, run from the package (no alembic.ini needed)."""

@@ -1,0 +1,111 @@
+"""Database engines for a path or URL, SQLite settings, and Alembic migrations run from the package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+from engine.store.errors import SchemaError
+
+APP_NAME = "edge-vomid"
+DB_FILE_NAME = "store.db"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def default_data_dir() -> Path:
+    """The per-user data directory of the app (platformdirs)."""
+    return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def resolve_url(url_or_path: str | Path | None, data_dir: str | Path | None = None) -> str:
+    """A SQLAlchemy URL for a URL, a SQLite file path, or None (the data dir's ``store.db``)."""
+    if url_or_path is None:
+        return f"sqlite:///{Path(data_dir or default_data_dir()) / DB_FILE_NAME}"
+    text = str(url_or_path)
+    if "://" in text:
+        url = make_url(text)
+        if url.drivername in ("postgresql", "postgres"):
+            url = url.set(drivername="postgresql+psycopg")
+        return url.render_as_string(hide_password=False)
+    return f"sqlite:///{Path(text).expanduser().resolve()}"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a SQLite URL, or None for other engines."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+    """Per-connection SQLite settings: WAL, full sync, foreign keys, zeroed deletes; we issue BEGIN."""
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    for pragma in (
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA synchronous=FULL",
+        "PRAGMA foreign_keys=ON",
+        "PRAGMA secure_delete=ON",
+        "PRAGMA busy_timeout=10000",
+    ):
+        cur.execute(pragma)
+    cur.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    """Start every SQLite transaction with the write lock so read-then-write never races."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    """A SQLAlchemy engine for the store; creates the SQLite file's folder (mode 0700)."""
+    path = sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        engine = create_engine(url, connect_args={"timeout": 10.0})
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    if make_url(url).get_backend_name() == "sqlite":
+        raise SchemaError("in-memory SQLite is not supported; give a file path")
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _alembic_config(connection: Any) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    """The newest migration this program knows."""
+    head = ScriptDirectory.from_config(_alembic_config(None)).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The database's migration revision, or None for an empty database."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine) -> str:
+    """Bring the schema to the newest revision (from empty too); returns that revision."""
+    script = ScriptDirectory.from_config(_alembic_config(None))
+    current = current_revision(engine)
+    if current is not None and current not in {s.revision for s in script.walk_revisions()}:
+        raise SchemaError(f"the database is at schema {current}, newer than this program knows; upgrade the app")
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "head")
+    return head_revision()
