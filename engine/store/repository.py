@@ -578,6 +578,39 @@ class VoiceprintStore:
         self._checkpoint()
         return new.key_id
 
+    # ----------------------------------------------------------------- backup and export
+    def backup(self, path: str | Path, *, actor: str = "local") -> dict[str, Any]:
+        """Write an encrypted, integrity-checked archive of the whole store; returns its header."""
+        from engine.store.backup import write_backup
+
+        return write_backup(self, path, actor=actor)
+
+    def restore(self, path: str | Path, *, actor: str = "local") -> dict[str, Any]:
+        """Replace the store's contents with an archive's; a damaged or tampered archive changes nothing."""
+        from engine.store.backup import restore_backup
+
+        return restore_backup(self, path, actor=actor)
+
+    def export_subject(self, speaker_id: str, *, include_embeddings: bool = False, actor: str = "local") -> dict[str, Any]:
+        """Everything held about one speaker (subject access request); embeddings only when asked."""
+        from engine.store.export import export_subject
+
+        result = export_subject(self, speaker_id, include_embeddings=include_embeddings)
+        self.audit("subject_exported", actor, speaker_id=speaker_id, embeddings=include_embeddings)
+        return result
+
+    def _after_bulk_change(self) -> None:
+        """Forget cached keys and rebuild loaded indexes after the rows were replaced wholesale."""
+        with self._lock:
+            self._dek.clear()
+            self.load_errors = []
+            models = list(self._indexes)
+            self._indexes.clear()
+        self._observe_stored_clock()
+        for model_id in models:
+            self.build_index(model_id)
+        self._checkpoint()
+
     # ----------------------------------------------------------------- integrity
     def check_integrity(self) -> list[str]:
         """Problems found: database integrity (SQLite), undecryptable records, broken audit chain. Empty = healthy."""
