@@ -51,4 +51,5 @@ __all__ = [
     "VoiceprintStore",
     "WrongMasterKeyError",
     "default_data_dir",
+    "provider_from_settings",
 ]

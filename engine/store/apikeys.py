@@ -71,7 +71,9 @@ def _record(row: Any) -> ApiKeyRecord:
     )
 
 
-def create(conn: Connection, *, label: str, scopes: list[str] | tuple[str, ...], hlc: str, node_id: str) -> tuple[ApiKeyRecord, str]:
+def create(
+    conn: Connection, *, label: str, scopes: list[str] | tuple[str, ...], hlc: str, node_id: str
+) -> tuple[ApiKeyRecord, str]:
     """Insert a new key; returns its record and the plaintext (the only time it exists)."""
     bad = [s for s in scopes if s not in SCOPES]
     if bad or not scopes:

@@ -13,8 +13,9 @@ import json
 import numbers
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, text, update
 
@@ -105,27 +106,49 @@ def _lock_chain(conn: Connection) -> None:
 
 
 def append(
-    conn: Connection, key: bytes, *, node_id: str, event: str, actor: str, subject: str | None, fields: dict[str, Any]
+    conn: Connection,
+    key: bytes,
+    *,
+    node_id: str,
+    event: str,
+    actor: str,
+    subject: str | None,
+    fields: dict[str, Any],
 ) -> int:
     """Add one entry inside the caller's transaction; returns its sequence number."""
-    clean = clean_fields(fields)
+    return append_many(conn, key, node_id=node_id, items=[(event, actor, subject, fields)])
+
+
+def append_many(
+    conn: Connection, key: bytes, *, node_id: str, items: list[tuple[str, str, str | None, dict[str, Any]]]
+) -> int:
+    """Add entries ``(event, actor, subject, fields)`` in order inside the caller's transaction; returns the last seq."""
+    cleaned = [(event, actor, subject, clean_fields(fields)) for event, actor, subject, fields in items]
     _lock_chain(conn)
-    last = conn.execute(select(audit_log.c.seq, audit_log.c.mac).order_by(audit_log.c.seq.desc()).limit(1)).first()
-    seq = int(last.seq) + 1 if last else 1
-    row = {
-        "seq": seq,
-        "record_id": str(uuid.uuid4()),
-        "ts": time.time(),
-        "node_id": node_id,
-        "event": event,
-        "actor": actor,
-        "subject": subject,
-        "fields": json.dumps(clean, sort_keys=True, separators=(",", ":")),
-        "prev_mac": last.mac if last else GENESIS_MAC,
-    }
-    row["mac"] = _mac(key, _entry(_Row(row)))
-    conn.execute(insert(audit_log).values(**row))
-    head = f"{seq}:{row['mac']}".encode()
+    last = conn.execute(
+        select(audit_log.c.seq, audit_log.c.mac).order_by(audit_log.c.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (int(last.seq), last.mac) if last else (0, GENESIS_MAC)
+    rows = []
+    for event, actor, subject, fields in cleaned:
+        seq += 1
+        row = {
+            "seq": seq,
+            "record_id": str(uuid.uuid4()),
+            "ts": time.time(),
+            "node_id": node_id,
+            "event": event,
+            "actor": actor,
+            "subject": subject,
+            "fields": json.dumps(fields, sort_keys=True, separators=(",", ":")),
+            "prev_mac": prev,
+        }
+        row["mac"] = prev = _mac(key, _entry(_Row(row)))
+        rows.append(row)
+    if not rows:
+        return seq
+    conn.execute(insert(audit_log), rows)
+    head = f"{seq}:{prev}".encode()
     if conn.execute(update(meta).where(meta.c.key == HEAD_KEY).values(value=head)).rowcount == 0:
         conn.execute(insert(meta).values(key=HEAD_KEY, value=head))
     return seq
@@ -174,7 +197,9 @@ def _rows(conn: Connection, batch: int) -> Iterator[Any]:
         after = int(rows[-1].seq)
 
 
-def entries(conn: Connection, *, subject: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+def entries(
+    conn: Connection, *, subject: str | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
     """Audit entries as plain dicts, oldest first, optionally only those about one subject."""
     query = select(audit_log).order_by(audit_log.c.seq)
     if subject is not None:

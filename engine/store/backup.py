@@ -44,16 +44,21 @@ def _dump_table(conn: Connection, table: Table) -> list[dict[str, Any]]:
     binary = {c.name for c in table.columns if isinstance(c.type, LargeBinary)}
     rows = []
     for row in conn.execute(select(table).order_by(*table.primary_key.columns)).mappings():
-        rows.append({k: (base64.b64encode(bytes(v)).decode() if k in binary and v is not None else v) for k, v in row.items()})
+        rows.append(
+            {
+                k: (base64.b64encode(bytes(v)).decode() if k in binary and v is not None else v)
+                for k, v in row.items()
+            }
+        )
     return rows
 
 
-def write_backup(store: "VoiceprintStore", path: str | Path, *, actor: str = "local") -> dict[str, Any]:
+def write_backup(store: VoiceprintStore, path: str | Path, *, actor: str = "local") -> dict[str, Any]:
     """Write an encrypted archive of every record to ``path`` (atomically); returns its header."""
     path = Path(path)
     with store.engine.connect() as conn:
         values = keystore.read_meta(conn)
-        payload = {
+        payload: dict[str, Any] = {
             "tables": {t.name: _dump_table(conn, t) for t in TABLES},
             "meta": {k: base64.b64encode(values[k]).decode() for k in _KEEP_META if k in values},
         }
@@ -83,7 +88,9 @@ def write_backup(store: "VoiceprintStore", path: str | Path, *, actor: str = "lo
     return header
 
 
-def read_archive(store: "VoiceprintStore", path: str | Path) -> tuple[dict[str, Any], dict[str, Any], MasterKey]:
+def read_archive(
+    store: VoiceprintStore, path: str | Path
+) -> tuple[dict[str, Any], dict[str, Any], MasterKey]:
     """Check and decrypt an archive; returns (header, payload, the archive's master key). Touches nothing."""
     data = Path(path).read_bytes()
     try:
@@ -98,11 +105,15 @@ def read_archive(store: "VoiceprintStore", path: str | Path) -> tuple[dict[str, 
         check = base64.b64decode(header["key_check"])
         store_id = str(header["store_id"])
     except (ValueError, KeyError, struct.error, TypeError) as exc:
-        raise BackupIntegrityError(f"{path} is not a readable edge-vomid backup ({exc}); nothing was restored") from exc
+        raise BackupIntegrityError(
+            f"{path} is not a readable edge-vomid backup ({exc}); nothing was restored"
+        ) from exc
     try:
         master = MasterKey(store._provider.load(salt, create=False))
     except MasterKeyError as exc:
-        raise BackupError(f"the archive's master key cannot be loaded: {exc.message}; nothing was restored") from exc
+        raise BackupError(
+            f"the archive's master key cannot be loaded: {exc.message}; nothing was restored"
+        ) from exc
     if not master.matches(check, store_id):
         raise BackupError(
             f"{path} was made with master key id {header.get('master_key_id')}, which this key source does not hold; "
@@ -112,7 +123,9 @@ def read_archive(store: "VoiceprintStore", path: str | Path) -> tuple[dict[str, 
         body = _backup_key(master, store_id).decrypt(nonce, sealed, MAGIC + head)
         payload = json.loads(zlib.decompress(body))
     except (InvalidTag, zlib.error, ValueError) as exc:
-        raise BackupIntegrityError(f"{path} failed its integrity check (damaged or tampered); nothing was restored") from exc
+        raise BackupIntegrityError(
+            f"{path} failed its integrity check (damaged or tampered); nothing was restored"
+        ) from exc
     return header, payload, master
 
 
@@ -122,12 +135,14 @@ def _rows(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for row in rows:
         if set(row) != names:
-            raise BackupIntegrityError(f"archive rows of {table.name} do not match this schema; nothing was restored")
+            raise BackupIntegrityError(
+                f"archive rows of {table.name} do not match this schema; nothing was restored"
+            )
         out.append({k: (base64.b64decode(v) if k in binary and v is not None else v) for k, v in row.items()})
     return out
 
 
-def restore_backup(store: "VoiceprintStore", path: str | Path, *, actor: str = "local") -> dict[str, Any]:
+def restore_backup(store: VoiceprintStore, path: str | Path, *, actor: str = "local") -> dict[str, Any]:
     """Replace the store's records with an archive's, in one transaction; returns the archive header.
 
     Raises
@@ -149,7 +164,9 @@ def restore_backup(store: "VoiceprintStore", path: str | Path, *, actor: str = "
             row["master_key_id"] = new_master.key_id
         audit_key = old_master.unwrap(meta_values["audit_key"], dek_aad(old_store, "audit"))
     except (OpenFailed, KeyError) as exc:
-        raise BackupIntegrityError(f"{path}: a key in the archive does not unwrap; nothing was restored") from exc
+        raise BackupIntegrityError(
+            f"{path}: a key in the archive does not unwrap; nothing was restored"
+        ) from exc
     previous_audit_key = store._keys.audit_key
     try:
         _replace_rows(store, tables, meta_values, audit_key, new_master, new_store, old_store, header, actor)
@@ -161,7 +178,7 @@ def restore_backup(store: "VoiceprintStore", path: str | Path, *, actor: str = "
 
 
 def _replace_rows(
-    store: "VoiceprintStore",
+    store: VoiceprintStore,
     tables: dict[str, list[dict[str, Any]]],
     meta_values: dict[str, bytes],
     audit_key: bytes,
@@ -182,4 +199,9 @@ def _replace_rows(
         if audit_mod.HEAD_KEY in meta_values:
             keystore.set_meta(conn, audit_mod.HEAD_KEY, meta_values[audit_mod.HEAD_KEY])
         store._keys.audit_key = audit_key
-        store._audit(conn, "backup_restored", actor, {"from_store": old_store, "archive_created": float(header["created_at"])})
+        store._audit(
+            conn,
+            "backup_restored",
+            actor,
+            {"from_store": old_store, "archive_created": float(header["created_at"])},
+        )

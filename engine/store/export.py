@@ -12,7 +12,9 @@ if TYPE_CHECKING:
 EXPORT_FORMAT = "edge-vomid subject export v1"
 
 
-def export_subject(store: "VoiceprintStore", speaker_id: str, *, include_embeddings: bool = False) -> dict[str, Any]:
+def export_subject(
+    store: VoiceprintStore, speaker_id: str, *, include_embeddings: bool = False
+) -> dict[str, Any]:
     """One speaker's record, voiceprint metadata and audit entries as a JSON-ready dict.
 
     Parameters

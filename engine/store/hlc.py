@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 _WALL_DIGITS = 15
 _COUNTER_DIGITS = 6
@@ -29,7 +29,7 @@ class HLCTimestamp:
         return f"{self.wall_ms:0{_WALL_DIGITS}d}.{self.counter:0{_COUNTER_DIGITS}d}.{self.node_id}"
 
     @classmethod
-    def decode(cls, text: str) -> "HLCTimestamp":
+    def decode(cls, text: str) -> HLCTimestamp:
         """Parse the text form written by :meth:`encode`."""
         wall, counter, node = text.split(".", 2)
         return cls(int(wall), int(counter), node)

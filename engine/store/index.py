@@ -50,7 +50,9 @@ class MeanIndex:
         with self._lock:
             if self._buf is None or self._buf.shape[1] != vec.shape[0]:
                 if self._ids:
-                    raise ValueError(f"mean of dim {vec.shape[0]} in an index of dim {self._dim()} ({self.model_id})")
+                    raise ValueError(
+                        f"mean of dim {vec.shape[0]} in an index of dim {self._dim()} ({self.model_id})"
+                    )
                 self._buf = np.empty((_MIN_CAPACITY, vec.shape[0]), np.float32)
             i = self._pos.get(speaker_id)
             if i is None:

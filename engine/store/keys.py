@@ -88,11 +88,11 @@ class KeyFileProvider:
         _fsync_dir(self.path.parent)
         return key
 
-    def next_provider(self) -> "KeyFileProvider":
+    def next_provider(self) -> KeyFileProvider:
         """Where a rotation writes the new key before it replaces this file."""
         return KeyFileProvider(self.path.with_name(self.path.name + ".next"))
 
-    def adopt(self, new: "KeyFileProvider") -> None:
+    def adopt(self, new: KeyFileProvider) -> None:
         """Finish a rotation: the new key file replaces this one atomically."""
         os.replace(new.path, self.path)
         _fsync_dir(self.path.parent)
@@ -117,7 +117,9 @@ class PassphraseProvider:
 class KeyringProvider:
     """A random master key kept in the OS keyring (or any keyring backend passed in)."""
 
-    def __init__(self, username: str = "master-key", *, service: str = KEYRING_SERVICE, backend: Any = None) -> None:
+    def __init__(
+        self, username: str = "master-key", *, service: str = KEYRING_SERVICE, backend: Any = None
+    ) -> None:
         self.username = username
         self.service = service
         self._backend = backend
@@ -149,11 +151,11 @@ class KeyringProvider:
             return key
         return _decode(text, self.describe())
 
-    def next_provider(self) -> "KeyringProvider":
+    def next_provider(self) -> KeyringProvider:
         """Where a rotation stores the new key before it replaces this entry."""
         return KeyringProvider(self.username + ".next", service=self.service, backend=self._backend)
 
-    def adopt(self, new: "KeyringProvider") -> None:
+    def adopt(self, new: KeyringProvider) -> None:
         """Finish a rotation: the new entry's key replaces this entry's."""
         ring = self._ring()
         text = ring.get_password(new.service, new.username)
@@ -197,7 +199,9 @@ def provider_from_settings(
         return KeyFileProvider(Path(key_file) if key_file else Path(data_dir) / KEY_FILE_NAME)
     if source == "passphrase":
         if not passphrase:
-            raise MasterKeyUnavailableError("key source 'passphrase' needs a passphrase (VOMID_STORE_PASSPHRASE)")
+            raise MasterKeyUnavailableError(
+                "key source 'passphrase' needs a passphrase (VOMID_STORE_PASSPHRASE)"
+            )
         return PassphraseProvider(passphrase)
     if source == "keyring":
         return KeyringProvider()

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from engine.store.crypto import MasterKey, OpenFailed, dek_aad, new_key
-from engine.store.errors import StoreError, WrongMasterKeyError
+from engine.store.errors import MasterKeyError, StoreError, WrongMasterKeyError
 from engine.store.keys import MasterKeyProvider
 from engine.store.models import meta
 
@@ -64,7 +64,9 @@ def unlock(values: dict[str, bytes], provider: MasterKeyProvider, node_id: str |
     """Load and check the master key of an existing store; finishes an interrupted rotation."""
     for needed in ("store_id", "kdf_salt", "key_check", "audit_key"):
         if needed not in values:
-            raise StoreError(f"store metadata lacks {needed!r}; the database is not an edge-vomid store or is damaged")
+            raise StoreError(
+                f"store metadata lacks {needed!r}; the database is not an edge-vomid store or is damaged"
+            )
     store_id = values["store_id"].decode()
     salt, check = values["kdf_salt"], values["key_check"]
     master = MasterKey(provider.load(salt, create=False))
@@ -86,7 +88,7 @@ def _pending_rotation(provider: Any, salt: bytes, check: bytes, store_id: str) -
     pending = next_of()
     try:
         candidate = MasterKey(pending.load(salt, create=False))
-    except Exception:
+    except (MasterKeyError, OSError, ValueError):
         return None
     if not candidate.matches(check, store_id):
         return None

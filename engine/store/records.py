@@ -81,7 +81,9 @@ def validate(vp: Voiceprint) -> tuple[np.ndarray, np.ndarray]:
     return mean, takes
 
 
-def seal_fields(aead: AESGCM, speaker_id: str, model_id: str, mean: np.ndarray, takes: np.ndarray) -> tuple[bytes, bytes]:
+def seal_fields(
+    aead: AESGCM, speaker_id: str, model_id: str, mean: np.ndarray, takes: np.ndarray
+) -> tuple[bytes, bytes]:
     """Encrypt the mean and the takes, each bound to (speaker, model, field)."""
     return (
         seal(aead, mean.tobytes(), field_aad("mean", speaker_id, model_id)),
@@ -100,11 +102,14 @@ def open_mean(aead: AESGCM, speaker_id: str, model_id: str, sealed: bytes, dim: 
         raw = open_sealed(aead, bytes(sealed), field_aad("mean", speaker_id, model_id))
     except OpenFailed as exc:
         raise RecordDecryptError(
-            record_name(speaker_id, model_id), "mean does not decrypt (tampered, or copied from another record)"
+            record_name(speaker_id, model_id),
+            "mean does not decrypt (tampered, or copied from another record)",
         ) from exc
     vec = np.frombuffer(raw, dtype="<f4")
     if vec.size != dim:
-        raise RecordDecryptError(record_name(speaker_id, model_id), f"mean has {vec.size} values, expected {dim}")
+        raise RecordDecryptError(
+            record_name(speaker_id, model_id), f"mean has {vec.size} values, expected {dim}"
+        )
     return vec
 
 

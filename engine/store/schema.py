@@ -105,7 +105,9 @@ def upgrade(engine: Engine) -> str:
     script = ScriptDirectory.from_config(_alembic_config(None))
     current = current_revision(engine)
     if current is not None and current not in {s.revision for s in script.walk_revisions()}:
-        raise SchemaError(f"the database is at schema {current}, newer than this program knows; upgrade the app")
+        raise SchemaError(
+            f"the database is at schema {current}, newer than this program knows; upgrade the app"
+        )
     with engine.begin() as conn:
         command.upgrade(_alembic_config(conn), "head")
     return head_revision()

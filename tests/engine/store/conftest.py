@@ -9,9 +9,9 @@ import socket
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 import psycopg
@@ -22,7 +22,9 @@ from engine.store import KeyFileProvider, VoiceprintStore
 from engine.store.schema import sqlite_path
 
 REPO = Path(__file__).resolve().parents[3]
-INSTALL_HINT = f"PostgreSQL server binaries (initdb, pg_ctl) not found: run {REPO / 'scripts/install-postgres.sh'}"
+INSTALL_HINT = (
+    f"PostgreSQL server binaries (initdb, pg_ctl) not found: run {REPO / 'scripts/install-postgres.sh'}"
+)
 
 
 @dataclass
@@ -89,7 +91,9 @@ def pg_server() -> Iterator[PgServer]:
     port = _free_port()
     try:
         subprocess.run(
-            _as_postgres([initdb, "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"]),
+            _as_postgres(
+                [initdb, "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"]
+            ),
             check=True,
             capture_output=True,
             timeout=120,
@@ -108,7 +112,12 @@ def pg_server() -> Iterator[PgServer]:
     try:
         yield PgServer(port, data)
     finally:
-        subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"]), capture_output=True, timeout=120)
+        subprocess.run(
+            _as_postgres([pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"]),
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -145,26 +154,43 @@ def open_store(store_url: str, key_path: Path) -> Iterator[Callable[..., Voicepr
         store.engine.dispose()
 
 
-def make_voiceprint(speaker_id: str, model_id: str = "campplus", *, seed: int = 0, dim: int = 192, takes: int = 3, name: str | None = None) -> Voiceprint:
+def make_voiceprint(
+    speaker_id: str,
+    model_id: str = "campplus",
+    *,
+    seed: int = 0,
+    dim: int = 192,
+    takes: int = 3,
+    name: str | None = None,
+) -> Voiceprint:
     """A synthetic voiceprint: random takes and their normalised mean."""
     rng = np.random.default_rng(seed)
     t = rng.standard_normal((takes, dim)).astype(np.float32)
     t /= np.linalg.norm(t, axis=1, keepdims=True)
     mean = t.mean(axis=0)
     mean /= np.linalg.norm(mean)
-    return Voiceprint(speaker_id, model_id, mean.astype(np.float32), t, 9.5, name=name, quality={"snr_db": 21.5})
+    return Voiceprint(
+        speaker_id, model_id, mean.astype(np.float32), t, 9.5, name=name, quality={"snr_db": 21.5}
+    )
 
 
 def raw_database_bytes(store: VoiceprintStore, pg: PgServer | None = None) -> bytes:
     """Every byte the database keeps on disk: the SQLite file and its logs, or PostgreSQL's files and WAL."""
     path = sqlite_path(store.url)
     if path is not None:
-        return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists())
+        return b"".join(
+            p.read_bytes() for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists()
+        )
     assert pg is not None
     with store.engine.connect() as conn:
         oid = conn.exec_driver_sql("SELECT oid FROM pg_database WHERE datname = current_database()").scalar()
         conn.exec_driver_sql("CHECKPOINT")
-    files = [p for d in (pg.data_dir / "base" / str(oid), pg.data_dir / "pg_wal") for p in d.rglob("*") if p.is_file()]
+    files = [
+        p
+        for d in (pg.data_dir / "base" / str(oid), pg.data_dir / "pg_wal")
+        for p in d.rglob("*")
+        if p.is_file()
+    ]
     assert files, "no PostgreSQL data files found"
     return b"".join(p.read_bytes() for p in files)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -39,7 +39,11 @@ def test_every_change_is_audited_and_the_chain_verifies(open_store: Opener) -> N
 def test_editing_one_row_in_the_raw_database_is_reported_for_that_entry(open_store: Opener) -> None:
     store = _busy_store(open_store)
     with store.engine.begin() as conn:
-        conn.execute(update(audit_log).where(audit_log.c.seq == 3).values(fields='{"decision":"reject","score":0.1,"speaker_id":"alice"}'))
+        conn.execute(
+            update(audit_log)
+            .where(audit_log.c.seq == 3)
+            .values(fields='{"decision":"reject","score":0.1,"speaker_id":"alice"}')
+        )
     report = store.verify_audit_chain()
     assert not report.ok
     assert report.bad_seqs == [3]

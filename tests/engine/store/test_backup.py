@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
 
-from engine.store import BackupError, BackupIntegrityError, KeyFileProvider, PassphraseProvider, VoiceprintStore
+from engine.store import (
+    BackupError,
+    BackupIntegrityError,
+    KeyFileProvider,
+    PassphraseProvider,
+    VoiceprintStore,
+)
 from tests.engine.store.conftest import make_voiceprint
 from tests.engine.store.test_encryption import _db_fingerprint
 
@@ -43,7 +49,9 @@ def test_backup_restore_round_trip(open_store: Opener, tmp_path: Path) -> None:
     assert store.check_integrity() == []
 
 
-def test_restore_refuses_a_tampered_archive_and_leaves_the_store_untouched(open_store: Opener, tmp_path: Path) -> None:
+def test_restore_refuses_a_tampered_archive_and_leaves_the_store_untouched(
+    open_store: Opener, tmp_path: Path
+) -> None:
     store = open_store(model_id="campplus")
     _fill(store)
     archive = tmp_path / "backup.vbk"
@@ -83,7 +91,9 @@ def test_restore_onto_a_new_machine_with_the_same_passphrase(open_store: Opener,
     other.close()
 
 
-def test_restore_rewraps_for_a_store_with_a_different_key_file(open_store: Opener, tmp_path: Path, key_path: Path) -> None:
+def test_restore_rewraps_for_a_store_with_a_different_key_file(
+    open_store: Opener, tmp_path: Path, key_path: Path
+) -> None:
     store = open_store()
     _fill(store)
     archive = tmp_path / "backup.vbk"

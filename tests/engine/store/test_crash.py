@@ -63,7 +63,9 @@ def test_sigkill_during_enrolment_leaves_a_consistent_store(store_url: str, key_
                 n_speakers = conn.execute(select(func.count()).select_from(speakers)).scalar_one()
                 n_prints = conn.execute(select(func.count()).select_from(voiceprints)).scalar_one()
                 n_keys = conn.execute(select(func.count()).select_from(data_keys)).scalar_one()
-                n_enrols = conn.execute(select(func.count()).select_from(audit_log).where(audit_log.c.event == "enrol")).scalar_one()
+                n_enrols = conn.execute(
+                    select(func.count()).select_from(audit_log).where(audit_log.c.event == "enrol")
+                ).scalar_one()
             # all or nothing: every speaker has exactly its key, its voiceprint and its audit entry
             assert n_speakers == n_prints == n_keys == n_enrols
             ids = store.matrix("campplus")[0]

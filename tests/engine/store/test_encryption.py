@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -26,7 +26,9 @@ from tests.engine.store.conftest import make_voiceprint
 Opener = Callable[..., VoiceprintStore]
 
 
-def test_raw_database_holds_no_embedding_in_plaintext(open_store: Opener, raw_bytes: Callable[[VoiceprintStore], bytes]) -> None:
+def test_raw_database_holds_no_embedding_in_plaintext(
+    open_store: Opener, raw_bytes: Callable[[VoiceprintStore], bytes]
+) -> None:
     store = open_store()
     vp = make_voiceprint("alice", seed=1, name="Alice Marker-Name")
     store.put(vp)
@@ -63,7 +65,7 @@ def test_row_copied_onto_another_speaker_fails_naming_it_and_others_still_load(o
         reopened.get("bob", "campplus")
     assert "voiceprint bob/campplus" in str(err.value)
     assert [e.record for e in reopened.load_errors] == ["voiceprint bob/campplus"]
-    ids, mat = reopened.matrix("campplus")
+    ids, _mat = reopened.matrix("campplus")
     assert sorted(ids) == ["alice", "carol"]
     alice = reopened.get("alice", "campplus")
     assert alice is not None and np.array_equal(alice.mean, make_voiceprint("alice", seed=0).mean)
@@ -76,7 +78,11 @@ def test_row_copied_between_models_of_the_same_speaker_fails(open_store: Opener)
     store.put(make_voiceprint("bob", "other", seed=2))
     with store.engine.begin() as conn:
         src = conn.execute(select(voiceprints).where(voiceprints.c.model_id == "other")).one()
-        conn.execute(update(voiceprints).where(voiceprints.c.model_id == "campplus").values(mean_ct=src.mean_ct, takes_ct=src.takes_ct))
+        conn.execute(
+            update(voiceprints)
+            .where(voiceprints.c.model_id == "campplus")
+            .values(mean_ct=src.mean_ct, takes_ct=src.takes_ct)
+        )
     with pytest.raises(RecordDecryptError, match="voiceprint bob/campplus"):
         store.get("bob", "campplus")
     assert store.get("bob", "other") is not None
@@ -123,7 +129,9 @@ def test_missing_key_file_is_refused_and_no_new_key_is_made(open_store: Opener, 
     assert open_store().get("alice", "campplus") is not None
 
 
-def test_key_file_is_created_0600_and_refused_when_others_can_read_it(open_store: Opener, key_path: Path) -> None:
+def test_key_file_is_created_0600_and_refused_when_others_can_read_it(
+    open_store: Opener, key_path: Path
+) -> None:
     open_store().close()
     assert key_path.stat().st_mode & 0o777 == 0o600
     key_path.chmod(0o644)
@@ -131,7 +139,9 @@ def test_key_file_is_created_0600_and_refused_when_others_can_read_it(open_store
         open_store()
 
 
-def test_rotation_rewraps_data_keys_only_and_old_key_no_longer_opens(open_store: Opener, key_path: Path, tmp_path: Path) -> None:
+def test_rotation_rewraps_data_keys_only_and_old_key_no_longer_opens(
+    open_store: Opener, key_path: Path, tmp_path: Path
+) -> None:
     store = open_store(model_id="campplus")
     for i in range(5):
         store.put(make_voiceprint(f"s{i}", seed=i))
@@ -139,14 +149,20 @@ def test_rotation_rewraps_data_keys_only_and_old_key_no_longer_opens(open_store:
     old_key_file.write_bytes(key_path.read_bytes())
     old_key_file.chmod(0o600)
     with store.engine.connect() as conn:
-        wrapped_before = {r[0]: r[1] for r in conn.execute(select(data_keys.c.speaker_id, data_keys.c.wrapped))}
-        ct_before = {r[0]: r[1] for r in conn.execute(select(voiceprints.c.speaker_id, voiceprints.c.mean_ct))}
+        wrapped_before = {
+            r[0]: r[1] for r in conn.execute(select(data_keys.c.speaker_id, data_keys.c.wrapped))
+        }
+        ct_before = {
+            r[0]: r[1] for r in conn.execute(select(voiceprints.c.speaker_id, voiceprints.c.mean_ct))
+        }
     old_id = store.master_key_id
     new_id = store.rotate_master_key()
     assert new_id != old_id
     assert not key_path.with_name("master.key.next").exists()
     with store.engine.connect() as conn:
-        wrapped_after = {r[0]: r[1] for r in conn.execute(select(data_keys.c.speaker_id, data_keys.c.wrapped))}
+        wrapped_after = {
+            r[0]: r[1] for r in conn.execute(select(data_keys.c.speaker_id, data_keys.c.wrapped))
+        }
         ct_after = {r[0]: r[1] for r in conn.execute(select(voiceprints.c.speaker_id, voiceprints.c.mean_ct))}
     assert all(bytes(wrapped_before[s]) != bytes(wrapped_after[s]) for s in wrapped_before)
     assert {s: bytes(v) for s, v in ct_before.items()} == {s: bytes(v) for s, v in ct_after.items()}

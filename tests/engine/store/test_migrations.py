@@ -17,7 +17,15 @@ def test_upgrade_from_empty_matches_the_models(store_url: str) -> None:
         assert schema.upgrade(engine) == schema.head_revision()
         assert schema.current_revision(engine) == schema.head_revision()
         tables = set(inspect(engine).get_table_names())
-        assert {"speakers", "voiceprints", "data_keys", "audit_log", "api_keys", "store_meta", "alembic_version"} <= tables
+        assert {
+            "speakers",
+            "voiceprints",
+            "data_keys",
+            "audit_log",
+            "api_keys",
+            "store_meta",
+            "alembic_version",
+        } <= tables
         with engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), metadata)
         assert diff == []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 
@@ -15,7 +15,9 @@ from tests.engine.store.conftest import make_voiceprint
 Opener = Callable[..., VoiceprintStore]
 
 
-def test_api_key_plaintext_is_shown_once_and_only_a_hash_is_stored(open_store: Opener, raw_bytes: Callable[[VoiceprintStore], bytes]) -> None:
+def test_api_key_plaintext_is_shown_once_and_only_a_hash_is_stored(
+    open_store: Opener, raw_bytes: Callable[[VoiceprintStore], bytes]
+) -> None:
     store = open_store()
     record, plaintext = store.create_api_key("lobby kiosk", ["verify", "enrol"])
     assert record.scopes == ("enrol", "verify")
@@ -101,6 +103,10 @@ def test_hlc_is_monotonic_and_follows_a_clock_ahead_of_ours() -> None:
     remote = HLCTimestamp(5000, 7, "b")
     merged = clock.observe(remote)
     assert merged > remote and merged.wall_ms == 5000
-    assert sorted([merged.encode(), t1.encode(), remote.encode()]) == [t1.encode(), remote.encode(), merged.encode()]
+    assert sorted([merged.encode(), t1.encode(), remote.encode()]) == [
+        t1.encode(),
+        remote.encode(),
+        merged.encode(),
+    ]
     with pytest.raises(ValueError, match="ahead"):
         clock.observe(HLCTimestamp(10_000_000, 0, "c"))

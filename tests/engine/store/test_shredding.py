@@ -10,13 +10,19 @@ prove: that a copy taken before the delete is useless while the master key that 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from sqlalchemy import create_engine, select, update
 
-from engine.store import DataKeyShreddedError, KeyFileProvider, RecordDecryptError, VoiceprintStore, WrongMasterKeyError
+from engine.store import (
+    DataKeyShreddedError,
+    KeyFileProvider,
+    RecordDecryptError,
+    VoiceprintStore,
+    WrongMasterKeyError,
+)
 from engine.store.crypto import MasterKey, OpenFailed, dek_aad
 from engine.store.models import data_keys, speakers, voiceprints
 from engine.store.models import meta as store_meta
@@ -57,14 +63,22 @@ def test_ciphertext_salvaged_from_before_the_delete_no_longer_decrypts(open_stor
     # Put the old ciphertext back and revive the speaker row: the data key is gone.
     with store.engine.begin() as conn:
         conn.execute(update(speakers).where(speakers.c.speaker_id == "alice").values(deleted=False))
-        conn.execute(update(voiceprints).where(voiceprints.c.speaker_id == "alice").values(deleted=False, mean_ct=mean_ct, takes_ct=takes_ct))
+        conn.execute(
+            update(voiceprints)
+            .where(voiceprints.c.speaker_id == "alice")
+            .values(deleted=False, mean_ct=mean_ct, takes_ct=takes_ct)
+        )
     with pytest.raises(DataKeyShreddedError, match="speaker alice"):
         store.get("alice", "campplus")
     # The same id enrolled again gets a new data key: the old ciphertext still does not open.
     store.delete_speaker("alice")
     store.put(make_voiceprint("alice", seed=9))
     with store.engine.begin() as conn:
-        conn.execute(update(voiceprints).where(voiceprints.c.speaker_id == "alice").values(mean_ct=mean_ct, takes_ct=takes_ct))
+        conn.execute(
+            update(voiceprints)
+            .where(voiceprints.c.speaker_id == "alice")
+            .values(mean_ct=mean_ct, takes_ct=takes_ct)
+        )
     with pytest.raises(RecordDecryptError, match="voiceprint alice/campplus"):
         store.get("alice", "campplus")
 

@@ -1,0 +1,176 @@
+"""Store administration: API keys, master key rotation, backup/restore, subject export, integrity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy import select, text, update
+
+from engine.store import apikeys, audit, keystore
+from engine.store.apikeys import ApiKeyRecord
+from engine.store.base import StoreBase
+
+if TYPE_CHECKING:
+    from engine.store.repository import VoiceprintStore
+from engine.store.crypto import MasterKey, OpenFailed, dek_aad
+from engine.store.errors import (
+    RecordDecryptError,
+    StoreError,
+)
+from engine.store.keys import MasterKeyProvider
+from engine.store.models import data_keys, voiceprints
+from engine.store.records import (
+    open_voiceprint,
+    record_name,
+)
+
+
+class StoreAdmin(StoreBase):
+    """Operations an administrator runs on the store."""
+
+    def create_api_key(
+        self, label: str, scopes: list[str] | tuple[str, ...], *, actor: str = "local"
+    ) -> tuple[ApiKeyRecord, str]:
+        """Create an API key; returns its record and the plaintext, which is never stored or shown again."""
+        with self._engine.begin() as conn:
+            record, plaintext = apikeys.create(
+                conn, label=label, scopes=scopes, hlc=self.clock.now().encode(), node_id=self.node_id
+            )
+            self._audit(
+                conn, "api_key_created", actor, {"key_id": record.key_id, "scopes": list(record.scopes)}
+            )
+        return record, plaintext
+
+    def check_api_key(self, plaintext: str) -> ApiKeyRecord | None:
+        """The record of a valid, unrevoked key; None otherwise (the caller audits failures)."""
+        with self._engine.connect() as conn:
+            return apikeys.check(conn, plaintext)
+
+    def revoke_api_key(self, key_id: str, *, actor: str = "local") -> bool:
+        """Revoke a key; True when it was active."""
+        with self._engine.begin() as conn:
+            done = apikeys.revoke(conn, key_id, hlc=self.clock.now().encode(), node_id=self.node_id)
+            if done:
+                self._audit(conn, "api_key_revoked", actor, {"key_id": key_id})
+            return done
+
+    def list_api_keys(self, *, include_revoked: bool = False) -> list[ApiKeyRecord]:
+        """API key records (never secrets)."""
+        with self._engine.connect() as conn:
+            return apikeys.list_keys(conn, include_revoked=include_revoked)
+
+    def rotate_master_key(
+        self, new_provider: MasterKeyProvider | None = None, *, actor: str = "local"
+    ) -> str:
+        """Re-wrap every data key and the audit key under a new master key; returns the new key id.
+
+        With no ``new_provider`` the current source makes a new key beside the old one
+        (``master.key.next``), and it replaces the old one once the database has switched.
+        Voiceprint ciphertext is not touched.
+        """
+        import os
+
+        adopt = new_provider is None
+        next_of = getattr(self._provider, "next_provider", None)
+        if new_provider is None and next_of is None:
+            raise StoreError(
+                f"{self._provider.describe()} cannot make a new key by itself; give the new key source"
+            )
+        target: Any = new_provider if new_provider is not None else next_of()  # type: ignore[misc]
+        salt = os.urandom(16)
+        new = MasterKey(target.load(salt, create=True))
+        old = self._keys.master
+        with self._lock, self._engine.begin() as conn:
+            rows = conn.execute(select(data_keys.c.speaker_id, data_keys.c.wrapped)).all()
+            for sid, wrapped in rows:
+                aad = dek_aad(self.store_id, sid)
+                try:
+                    dek = old.unwrap(bytes(wrapped), aad)
+                except OpenFailed as exc:
+                    raise RecordDecryptError(
+                        f"data key of speaker {sid}", "does not unwrap; rotation aborted"
+                    ) from exc
+                conn.execute(
+                    update(data_keys)
+                    .where(data_keys.c.speaker_id == sid)
+                    .values(wrapped=new.wrap(dek, aad), master_key_id=new.key_id)
+                )
+            keystore.set_meta(conn, "kdf_salt", salt)
+            keystore.set_meta(conn, "key_check", new.make_check(self.store_id))
+            keystore.set_meta(conn, "master_key_id", new.key_id.encode())
+            keystore.set_meta(
+                conn, "audit_key", new.wrap(self._keys.audit_key, dek_aad(self.store_id, "audit"))
+            )
+            self._audit(
+                conn,
+                "master_key_rotated",
+                actor,
+                {"from_key_id": old.key_id, "to_key_id": new.key_id, "data_keys": len(rows)},
+            )
+        self._keys.master = new
+        if adopt:
+            self._provider.adopt(target)  # type: ignore[attr-defined]
+        else:
+            self._provider = target
+        self._checkpoint()
+        return new.key_id
+
+    def backup(self, path: str | Path, *, actor: str = "local") -> dict[str, Any]:
+        """Write an encrypted, integrity-checked archive of the whole store; returns its header."""
+        from engine.store.backup import write_backup
+
+        return write_backup(cast("VoiceprintStore", self), path, actor=actor)
+
+    def restore(self, path: str | Path, *, actor: str = "local") -> dict[str, Any]:
+        """Replace the store's contents with an archive's; a damaged or tampered archive changes nothing."""
+        from engine.store.backup import restore_backup
+
+        return restore_backup(cast("VoiceprintStore", self), path, actor=actor)
+
+    def export_subject(
+        self, speaker_id: str, *, include_embeddings: bool = False, actor: str = "local"
+    ) -> dict[str, Any]:
+        """Everything held about one speaker (subject access request); embeddings only when asked."""
+        from engine.store.export import export_subject
+
+        result = export_subject(
+            cast("VoiceprintStore", self), speaker_id, include_embeddings=include_embeddings
+        )
+        self.audit("subject_exported", actor, speaker_id=speaker_id, embeddings=include_embeddings)
+        return result
+
+    def _after_bulk_change(self) -> None:
+        """Forget cached keys and rebuild loaded indexes after the rows were replaced wholesale."""
+        with self._lock:
+            self._dek.clear()
+            self.load_errors = []
+            models = list(self._indexes)
+            self._indexes.clear()
+        self._observe_stored_clock()
+        for model_id in models:
+            self.build_index(model_id)
+        self._checkpoint()
+
+    def check_integrity(self) -> list[str]:
+        """Problems found: database integrity (SQLite), undecryptable records, broken audit chain. Empty = healthy."""
+        problems: list[str] = []
+        with self._engine.connect() as conn:
+            if self.dialect == "sqlite":
+                result = conn.execute(text("PRAGMA integrity_check")).scalars().all()
+                if result != ["ok"]:
+                    problems.extend(f"sqlite: {r}" for r in result)
+            rows = conn.execute(select(voiceprints).where(voiceprints.c.deleted.is_(False))).all()
+            for row in rows:
+                try:
+                    if row.mean_ct is None or row.takes_ct is None:
+                        raise RecordDecryptError(
+                            record_name(row.speaker_id, row.model_id), "has no ciphertext"
+                        )
+                    open_voiceprint(self._data_key(conn, row.speaker_id), row, None)
+                except RecordDecryptError as exc:
+                    problems.append(str(exc))
+            problems.extend(
+                f"audit entry {p.seq}: {p.reason}" for p in audit.verify(conn, self._keys.audit_key).problems
+            )
+        return problems

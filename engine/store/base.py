@@ -1,0 +1,266 @@
+"""Shared state and key, audit and index plumbing of the voiceprint store."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+
+from engine.gallery import Voiceprint
+from engine.store import audit, keystore
+from engine.store.audit import AuditReport
+from engine.store.crypto import DataKeyCache, OpenFailed, dek_aad, new_key
+from engine.store.errors import (
+    DataKeyShreddedError,
+    RecordDecryptError,
+)
+from engine.store.hlc import HybridLogicalClock
+from engine.store.index import MeanIndex
+from engine.store.keys import MasterKeyProvider
+from engine.store.models import REPLICATED_TABLES, data_keys, speakers, voiceprints
+from engine.store.records import (
+    open_mean,
+    open_voiceprint,
+    record_name,
+)
+
+Progress = Callable[[str, int, int], None]
+
+
+class StoreBase:
+    """The store's state and the helpers every part of it uses."""
+
+    def __init__(
+        self, engine: Engine, url: str, keys: keystore.KeyState, provider: MasterKeyProvider
+    ) -> None:
+        self._engine = engine
+        self.url = url
+        self._keys = keys
+        self._provider = provider
+        self._dek = DataKeyCache()
+        self._indexes: dict[str, MeanIndex] = {}
+        self._lock = threading.RLock()
+        self.clock = HybridLogicalClock(keys.node_id)
+        self.load_errors: list[RecordDecryptError] = []
+
+    @property
+    def node_id(self) -> str:
+        """This node's id in the records it writes."""
+        return self._keys.node_id
+
+    @property
+    def store_id(self) -> str:
+        """The store's own id (bound into every wrapped key)."""
+        return self._keys.store_id
+
+    @property
+    def master_key_id(self) -> str:
+        """Public fingerprint of the master key in use."""
+        return self._keys.master.key_id
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for backup, tests and migrations)."""
+        return self._engine
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._engine.dialect.name
+
+    def _observe_stored_clock(self) -> None:
+        with self._engine.connect() as conn:
+            for table in REPLICATED_TABLES:
+                top = conn.execute(select(func.max(table.c.hlc))).scalar()
+                if top:
+                    self.clock.observe(top, trusted=True)
+
+    def _checkpoint(self) -> None:
+        """SQLite: move the write-ahead log into the database and truncate it (wipes old page images)."""
+        if self.dialect == "sqlite":
+            with self._engine.connect() as conn:
+                conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+                conn.rollback()
+
+    def _data_key(self, conn: Connection, speaker_id: str) -> AESGCM:
+        """The speaker's cipher from the cache, or unwrapped from ``data_keys``."""
+        aead = self._dek.get(speaker_id)
+        if aead is not None:
+            return aead
+        wrapped = conn.execute(
+            select(data_keys.c.wrapped).where(data_keys.c.speaker_id == speaker_id)
+        ).scalar()
+        if wrapped is None:
+            raise DataKeyShreddedError(
+                f"speaker {speaker_id}",
+                "has no data key (deleted: its voiceprints can no longer be decrypted)",
+            )
+        return self._unwrap(speaker_id, bytes(wrapped))
+
+    def _unwrap(self, speaker_id: str, wrapped: bytes) -> AESGCM:
+        try:
+            dek = self._keys.master.unwrap(wrapped, dek_aad(self.store_id, speaker_id))
+        except OpenFailed as exc:
+            raise RecordDecryptError(
+                f"data key of speaker {speaker_id}", "does not unwrap (tampered or moved)"
+            ) from exc
+        return self._dek.put(speaker_id, dek)
+
+    def _new_data_key(self, conn: Connection, speaker_id: str) -> AESGCM:
+        dek = new_key()
+        conn.execute(delete(data_keys).where(data_keys.c.speaker_id == speaker_id))
+        conn.execute(
+            insert(data_keys).values(
+                speaker_id=speaker_id,
+                wrapped=self._keys.master.wrap(dek, dek_aad(self.store_id, speaker_id)),
+                master_key_id=self._keys.master.key_id,
+                created_at=time.time(),
+            )
+        )
+        return self._dek.put(speaker_id, dek)
+
+    def _audit(self, conn: Connection, event: str, actor: str, fields: dict[str, Any]) -> int:
+        subject = fields.get("speaker_id")
+        return audit.append(
+            conn,
+            self._keys.audit_key,
+            node_id=self.node_id,
+            event=event,
+            actor=actor,
+            subject=str(subject) if subject is not None else None,
+            fields=fields,
+        )
+
+    def _voiceprint(self, speaker_id: str, model_id: str, *, active_only: bool) -> Voiceprint | None:
+        with self._engine.connect() as conn:
+            query = (
+                select(voiceprints, speakers.c.name, speakers.c.status)
+                .join(speakers, speakers.c.speaker_id == voiceprints.c.speaker_id)
+                .where(
+                    voiceprints.c.speaker_id == speaker_id,
+                    voiceprints.c.model_id == model_id,
+                    voiceprints.c.deleted.is_(False),
+                    speakers.c.deleted.is_(False),
+                )
+            )
+            row = conn.execute(query).first()
+            if row is None or (active_only and row.status != "active"):
+                return None
+            if row.mean_ct is None or row.takes_ct is None:
+                raise RecordDecryptError(record_name(speaker_id, model_id), "has no ciphertext")
+            return open_voiceprint(self._data_key(conn, speaker_id), row, row.name)
+
+    def build_index(self, model_id: str, progress: Progress | None = None, batch: int = 20_000) -> MeanIndex:
+        """Decrypt every active speaker's mean under ``model_id`` into a fresh in-memory index."""
+        query = (
+            select(voiceprints.c.speaker_id, voiceprints.c.dim, voiceprints.c.mean_ct, data_keys.c.wrapped)
+            .join(speakers, speakers.c.speaker_id == voiceprints.c.speaker_id)
+            .join(data_keys, data_keys.c.speaker_id == voiceprints.c.speaker_id)
+            .where(
+                voiceprints.c.model_id == model_id,
+                voiceprints.c.deleted.is_(False),
+                speakers.c.deleted.is_(False),
+                speakers.c.status == "active",
+            )
+        )
+        ids: list[str] = []
+        parts: list[np.ndarray] = []
+        errors: list[RecordDecryptError] = []
+        with self._lock, self._engine.connect() as conn:
+            total = int(conn.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+            result = conn.execution_options(yield_per=batch).execute(query)
+            for sid, dim, mean_ct, wrapped in result:
+                try:
+                    aead = self._dek.get(sid) or self._unwrap(sid, bytes(wrapped))
+                    parts.append(open_mean(aead, sid, model_id, mean_ct, dim))
+                    ids.append(sid)
+                except RecordDecryptError as exc:
+                    errors.append(exc)
+                if progress is not None and len(ids) % batch == 0:
+                    progress("index", len(ids), total)
+            index = MeanIndex(model_id)
+            index.load(ids, np.stack(parts) if parts else np.zeros((0, 0), np.float32))
+            self._indexes[model_id] = index
+            self.load_errors = [e for e in self.load_errors if not e.record.endswith(f"/{model_id}")] + errors
+        if progress is not None:
+            progress("index", len(ids), total)
+        return index
+
+    def _index_add(self, conn: Connection, speaker_id: str) -> None:
+        """Put an (re)activated speaker's means back into every loaded index."""
+        for model_id, index in self._indexes.items():
+            row = conn.execute(
+                select(voiceprints.c.dim, voiceprints.c.mean_ct).where(
+                    voiceprints.c.speaker_id == speaker_id,
+                    voiceprints.c.model_id == model_id,
+                    voiceprints.c.deleted.is_(False),
+                )
+            ).first()
+            if row is not None:
+                aead = self._data_key(conn, speaker_id)
+                index.upsert(speaker_id, open_mean(aead, speaker_id, model_id, row.mean_ct, row.dim))
+
+    def audit(self, event: str, actor: str, **fields: Any) -> int:
+        """Append an audit entry (decisions, scores, ids; never audio or embeddings); returns its number.
+
+        Parameters
+        ----------
+        event:
+            What happened: ``verify``, ``identify``, ``login_lockout``, ``auth_failed``...
+        actor:
+            Who did it: ``local``, ``apikey:<id>``, ``peer:<node id>``.
+        **fields:
+            Short JSON scalars; ``speaker_id`` also files the entry under that subject.
+
+        Raises
+        ------
+        AuditFieldError
+            A field holds bytes, arrays or long lists (audio or embeddings are never logged).
+        """
+        with self._engine.begin() as conn:
+            return self._audit(conn, event, actor, fields)
+
+    def verify_audit_chain(self) -> AuditReport:
+        """Check every audit entry's MAC and chain link; the report names each bad entry."""
+        with self._engine.connect() as conn:
+            return audit.verify(conn, self._keys.audit_key)
+
+    def audit_entries(self, *, subject: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """Audit entries, oldest first, optionally about one speaker."""
+        with self._engine.connect() as conn:
+            return audit.entries(conn, subject=subject, limit=limit)
+
+    def _ensure_speaker(self, conn: Connection, row: Any, sid: str, name: str | None, hlc: str) -> str:
+        """Create, revive or touch the speaker row inside a write; returns its status."""
+        now = time.time()
+        if row is None:
+            conn.execute(
+                insert(speakers).values(
+                    speaker_id=sid,
+                    record_id=str(uuid.uuid4()),
+                    name=name,
+                    status="active",
+                    created_at=now,
+                    updated_at=now,
+                    hlc=hlc,
+                    origin_node=self.node_id,
+                    writer_node=self.node_id,
+                    deleted=False,
+                )
+            )
+            return "active"
+        values: dict[str, Any] = {"updated_at": now, "hlc": hlc, "writer_node": self.node_id}
+        if row.deleted:
+            values.update(
+                record_id=str(uuid.uuid4()), deleted=False, deleted_at=None, status="active", created_at=now
+            )
+        if name is not None:
+            values["name"] = name
+        conn.execute(update(speakers).where(speakers.c.speaker_id == sid).values(**values))
+        return "active" if row.deleted else str(row.status)

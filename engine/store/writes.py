@@ -1,0 +1,191 @@
+"""Enrolment writes: one voiceprint or many; each batch is one transaction with its audit entries."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import Connection, insert, select, update
+
+from engine.gallery import Voiceprint
+from engine.store import audit
+from engine.store.base import StoreBase
+from engine.store.crypto import dek_aad, new_key
+from engine.store.models import data_keys, speakers, voiceprints
+from engine.store.records import seal_fields, validate
+
+
+def _jsonable(value: Any) -> Any:
+    """Quality figures as plain JSON (numpy scalars become floats)."""
+    return json.loads(json.dumps(value, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
+
+
+class _Batch:
+    """Rows collected for one transaction's bulk inserts."""
+
+    def __init__(self) -> None:
+        self.speakers: list[dict[str, Any]] = []
+        self.keys: list[dict[str, Any]] = []
+        self.prints: list[dict[str, Any]] = []
+        self.audit: list[tuple[str, str, str | None, dict[str, Any]]] = []
+        self.index: list[tuple[str, str, np.ndarray]] = []
+
+
+class EnrolmentWrites(StoreBase):
+    """Insert or replace voiceprints."""
+
+    def put(self, voiceprint: Voiceprint, *, actor: str = "local") -> None:
+        """Insert or replace the voiceprint of (speaker_id, model_id); creates the speaker when new."""
+        self.put_many([voiceprint], actor=actor)
+
+    def put_many(
+        self,
+        items: Iterable[Voiceprint],
+        *,
+        actor: str = "local",
+        batch: int = 2000,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> int:
+        """Insert or replace many voiceprints, ``batch`` per transaction; returns how many were written.
+
+        Parameters
+        ----------
+        items:
+            Voiceprints; a speaker seen for the first time is created active.
+        actor:
+            Who writes, for the audit log (one ``enrol`` entry per voiceprint).
+        batch:
+            Voiceprints per transaction; a crash loses at most the batch in flight, never half of one.
+        progress:
+            ``progress("enrol", done, total)`` after each batch.
+
+        Returns
+        -------
+        int
+            Number of voiceprints written.
+        """
+        todo = list(items)
+        checked = [(vp, *validate(vp)) for vp in todo]
+        for start in range(0, len(checked), batch):
+            self._write_batch(checked[start : start + batch], actor)
+            if progress is not None:
+                progress("enrol", min(start + batch, len(checked)), len(checked))
+        return len(checked)
+
+    def _write_batch(self, chunk: list[tuple[Voiceprint, np.ndarray, np.ndarray]], actor: str) -> None:
+        rows = _Batch()
+        with self._lock, self._engine.begin() as conn:
+            ids = sorted({vp.speaker_id for vp, _, _ in chunk})
+            known = {
+                r.speaker_id: r for r in conn.execute(select(speakers).where(speakers.c.speaker_id.in_(ids)))
+            }
+            have = {
+                (r.speaker_id, r.model_id)
+                for r in conn.execute(
+                    select(voiceprints.c.speaker_id, voiceprints.c.model_id).where(
+                        voiceprints.c.speaker_id.in_(ids)
+                    )
+                )
+            }
+            status: dict[str, str] = {}
+            for vp, mean, takes in chunk:
+                sid, mid = vp.speaker_id, vp.model_id
+                hlc = self.clock.now().encode()
+                if sid not in status:
+                    status[sid] = self._speaker_for_write(conn, rows, known.get(sid), vp, hlc)
+                aead = self._dek.get(sid) or self._data_key(conn, sid)
+                values = self._print_values(aead, vp, mean, takes, hlc)
+                if (sid, mid) in have:
+                    key = (voiceprints.c.speaker_id == sid) & (voiceprints.c.model_id == mid)
+                    conn.execute(update(voiceprints).where(key).values(**values))
+                else:
+                    rows.prints.append(
+                        {
+                            "speaker_id": sid,
+                            "model_id": mid,
+                            "record_id": str(uuid.uuid4()),
+                            "origin_node": self.node_id,
+                            **values,
+                        }
+                    )
+                    have.add((sid, mid))
+                fields = {
+                    "speaker_id": sid,
+                    "model_id": mid,
+                    "takes": int(takes.shape[0]),
+                    "speech_s": float(vp.speech_seconds),
+                }
+                rows.audit.append(("enrol", actor, sid, fields))
+                if status[sid] == "active":
+                    rows.index.append((sid, mid, mean))
+            for table, values_list in (
+                (speakers, rows.speakers),
+                (data_keys, rows.keys),
+                (voiceprints, rows.prints),
+            ):
+                if values_list:
+                    conn.execute(insert(table), values_list)
+            audit.append_many(conn, self._keys.audit_key, node_id=self.node_id, items=rows.audit)
+        for sid, mid, mean in rows.index:
+            index = self._indexes.get(mid)
+            if index is not None:
+                index.upsert(sid, mean)
+
+    def _speaker_for_write(self, conn: Connection, rows: _Batch, row: Any, vp: Voiceprint, hlc: str) -> str:
+        """Create (in bulk), revive or touch the speaker of a voiceprint; returns its status."""
+        sid = vp.speaker_id
+        if row is not None:
+            status = self._ensure_speaker(conn, row, sid, vp.name, hlc)
+            if row.deleted:
+                self._new_data_key(conn, sid)
+            return status
+        now = time.time()
+        rows.speakers.append(
+            {
+                "speaker_id": sid,
+                "record_id": str(uuid.uuid4()),
+                "name": vp.name,
+                "status": "active",
+                "created_at": now,
+                "updated_at": now,
+                "hlc": hlc,
+                "origin_node": self.node_id,
+                "writer_node": self.node_id,
+                "deleted": False,
+                "deleted_at": None,
+            }
+        )
+        dek = new_key()
+        rows.keys.append(
+            {
+                "speaker_id": sid,
+                "wrapped": self._keys.master.wrap(dek, dek_aad(self.store_id, sid)),
+                "master_key_id": self._keys.master.key_id,
+                "created_at": now,
+            }
+        )
+        self._dek.put(sid, dek)
+        return "active"
+
+    def _print_values(
+        self, aead: AESGCM, vp: Voiceprint, mean: np.ndarray, takes: np.ndarray, hlc: str
+    ) -> dict[str, Any]:
+        """The column values of a voiceprint row, biometric fields sealed."""
+        mean_ct, takes_ct = seal_fields(aead, vp.speaker_id, vp.model_id, mean, takes)
+        return {
+            "dim": int(mean.size),
+            "n_takes": int(takes.shape[0]),
+            "mean_ct": mean_ct,
+            "takes_ct": takes_ct,
+            "speech_seconds": float(vp.speech_seconds),
+            "quality": json.dumps(_jsonable(vp.quality), sort_keys=True),
+            "enrolled_at": float(vp.created_at),
+            "hlc": hlc,
+            "writer_node": self.node_id,
+            "deleted": False,
+        }
