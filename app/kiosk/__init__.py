@@ -1,0 +1,11 @@
+"""The kiosk adapter: what the Qt screens call, in plain Python (no Qt), testable on its own."""
+
+from app.kiosk.directory import Directory, MemoryDirectory
+from app.kiosk.node import LocalNode, NodeHandle
+from app.kiosk.service import KioskOptions, KioskService
+from app.kiosk.types import EnrolOutcome, LoginOutcome, NodeStatus, PeerRow, Segment, SpeakerRow, TakeCheck
+
+__all__ = [
+    "Directory", "EnrolOutcome", "KioskOptions", "KioskService", "LocalNode", "LoginOutcome", "MemoryDirectory",
+    "NodeHandle", "NodeStatus", "PeerRow", "Segment", "SpeakerRow", "TakeCheck",
+]

@@ -1,0 +1,244 @@
+"""The kiosk's one door to the engine, the speaker directory and the node: plain Python, no Qt."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Literal, Sequence
+
+import numpy as np
+
+from app.kiosk.directory import Directory, MemoryDirectory
+from app.kiosk.guard import LoginLockout, ReplayDetector
+from app.kiosk.node import LocalNode, NodeHandle
+from app.kiosk.types import EnrolOutcome, LoginOutcome, NodeStatus, PeerRow, SpeakerRow, TakeCheck
+from app.settings import Settings
+from engine.errors import AudioError, QualityRejected, UnknownSpeakerError, VomidError
+from engine.facade import Engine
+from engine.gallery import Voiceprint
+from engine.scoring import mean_of_takes
+from engine.waveform import SAMPLE_RATE
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, int, int], None]
+ACTOR = "kiosk"
+
+
+@dataclass(frozen=True)
+class KioskOptions:
+    """Kiosk behaviour that is not engine configuration."""
+
+    mode: Literal["identify", "verify"] = "identify"
+    lock_failures: int = 3
+    lock_s: float = 60.0
+    replay_similarity: float = 0.99
+    admin_pin: str = "1234"
+    kiosk_mode: bool = False
+    idle_reset_s: float = 60.0
+    language: str | None = None
+
+
+class KioskService:
+    """Enrol, log in, label meetings and administer speakers; every method may run off the GUI thread."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        options: KioskOptions | None = None,
+        directory: Directory | None = None,
+        engine: Engine | None = None,
+        node: NodeHandle | None = None,
+        model_id: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.options = options or KioskOptions()
+        self.directory: Directory = directory if directory is not None else MemoryDirectory()
+        self.node: NodeHandle = node or LocalNode()
+        self._model_id = model_id or settings.model
+        self._engine = engine
+        self._fault: str | None = None
+        self._load_lock = threading.Lock()
+        self.lockout = LoginLockout(self.options.lock_failures, self.options.lock_s)
+        self.replays = ReplayDetector(self.options.replay_similarity)
+
+    # -- life cycle ----------------------------------------------------------------------------
+    def use_model(self, model: Any, vad: Any = None) -> None:
+        """Use an already loaded model (and VAD) over this service's directory instead of loading one."""
+        config = self.settings.engine_config(model_id=model.model_id)
+        self._engine = Engine(config, model=model, vad=vad, gallery=self.directory, audit=self._engine_audit)
+
+    def load(self) -> str:
+        """Load the model (slow: run in a worker) and start the node; returns the model id."""
+        with self._load_lock:
+            if self._engine is None:
+                from app.wiring import build_engine
+
+                try:
+                    self._engine = build_engine(self.settings, model_id=self._model_id, gallery=self.directory,
+                                                audit=self._engine_audit)
+                except VomidError as exc:
+                    self._fault = exc.message
+                    raise
+            self.node.start(self._engine)
+            return self._engine.model_id
+
+    def close(self) -> None:
+        """Stop the node and release the directory."""
+        self.node.stop()
+        closer = getattr(self.directory, "close", None)
+        if closer is not None:
+            closer()
+
+    @property
+    def ready(self) -> bool:
+        """True once the model is loaded."""
+        return self._engine is not None
+
+    @property
+    def engine(self) -> Engine:
+        """The loaded engine (call :meth:`load` first)."""
+        if self._engine is None:
+            raise RuntimeError("the model is still loading")
+        return self._engine
+
+    @property
+    def model_id(self) -> str:
+        """Id of the model in use (or being loaded)."""
+        return self._engine.model_id if self._engine is not None else self._model_id
+
+    def threshold(self) -> float:
+        """The accept threshold on the cosine scale."""
+        return self.engine.threshold_for(False)
+
+    def _engine_audit(self, event: str, **fields: Any) -> None:
+        self.directory.audit(event, ACTOR, **fields)
+
+    # -- enrolment -----------------------------------------------------------------------------
+    def check_take(self, samples: np.ndarray) -> TakeCheck:
+        """Run one enrolment take through the enrolment quality gate and embed it."""
+        try:
+            result = self.engine.embed(samples, SAMPLE_RATE, purpose="enrol")
+        except QualityRejected as exc:
+            return TakeCheck(False, exc.report.speech_seconds, exc.code, exc.message)
+        except AudioError as exc:
+            return TakeCheck(False, 0.0, "too_short", exc.message)
+        return TakeCheck(True, result.speech_seconds, vector=result.vector)
+
+    def record_consent(self, speaker_id: str, text: str) -> None:
+        """Audit that the person was shown (and accepted) this consent text."""
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+        self.directory.audit("consent_recorded", ACTOR, speaker_id=speaker_id, text_sha256=digest)
+
+    def enrol(self, speaker_id: str, name: str | None, takes: Sequence[np.ndarray],
+              checks: Sequence[TakeCheck]) -> EnrolOutcome:
+        """Store a voiceprint from checked takes; confirm each take against the others' mean."""
+        good = [(t, c) for t, c in zip(takes, checks) if c.ok and c.vector is not None]
+        needed = self.engine.config.min_enrol_takes
+        if len(good) < needed:
+            raise ValueError(f"{len(good)} good take(s), {needed} needed")
+        matrix = np.stack([c.vector for _, c in good]).astype(np.float32)
+        seconds = float(sum(c.speech_seconds for _, c in good))
+        vp = Voiceprint(speaker_id=speaker_id, model_id=self.engine.model_id, mean=mean_of_takes(matrix),
+                        takes=matrix, speech_seconds=seconds, name=name or None)
+        self.directory.put(vp)
+        for samples, check in good:
+            self.replays.remember(samples, check.vector)
+        score = _leave_one_out(matrix)
+        threshold = self.threshold()
+        self.directory.audit("enrol", ACTOR, speaker_id=speaker_id, model_id=vp.model_id, takes=len(good),
+                             check_score=round(score, 4))
+        return EnrolOutcome(speaker_id, name, len(good), seconds, score, threshold, score >= threshold)
+
+    # -- login ---------------------------------------------------------------------------------
+    def login(self, samples: np.ndarray, claimed_id: str | None = None) -> LoginOutcome:
+        """Identify (or verify a claimed id) from one utterance; refuses locked ids and replays."""
+        if claimed_id:
+            left = self.lockout.remaining(claimed_id)
+            if left > 0:
+                return LoginOutcome("locked", claimed_id, code="locked", retry_after_s=left)
+        try:
+            probe = self.engine.embed(samples, SAMPLE_RATE, purpose="verify")
+        except QualityRejected as exc:
+            return LoginOutcome("retry", claimed_id, code=exc.code, message=exc.message)
+        except AudioError as exc:
+            return LoginOutcome("retry", claimed_id, code="too_short", message=exc.message)
+        similarity = self.replays.check(samples, probe.vector)
+        if similarity is not None:
+            self.directory.audit("replay_refused", ACTOR, speaker_id=claimed_id, similarity=round(similarity, 4))
+            return LoginOutcome("replay", claimed_id, code="replay", score=similarity)
+        return self._verify(samples, claimed_id) if claimed_id else self._identify(samples)
+
+    def _identify(self, samples: np.ndarray) -> LoginOutcome:
+        result = self.engine.identify(samples, SAMPLE_RATE, top_k=1)
+        best = result.best
+        if best is None:
+            return LoginOutcome("rejected", threshold=result.threshold, code="not_recognised")
+        return LoginOutcome("accepted", best.speaker_id, best.name, best.score, result.threshold)
+
+    def _verify(self, samples: np.ndarray, claimed_id: str) -> LoginOutcome:
+        try:
+            result = self.engine.verify(claimed_id, samples, SAMPLE_RATE)
+        except UnknownSpeakerError:
+            return LoginOutcome("rejected", claimed_id, code="unknown_speaker")
+        locked = self.lockout.record(claimed_id, result.accepted)
+        if locked:
+            self.directory.audit("login_lockout", ACTOR, speaker_id=claimed_id, seconds=self.options.lock_s)
+        record = self.directory.speaker(claimed_id)
+        name = record.name if record is not None else None
+        if result.accepted:
+            return LoginOutcome("accepted", claimed_id, name, result.score, result.threshold)
+        return LoginOutcome("locked" if locked else "rejected", claimed_id, name, result.score, result.threshold,
+                            code="locked" if locked else "not_recognised",
+                            retry_after_s=self.options.lock_s if locked else None)
+
+    # -- administration ------------------------------------------------------------------------
+    def check_pin(self, pin: str) -> bool:
+        """True when ``pin`` is the admin PIN (audited either way)."""
+        ok = hashlib.sha256(pin.encode()).digest() == hashlib.sha256(self.options.admin_pin.encode()).digest()
+        self.directory.audit("admin_pin", ACTOR, ok=ok)
+        return ok
+
+    def speakers(self, query: str = "") -> list[SpeakerRow]:
+        """Speakers whose id or name contains ``query`` (case-insensitive)."""
+        q = query.strip().lower()
+        rows = [SpeakerRow(s.speaker_id, s.name, s.status, tuple(s.models), s.created_at)
+                for s in self.directory.list_speakers()]
+        return [r for r in rows if not q or q in r.speaker_id.lower() or q in (r.name or "").lower()]
+
+    def set_speaker_status(self, speaker_id: str, status: str) -> None:
+        """Enable (active) or disable a speaker."""
+        self.directory.set_status(speaker_id, status, actor=ACTOR)
+
+    def delete_speaker(self, speaker_id: str) -> bool:
+        """Delete a speaker and their voiceprints."""
+        return self.directory.delete_speaker(speaker_id, actor=ACTOR)
+
+    def audit_log(self, limit: int = 200) -> list[dict[str, Any]]:
+        """The newest audit entries, newest first."""
+        return list(reversed(self.directory.audit_entries()[-limit:]))
+
+    def peers(self) -> list[PeerRow]:
+        """This node and the peers it knows, with status, model, latency and load."""
+        return self.node.peers()
+
+    def status(self) -> NodeStatus:
+        """Node, peers count, model and any fault, for the status bar."""
+        peers = [p for p in self.node.peers() if not p.is_self]
+        fault = self._fault or self.node.fault()
+        return NodeStatus(self.node.node_id, len(peers), self.model_id if self.ready else None, fault)
+
+
+def _leave_one_out(takes: np.ndarray) -> float:
+    """Lowest cosine of a take against the normalised mean of the other takes."""
+    if len(takes) < 2:
+        return 1.0
+    scores = []
+    for i in range(len(takes)):
+        rest = mean_of_takes(np.delete(takes, i, axis=0))
+        v = takes[i] / max(float(np.linalg.norm(takes[i])), 1e-12)
+        scores.append(float(v @ rest))
+    return min(scores)

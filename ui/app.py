@@ -1,0 +1,181 @@
+"""The main window: navigation, the screens, the status bar, kiosk mode and a clean shutdown."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QApplication, QButtonGroup, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QMainWindow, QPushButton,
+    QStackedWidget, QVBoxLayout, QWidget,
+)
+
+from app.kiosk import KioskService, NodeStatus
+from ui.audio_source import AudioSource
+from ui.screens.enrol import EnrolScreen
+from ui.screens.login import LoginScreen
+from ui.workers import Workers
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    """Holds the screens; ``ready`` fires once the model is loaded and the login screen is usable."""
+
+    ready = Signal(str)
+    load_failed = Signal(str)
+
+    def __init__(self, service: KioskService, workers: Workers, source: AudioSource, *,
+                 kiosk: bool = False, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.workers = workers
+        self.source = source
+        self.kiosk = kiosk
+        self._closing_ok = False
+        self.setWindowTitle(self.tr("Edge-VoMID"))
+        self.login = LoginScreen(service, workers, source)
+        self.enrol = EnrolScreen(service, workers, source)
+        self.screens: list[tuple[str, QWidget, bool]] = [
+            (self.tr("Sign in"), self.login, False),
+            (self.tr("Enrol"), self.enrol, True),
+        ]
+        self.stack = QStackedWidget()
+        self.nav = QButtonGroup(self)
+        self._build()
+        self._status_labels = [QLabel() for _ in range(4)]
+        for label in self._status_labels:
+            self.statusBar().addPermanentWidget(label)
+        self._status_timer = QTimer(self, interval=3000, timeout=self.refresh_status)
+        self._idle = QTimer(self, singleShot=True, timeout=self.go_home)
+        self._idle.setInterval(int(service.options.idle_reset_s * 1000))
+        QApplication.instance().installEventFilter(self)
+        if kiosk:
+            self.setWindowFlag(Qt.WindowType.FramelessWindowHint, True)
+        self.resize(1280, 800)
+
+    def add_screen(self, title: str, widget: QWidget, needs_pin: bool) -> None:
+        """Add a screen and its navigation button."""
+        self.screens.append((title, widget, needs_pin))
+        self._add_nav(len(self.screens) - 1)
+
+    def _build(self) -> None:
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        header = QWidget()
+        header.setStyleSheet("background: white; border-bottom: 1px solid #d9e2ec;")
+        self.header = QHBoxLayout(header)
+        self.header.setContentsMargins(24, 6, 24, 0)
+        brand = QLabel("Edge-VoMID")
+        brand.setStyleSheet("font-size: 20px; font-weight: 700; color: #245a90; background: transparent;")
+        self.header.addWidget(brand)
+        self.header.addSpacing(30)
+        self.header.addStretch(1)
+        lay.addWidget(header)
+        lay.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+        for i in range(len(self.screens)):
+            self._add_nav(i)
+        self.nav.buttons()[0].setChecked(True)
+
+    def _add_nav(self, index: int) -> None:
+        title, widget, _ = self.screens[index]
+        self.stack.addWidget(widget)
+        btn = QPushButton(title)
+        btn.setObjectName("nav")
+        btn.setCheckable(True)
+        btn.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.nav.addButton(btn, index)
+        btn.clicked.connect(lambda _=False, i=index: self.show_screen(i))
+        self.header.insertWidget(self.header.count() - 1, btn)
+
+    # -- navigation ----------------------------------------------------------------------------
+    def show_screen(self, index: int) -> bool:
+        """Switch screens; PIN-protected ones ask for the admin PIN first."""
+        _, widget, needs_pin = self.screens[index]
+        if needs_pin and self.stack.currentWidget() is not widget and not self.ask_pin():
+            self.nav.button(self.stack.currentIndex()).setChecked(True)
+            return False
+        self.stack.setCurrentWidget(widget)
+        self.nav.button(index).setChecked(True)
+        return True
+
+    def ask_pin(self) -> bool:
+        """Ask for the admin PIN; True when it is right."""
+        pin, ok = QInputDialog.getText(self, self.tr("Administrator"), self.tr("Admin PIN:"),
+                                       QLineEdit.EchoMode.Password)
+        return bool(ok) and self.service.check_pin(pin)
+
+    def go_home(self) -> None:
+        """Back to a fresh login screen (after inactivity)."""
+        if self.workers.busy() or self.login.panel.recording or self.enrol.panel.recording:
+            self._idle.start()
+            return
+        self.enrol.reset()
+        self.login.reset()
+        self.stack.setCurrentWidget(self.login)
+        self.nav.button(0).setChecked(True)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.KeyPress):
+            self._idle.start()
+        return False
+
+    # -- start-up and status -------------------------------------------------------------------
+    def start(self) -> None:
+        """Show the window and load the model in the background."""
+        if self.kiosk:
+            self.showFullScreen()
+        else:
+            self.show()
+        self.refresh_status()
+        self._status_timer.start()
+        self._idle.start()
+        self.workers.submit(self.service.load, on_done=self._loaded, on_failed=self._load_error)
+
+    def _loaded(self, model_id: str) -> None:
+        self.login.set_ready(True)
+        self.refresh_status()
+        self.ready.emit(model_id)
+
+    def _load_error(self, exc: BaseException) -> None:
+        log.error("model load failed: %s", exc)
+        message = getattr(exc, "message", str(exc))
+        self.statusBar().showMessage(self.tr("The voice model could not load: %1").replace("%1", message))
+        self.load_failed.emit(message)
+
+    def refresh_status(self) -> None:
+        """Update the status bar (node, peers, model, fault) from a worker."""
+        self.workers.submit(self.service.status, on_done=self._show_status)
+
+    def _show_status(self, status: NodeStatus) -> None:
+        node, peers, model, fault = self._status_labels
+        node.setText(self.tr("Node: %1").replace("%1", status.node))
+        peers.setText(self.tr("Peers: %1").replace("%1", str(status.peers)))
+        model.setText(self.tr("Model: %1").replace("%1", status.model or self.tr("loading…")))
+        fault.setText(self.tr("Fault: %1").replace("%1", status.fault) if status.fault else self.tr("No faults"))
+        fault.setStyleSheet("color: #c0392b;" if status.fault else "")
+
+    # -- shutdown ------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if self.kiosk and not self._closing_ok and not self.ask_pin():
+            event.ignore()
+            return
+        self.shutdown()
+        event.accept()
+
+    def allow_close(self) -> None:
+        """Let the next close through without the PIN (tests, service stop)."""
+        self._closing_ok = True
+
+    def shutdown(self) -> None:
+        """Stop timers, audio, workers and the node; safe to call twice."""
+        self._status_timer.stop()
+        self._idle.stop()
+        QApplication.instance().removeEventFilter(self)
+        self.login.panel.cancel()
+        self.enrol.panel.cancel()
+        self.workers.shutdown()
+        self.service.close()

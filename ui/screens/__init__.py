@@ -1,0 +1,1 @@
+"""The kiosk's screens: login, enrolment, meeting labeling, admin."""

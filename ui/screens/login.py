@@ -1,0 +1,156 @@
+"""The home screen: read the phrase, speak, and see who you are (identify) or whether it is you (verify)."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+
+from app.kiosk import KioskService, LoginOutcome
+from ui.audio_source import AudioSource
+from ui.endpointer import EndpointConfig
+from ui.messages import reason_text
+from ui.screens.recorder_panel import RecorderPanel
+from ui.workers import Workers
+
+log = logging.getLogger(__name__)
+
+
+def set_state(label: QLabel, state: str, text: str) -> None:
+    """Show ``text`` in a result label styled for ``state`` (accepted, rejected, retry, busy, idle)."""
+    label.setProperty("state", state)
+    label.setText(text)
+    label.style().unpolish(label)
+    label.style().polish(label)
+
+
+class LoginScreen(QWidget):
+    """Login by voice; ``outcome`` carries each :class:`LoginOutcome` once it is shown."""
+
+    outcome = Signal(object)
+
+    def __init__(self, service: KioskService, workers: Workers, source: AudioSource,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.workers = workers
+        self.busy = False
+        self.title = QLabel()
+        self.title.setObjectName("title")
+        self.claim = QLineEdit()
+        self.claim.setPlaceholderText(self.tr("Your id (badge or login)"))
+        self.panel = RecorderPanel(source, self)
+        self.panel.config = self._endpoint_config()
+        self.result = QLabel()
+        self.result.setObjectName("result")
+        self.result.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.result.setWordWrap(True)
+        self.detail = QLabel()
+        self.detail.setObjectName("hint")
+        self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._build()
+        self.panel.take.connect(self._take)
+        self.panel.failed.connect(self._source_failed)
+        QShortcut(QKeySequence(Qt.Key.Key_Space), self, activated=self._space)
+        self.set_ready(service.ready)
+
+    def _build(self) -> None:
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(48, 28, 48, 20)
+        lay.setSpacing(12)
+        lay.addWidget(self.title)
+        row = QHBoxLayout()
+        row.addWidget(self.claim, 1)
+        lay.addLayout(row)
+        lay.addWidget(self.panel, 1)
+        lay.addWidget(self.result)
+        lay.addWidget(self.detail)
+        self.refresh_mode()
+
+    def _endpoint_config(self) -> EndpointConfig:
+        need = self.service.settings.min_speech_verify_s
+        return EndpointConfig(target_speech_s=max(2.5, 2 * need), max_s=12.0)
+
+    @property
+    def verify_mode(self) -> bool:
+        """True when a person claims an id before speaking."""
+        return self.service.options.mode == "verify"
+
+    def refresh_mode(self) -> None:
+        """Show the id field only in verify mode."""
+        self.title.setText(self.tr("Say the phrase to sign in") if self.verify_mode else self.tr("Who is speaking?"))
+        self.claim.setVisible(self.verify_mode)
+
+    def set_ready(self, ready: bool) -> None:
+        """Enable speaking once the model is loaded."""
+        self.panel.speak.setEnabled(ready and not self.busy)
+        if not ready:
+            set_state(self.result, "busy", self.tr("Loading the voice model…"))
+        elif self.result.property("state") in (None, "busy") and not self.busy:
+            set_state(self.result, "idle", self.tr("Press Speak (or the space bar) and read the phrase."))
+
+    def reset(self) -> None:
+        """Back to a fresh screen (inactivity)."""
+        self.panel.cancel()
+        self.claim.clear()
+        self.detail.clear()
+        self.panel.waveform.clear_wave()
+        self.panel.new_prompt()
+        set_state(self.result, "idle", self.tr("Press Speak (or the space bar) and read the phrase."))
+
+    def speak(self) -> None:
+        """Start (or stop) listening, as the Speak button does."""
+        if self.panel.speak.isEnabled():
+            self.panel.toggle()
+            if self.panel.recording:
+                set_state(self.result, "busy", self.tr("Listening…"))
+                self.detail.clear()
+
+    def _space(self) -> None:
+        if not self.claim.hasFocus():
+            self.speak()
+
+    def _take(self, samples: np.ndarray, reason: str) -> None:
+        claimed = self.claim.text().strip() if self.verify_mode else None
+        if self.verify_mode and not claimed:
+            set_state(self.result, "retry", self.tr("Please enter your id first."))
+            return
+        self.busy = True
+        self.panel.speak.setEnabled(False)
+        set_state(self.result, "busy", self.tr("Checking your voice…"))
+        self.workers.submit(self.service.login, samples, claimed, on_done=self._done, on_failed=self._failed)
+
+    def _done(self, outcome: LoginOutcome) -> None:
+        self.busy = False
+        self.panel.speak.setEnabled(True)
+        self.panel.new_prompt()
+        self.show_outcome(outcome)
+        self.outcome.emit(outcome)
+
+    def show_outcome(self, outcome: LoginOutcome) -> None:
+        """Put an outcome on screen."""
+        if outcome.decision == "accepted":
+            who = outcome.name or outcome.speaker_id or ""
+            set_state(self.result, "accepted", self.tr("Welcome, %1").replace("%1", who))
+            self.detail.setText(self.tr("Recognised as %1 (score %2)").replace("%1", outcome.speaker_id or "")
+                                .replace("%2", f"{outcome.score:.2f}"))
+        elif outcome.decision == "retry":
+            set_state(self.result, "retry", self.tr("Try again"))
+            self.detail.setText(reason_text(outcome.code))
+        else:
+            set_state(self.result, "rejected", self.tr("Not recognised"))
+            text = reason_text(outcome.code)
+            if outcome.retry_after_s:
+                text += " " + self.tr("Try again in %1 s.").replace("%1", str(int(outcome.retry_after_s + 0.5)))
+            self.detail.setText(text)
+
+    def _failed(self, exc: BaseException) -> None:
+        log.warning("login failed: %r", exc)
+        self._done(LoginOutcome("error", code="error", message=str(exc)))
+
+    def _source_failed(self, message: str) -> None:
+        set_state(self.result, "retry", self.tr("Microphone problem"))
+        self.detail.setText(message + "  " + self.tr("Press Speak to retry."))

@@ -1,0 +1,54 @@
+"""Colours, fonts and the application style sheet: large, clear and calm."""
+
+from __future__ import annotations
+
+BACKGROUND = "#f4f6f8"
+SURFACE = "#ffffff"
+TEXT = "#1f2933"
+MUTED = "#616e7c"
+ACCENT = "#2f6fb0"
+ACCENT_DARK = "#245a90"
+BORDER = "#d9e2ec"
+TRACK = "#e4e9ef"
+GOOD = "#2e8b57"
+WARN = "#c98a1b"
+BAD = "#c0392b"
+
+# Lane colours of the meeting timeline (colour-blind friendly, Okabe-Ito).
+LANES = ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#999999"]
+
+STYLE_SHEET = f"""
+QWidget {{ background: {BACKGROUND}; color: {TEXT}; font-size: 17px; }}
+QLabel#title {{ font-size: 30px; font-weight: 600; }}
+QLabel#prompt {{ font-size: 34px; font-weight: 500; color: {ACCENT_DARK}; background: {SURFACE};
+    border: 1px solid {BORDER}; border-radius: 14px; padding: 18px; }}
+QLabel#hint {{ color: {MUTED}; font-size: 16px; }}
+QLabel#result {{ font-size: 28px; font-weight: 600; padding: 14px; border-radius: 14px; }}
+QLabel#result[state="accepted"] {{ background: #e3f4ea; color: {GOOD}; }}
+QLabel#result[state="rejected"] {{ background: #fbe9e7; color: {BAD}; }}
+QLabel#result[state="retry"] {{ background: #fdf3e1; color: #8a5a00; }}
+QLabel#result[state="busy"] {{ background: {SURFACE}; color: {MUTED}; }}
+QLabel#result[state="idle"] {{ background: transparent; color: {MUTED}; }}
+QPushButton {{ background: {SURFACE}; border: 1px solid {BORDER}; border-radius: 10px; padding: 10px 18px; }}
+QPushButton:hover {{ border-color: {ACCENT}; }}
+QPushButton:disabled {{ color: #a0aab4; }}
+QPushButton#primary {{ background: {ACCENT}; color: white; border: none; font-size: 24px; font-weight: 600;
+    padding: 18px 40px; border-radius: 16px; }}
+QPushButton#primary:hover {{ background: {ACCENT_DARK}; }}
+QPushButton#primary:disabled {{ background: #9fb8d3; }}
+QPushButton#nav {{ border: none; background: transparent; font-size: 18px; padding: 10px 16px; color: {MUTED}; }}
+QPushButton#nav:checked {{ color: {ACCENT_DARK}; border-bottom: 3px solid {ACCENT}; font-weight: 600; }}
+QProgressBar {{ background: {TRACK}; border: none; border-radius: 7px; height: 14px; text-align: center;
+    font-size: 12px; color: {TEXT}; }}
+QProgressBar::chunk {{ background: {ACCENT}; border-radius: 7px; }}
+QLineEdit, QComboBox, QDoubleSpinBox, QSpinBox {{ background: {SURFACE}; border: 1px solid {BORDER};
+    border-radius: 8px; padding: 8px; font-size: 18px; }}
+QTableWidget {{ background: {SURFACE}; border: 1px solid {BORDER}; gridline-color: {BORDER}; font-size: 16px; }}
+QHeaderView::section {{ background: {TRACK}; border: none; padding: 6px; font-weight: 600; }}
+QStatusBar {{ background: {SURFACE}; color: {MUTED}; border-top: 1px solid {BORDER}; font-size: 14px; }}
+QStatusBar QLabel {{ background: transparent; color: {MUTED}; font-size: 14px; padding: 0 10px; }}
+QTabWidget::pane {{ border: none; }}
+QTabBar::tab {{ padding: 10px 18px; font-size: 16px; }}
+QTabBar::tab:selected {{ color: {ACCENT_DARK}; border-bottom: 3px solid {ACCENT}; }}
+QFrame#card {{ background: {SURFACE}; border: 1px solid {BORDER}; border-radius: 14px; }}
+"""

@@ -1,0 +1,1 @@
+"""Reusable widgets: live waveform, level meter, meeting timeline."""
