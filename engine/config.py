@@ -27,7 +27,7 @@ class ModelConfig:
     model_dir: Path | None = None
     cache_dir: Path | None = None
     allow_download: bool = True
-    download_timeout_s: float = 10.0
+    download_timeout_s: float = 3.0  # bound on the hub reachability probe before a download
     threads: int = 2
 
 
