@@ -70,6 +70,11 @@ class StoreBase:
         return self._engine
 
     @property
+    def key_source_kind(self) -> str:
+        """``file``, ``keyring``, ``passphrase`` (or ``custom``): where the master key comes from."""
+        return str(getattr(self._provider, "kind", "custom"))
+
+    @property
     def dialect(self) -> str:
         """``sqlite`` or ``postgresql``."""
         return self._engine.dialect.name

@@ -52,6 +52,8 @@ def _decode(text: str, where: str) -> bytes:
 class KeyFileProvider:
     """A random master key in a file readable only by its owner (mode 0600)."""
 
+    kind = "file"
+
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
 
@@ -101,6 +103,8 @@ class KeyFileProvider:
 class PassphraseProvider:
     """A master key derived from a passphrase with scrypt and the store's salt (headless nodes)."""
 
+    kind = "passphrase"
+
     def __init__(self, passphrase: str) -> None:
         if len(passphrase) < 8:
             raise MasterKeyUnavailableError("the store passphrase must be at least 8 characters")
@@ -116,6 +120,8 @@ class PassphraseProvider:
 
 class KeyringProvider:
     """A random master key kept in the OS keyring (or any keyring backend passed in)."""
+
+    kind = "keyring"
 
     def __init__(
         self, username: str = "master-key", *, service: str = KEYRING_SERVICE, backend: Any = None
