@@ -17,6 +17,11 @@ class QualityConfig:
     min_snr_db: float = 3.0
     max_speakers_enrol: int = 1
     max_duration_s: float = 600.0
+    speaker_window_s: float = 1.5  # multiple_speakers: length of the embedded windows of speech
+    speaker_hop_s: float = 0.75  # ... and their hop
+    min_speaker_share: float = 0.25  # a second voice must hold at least this share of the windows
+    # two voices when windows of different clusters are this much less alike than windows of one cluster
+    max_speaker_similarity_ratio: float = 0.8
 
 
 @dataclass(frozen=True)
