@@ -1,0 +1,48 @@
+"""The app factory: routes, error handlers, middleware and the OpenAPI document under /api/v1."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from peer.api import routes_system, routes_voiceprint
+from peer.api.errors import install_error_handlers
+from peer.api.middleware import BodyGuardMiddleware, MetricsMiddleware
+from peer.node import VERSION, Node
+
+DESCRIPTION = """Speaker verification node of Edge-VoMID.
+
+Every route except `/health` and `/ready` needs an API key in the `X-API-Key` header
+(`vomid keys create --scope enrol|verify|admin`). Errors are always
+`{"error": {"code", "message", "details"}}`."""
+
+
+def create_app(node: Node) -> FastAPI:
+    """A FastAPI app serving ``node``; the node's workers start and stop with the app."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        node.start()
+        try:
+            yield
+        finally:
+            node.stop()
+
+    app = FastAPI(
+        title="Edge-VoMID node",
+        version=VERSION,
+        description=DESCRIPTION,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.node = node
+    app.include_router(routes_system.router)
+    app.include_router(routes_voiceprint.router)
+    install_error_handlers(app)
+    app.add_middleware(BodyGuardMiddleware)
+    app.add_middleware(MetricsMiddleware, metrics=node.metrics)
+    return app

@@ -1,0 +1,46 @@
+"""Timings and limits of the HTTP node and its client, in one place so tests can patch them."""
+
+from __future__ import annotations
+
+# -- request bodies ---------------------------------------------------------------------------
+MAX_BODY_BYTES = 32 * 1024 * 1024  # whole request body (all takes together)
+MAX_TAKES = 10  # audio parts in one register request
+MAX_JSON_FIELD_CHARS = 256  # speaker ids, names and other short text fields
+BODY_READ_TIMEOUT_S = 30.0  # a body that has not fully arrived by then is refused with 408
+BODY_CHUNK_BYTES = 64 * 1024
+
+# -- connections (slow-loris guards) ----------------------------------------------------------
+HEADER_TIMEOUT_S = 10.0  # a request head that has not fully arrived by then closes the connection
+KEEP_ALIVE_TIMEOUT_S = 5  # idle keep-alive connections close after this
+MAX_HEADER_BYTES = 16 * 1024  # h11's limit on an incomplete request head
+MAX_CONNECTIONS = 512  # beyond this uvicorn answers 503
+GRACEFUL_SHUTDOWN_S = 5
+
+# -- work -------------------------------------------------------------------------------------
+WORKER_THREADS = 4  # decode, VAD, quality gate and scoring run here, off the event loop
+BATCH_MAX = 16  # embeddings per model call
+BATCH_WAIT_S = 0.002  # how long the batcher waits for more work once it has some
+QUEUE_LIMIT = 256  # requests waiting for the model beyond this get 503
+
+# -- authentication and limits ----------------------------------------------------------------
+API_KEY_HEADER = "X-API-Key"
+KEY_CACHE_TTL_S = 2.0  # a checked key is trusted this long before the store is asked again
+RATE_PER_KEY = 50.0  # sustained requests per second per API key
+BURST_PER_KEY = 100  # requests a key may send at once
+AUTH_FAILURES_PER_MIN = 30  # failed authentications per client address per minute before 429
+LOCKOUT_FAILURES = 5  # rejected verifications of one speaker ...
+LOCKOUT_WINDOW_S = 300.0  # ... within this window lock the speaker
+
+# -- metrics and stats ------------------------------------------------------------------------
+LATENCY_WINDOW = 2048  # recent request latencies kept per route for percentiles
+
+# -- TLS --------------------------------------------------------------------------------------
+CERT_DAYS = 3650
+CERT_FILE = "node-cert.pem"
+KEY_FILE = "node-key.pem"
+
+# -- client -----------------------------------------------------------------------------------
+CLIENT_TIMEOUT_S = 30.0
+CLIENT_RETRIES = 3
+CLIENT_BACKOFF_S = 0.2  # first retry delay; doubles each time, with jitter
+CLIENT_BACKOFF_MAX_S = 5.0

@@ -1,0 +1,170 @@
+"""One node: the engine (or none yet), the store, auth, limits, metrics and the worker threads."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from engine.config import EngineConfig
+from engine.facade import Engine
+from engine.models.base import EmbeddingModel
+from peer import const
+from peer.auth import Authenticator
+from peer.batching import BatchingModel
+from peer.errors import ModelNotLoadedError, NotReadyError
+from peer.lockout import Lockout
+from peer.metrics import NodeMetrics
+from peer.ports import ClusterView, NodeStore
+from peer.ratelimit import TokenBuckets
+from peer.single import SingleNodeCluster
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+VERSION = "0.1.0"
+
+
+def batched_engine(config: EngineConfig, model: EmbeddingModel, store: NodeStore) -> Engine:
+    """An engine whose model calls go through a :class:`BatchingModel` (started by the node)."""
+    return Engine(config, model=BatchingModel(model), gallery=store)
+
+
+class _SpeakerLocks:
+    """One lock per speaker id while anyone holds it, so writes of one speaker never interleave."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, tuple[threading.Lock, int]] = {}
+
+    @contextmanager
+    def hold(self, speaker_id: str) -> Iterator[None]:
+        """Hold the speaker's lock for the ``with`` body."""
+        with self._guard:
+            lock, users = self._locks.get(speaker_id, (threading.Lock(), 0))
+            self._locks[speaker_id] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                lock, users = self._locks[speaker_id]
+                if users == 1:
+                    del self._locks[speaker_id]
+                else:
+                    self._locks[speaker_id] = (lock, users - 1)
+
+
+class Node:
+    """Everything a request handler needs; the HTTP app is built over one of these."""
+
+    def __init__(self, store: NodeStore, engine: Engine | None = None, *, node_id: str | None = None) -> None:
+        self.store = store
+        self.node_id = node_id or getattr(store, "node_id", None) or uuid.uuid4().hex[:16]
+        self.metrics = NodeMetrics()
+        self.auth = Authenticator(store, store)
+        self.limiter = TokenBuckets(const.RATE_PER_KEY, const.BURST_PER_KEY)
+        self.lockout = Lockout(store)
+        self.speaker_locks = _SpeakerLocks()
+        self.cluster: ClusterView = SingleNodeCluster(self)
+        self._engine: Engine | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        if engine is not None:
+            self.set_engine(engine)
+
+    # -- engine ------------------------------------------------------------------------------
+    @property
+    def engine(self) -> Engine:
+        """The loaded engine, or 503 ``model_not_loaded``."""
+        engine = self._engine
+        if engine is None:
+            raise ModelNotLoadedError("no embedding model is loaded on this node yet")
+        return engine
+
+    def require_model(self) -> None:
+        """Raise 503 ``model_not_loaded`` unless a model is loaded (checked before reading a body)."""
+        if self._engine is None:
+            raise ModelNotLoadedError("no embedding model is loaded on this node yet")
+
+    @property
+    def ready(self) -> bool:
+        """True when a model is loaded."""
+        return self._engine is not None
+
+    @property
+    def batcher(self) -> BatchingModel | None:
+        """The batching wrapper around the engine's model, when it has one."""
+        model = self._engine.model if self._engine is not None else None
+        return model if isinstance(model, BatchingModel) else None
+
+    def set_engine(self, engine: Engine | None) -> None:
+        """Swap the engine (None: unload); the batcher of the old one stops, the new one starts."""
+        old = self.batcher
+        self._engine = engine
+        new = self.batcher
+        if new is not None:
+            new.observer = self.metrics.observe_batch
+            if self._executor is not None:
+                new.start()
+        if old is not None and old is not new:
+            old.stop()
+
+    @property
+    def model_id(self) -> str | None:
+        """Id of the loaded model, or None."""
+        return self._engine.model_id if self._engine is not None else None
+
+    # -- worker threads ----------------------------------------------------------------------
+    def start(self) -> None:
+        """Start worker threads and the batcher (idempotent)."""
+        with self._lock:
+            if self._executor is None:
+                self._executor = _started_pool(const.WORKER_THREADS)
+        if self.batcher is not None:
+            self.batcher.start()
+
+    def stop(self) -> None:
+        """Stop the batcher and the worker threads (waits for running work)."""
+        if self.batcher is not None:
+            self.batcher.stop()
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run blocking work (decode, model, store) on a worker thread."""
+        executor = self._executor
+        if executor is None:
+            raise NotReadyError("the node is not started")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(executor, functools.partial(fn, *args, **kwargs))
+
+    def queue_depth(self) -> int:
+        """Embedding jobs waiting for the model."""
+        batcher = self.batcher
+        return batcher.depth if batcher is not None else 0
+
+    def audit(self, event: str, actor: str, **fields: Any) -> None:
+        """Append to the audit log; a failure is logged, never raised into a response."""
+        try:
+            self.store.audit(event, actor, **fields)
+        except Exception:
+            log.exception("could not audit %s", event)
+
+
+def _started_pool(workers: int) -> ThreadPoolExecutor:
+    """A thread pool whose threads all exist now (none appear later, mid-request)."""
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="vomid-worker")
+    barrier = threading.Barrier(workers + 1)
+    for _ in range(workers):
+        pool.submit(barrier.wait)
+    barrier.wait()
+    return pool

@@ -1,0 +1,169 @@
+"""Run the node's app with uvicorn: in a background thread (inside the app) or in the foreground (`vomid serve`)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import h11
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from peer import const
+from peer.api import create_app
+from peer.errors import PlainHttpRefusedError
+from peer.node import Node
+from peer.tls import NodeCertificate, ensure_certificate, is_loopback
+
+log = logging.getLogger(__name__)
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol plus a deadline for each request head (slow-loris guard)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
+        super().connection_made(transport)  # type: ignore[arg-type]
+        self._arm_head_timer()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE:
+            self._cancel_head_timer()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)
+
+    def _arm_head_timer(self) -> None:
+        self._cancel_head_timer()
+        self._head_timer = self.loop.call_later(const.HEADER_TIMEOUT_S, self._head_timeout)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timeout(self) -> None:
+        self._head_timer = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.transport.close()
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a started node listens."""
+
+    host: str
+    port: int
+    tls: bool
+    fingerprint: str | None
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``https://127.0.0.1:8443``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
+
+
+class NodeServer:
+    """The node's HTTP server; ``start``/``stop`` run it on a thread, ``serve`` blocks until SIGTERM/SIGINT."""
+
+    def __init__(self, node: Node, *, host: str = "127.0.0.1", port: int = 0, tls: bool = True,
+                 cert_dir: Path | None = None) -> None:
+        if not tls and not is_loopback(host):
+            raise PlainHttpRefusedError(f"plain HTTP is allowed only on loopback, not on {host}; drop --no-tls")
+        if tls and cert_dir is None:
+            raise ValueError("TLS needs a directory for the node certificate")
+        self.node = node
+        self.host = host
+        self.tls = tls
+        self.certificate: NodeCertificate | None = ensure_certificate(cert_dir, [host]) if tls and cert_dir else None
+        self._socket = _bind(host, port)
+        self.port = int(self._socket.getsockname()[1])
+        self._server = uvicorn.Server(self._config())
+        self._thread: threading.Thread | None = None
+
+    @property
+    def endpoint(self) -> Endpoint:
+        """Address, port, scheme and certificate fingerprint."""
+        return Endpoint(self.host, self.port, self.tls, self.certificate.fingerprint if self.certificate else None)
+
+    @property
+    def url(self) -> str:
+        """Base URL of the node."""
+        return self.endpoint.url
+
+    def _config(self) -> uvicorn.Config:
+        cert = self.certificate
+        return uvicorn.Config(
+            create_app(self.node), http=GuardedH11Protocol, loop="asyncio", lifespan="on", log_config=None,
+            access_log=False, timeout_keep_alive=const.KEEP_ALIVE_TIMEOUT_S,
+            timeout_graceful_shutdown=const.GRACEFUL_SHUTDOWN_S, limit_concurrency=const.MAX_CONNECTIONS,
+            h11_max_incomplete_event_size=const.MAX_HEADER_BYTES,
+            ssl_certfile=str(cert.cert_path) if cert else None, ssl_keyfile=str(cert.key_path) if cert else None,
+            server_header=False,
+        )
+
+    def start(self, timeout: float = 30.0) -> NodeServer:
+        """Serve on a background thread; returns once the socket accepts connections."""
+        if self._thread is not None:
+            return self
+        self._thread = threading.Thread(target=self._run, name=f"vomid-node-{self.port}", daemon=True)
+        self._thread.start()
+        waited = 0.0
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError("the node's HTTP server failed to start; see the log")
+            if waited > timeout:
+                self.stop()
+                raise TimeoutError(f"the node did not start within {timeout:g} s")
+            self._thread.join(0.02)
+            waited += 0.02
+        return self
+
+    def _run(self) -> None:
+        self._server.run(sockets=[self._socket])
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop accepting, finish running requests, stop the node's workers, join the thread."""
+        self._server.should_exit = True
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout)
+        self._socket.close()
+
+    def serve(self) -> None:
+        """Serve in the foreground until SIGTERM or SIGINT (uvicorn installs the handlers)."""
+        self._server.run(sockets=[self._socket])
+        self._socket.close()
+
+    def __enter__(self) -> NodeServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening socket (port 0 picks a free one), bound before uvicorn starts so the port is known."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(const.MAX_CONNECTIONS)
+    sock.set_inheritable(True)
+    return sock
