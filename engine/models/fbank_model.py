@@ -1,0 +1,139 @@
+"""An embedding model made of Kaldi fbank features and a torch network (CAM++, ERes2Net...)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from engine.errors import AudioError
+from engine.features import fbank, num_frames
+from engine.models.registry import ModelSpec
+
+MAX_BATCH = 32
+
+
+def check_lengths(waveforms: Sequence[np.ndarray], min_samples: int, model_id: str) -> list[np.ndarray]:
+    """Return the waveforms as 1-D float32 arrays, refusing any shorter than ``min_samples``."""
+    out = []
+    for i, w in enumerate(waveforms):
+        x = np.asarray(w, dtype=np.float32).reshape(-1)
+        if x.size < min_samples:
+            raise AudioError(
+                f"input {i} has {x.size} samples; {model_id} needs at least {min_samples}",
+                details={"index": i, "samples": int(x.size), "min_samples": min_samples},
+            )
+        out.append(x)
+    return out
+
+
+class FbankEmbeddingModel:
+    """Fbank features + a torch speaker network, implementing ``EmbeddingModel``."""
+
+    def __init__(self, spec: ModelSpec, network: nn.Module, *, threads: int = 2, random_weights: bool = False) -> None:
+        self._spec = spec
+        self._net = network.eval()
+        self._threads = max(1, int(threads))
+        self._random_weights = random_weights
+
+    @property
+    def model_id(self) -> str:
+        """Registry id."""
+        return self._spec.model_id
+
+    @property
+    def sample_rate(self) -> int:
+        """Expected input rate (16 kHz)."""
+        return self._spec.sample_rate
+
+    @property
+    def dim(self) -> int:
+        """Embedding size."""
+        return self._spec.dim
+
+    @property
+    def min_samples(self) -> int:
+        """Shortest accepted input in samples."""
+        return self._spec.min_samples
+
+    @property
+    def spec(self) -> ModelSpec:
+        """The registry entry this model was built from."""
+        return self._spec
+
+    @property
+    def random_weights(self) -> bool:
+        """True when the network holds seeded random weights (timing only, meaningless scores)."""
+        return self._random_weights
+
+    @property
+    def network(self) -> nn.Module:
+        """The torch network (eval mode)."""
+        return self._net
+
+    def _forward(self, feats: np.ndarray) -> np.ndarray:
+        """Run the network on a ``(batch, frames, bins)`` feature array, in chunks of MAX_BATCH."""
+        if torch.get_num_threads() != self._threads:
+            torch.set_num_threads(self._threads)  # other libraries (silero-vad) reset it on import
+        outs = []
+        with torch.inference_mode():
+            for start in range(0, feats.shape[0], MAX_BATCH):
+                chunk = torch.from_numpy(feats[start : start + MAX_BATCH])
+                outs.append(self._net(chunk).float().numpy())
+        return np.concatenate(outs, axis=0).astype(np.float32, copy=False)
+
+    def embed_batch(self, waveforms: Sequence[np.ndarray]) -> np.ndarray:
+        """Embed utterances of any lengths; each gets the embedding it would get alone.
+
+        Parameters
+        ----------
+        waveforms:
+            16 kHz mono float32 waveforms, each at least ``min_samples`` long.
+
+        Returns
+        -------
+        np.ndarray
+            ``(len(waveforms), dim)`` float32 embeddings, not normalised.
+
+        Raises
+        ------
+        AudioError
+            An input is shorter than ``min_samples``.
+        """
+        xs = check_lengths(waveforms, self.min_samples, self.model_id)
+        out = np.zeros((len(xs), self.dim), dtype=np.float32)
+        groups: dict[int, list[int]] = defaultdict(list)
+        for i, x in enumerate(xs):
+            groups[num_frames(x.size)].append(i)  # equal frame counts batch without padding
+        for idx in groups.values():
+            feats = np.stack([fbank(xs[i]) for i in idx])
+            out[idx] = self._forward(feats)
+        return out
+
+    def embed_windows(self, windows: Sequence[np.ndarray]) -> np.ndarray:
+        """Embed many equal-length windows in batches (meeting labeling, multi-speaker checks).
+
+        Parameters
+        ----------
+        windows:
+            16 kHz mono float32 windows, all the same length, each at least ``min_samples``.
+
+        Returns
+        -------
+        np.ndarray
+            ``(len(windows), dim)`` float32 embeddings, not normalised.
+
+        Raises
+        ------
+        AudioError
+            Windows of different lengths, or shorter than ``min_samples``.
+        """
+        xs = check_lengths(windows, self.min_samples, self.model_id)
+        if not xs:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if len({x.size for x in xs}) != 1:
+            raise AudioError("embed_windows needs windows of equal length; use embed_batch for mixed lengths")
+        return self._forward(np.stack([fbank(x) for x in xs]))

@@ -1,0 +1,213 @@
+"""Build a registered model and find its weights: local directory, ModelScope cache, then download.
+
+Nothing here waits on the network for long: before a real download the hub is probed with a
+TCP connect bounded by ``ModelConfig.download_timeout_s``, so an offline kiosk fails in
+seconds (a bare ModelScope hub call with no network hangs for about 32 s).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import socket
+import threading
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from engine.config import ModelConfig
+from engine.errors import ModelUnavailableError
+from engine.models.base import EmbeddingModel
+from engine.models.checkpoint import load_state_dict_strict, read_state_dict
+from engine.models.fbank_model import FbankEmbeddingModel
+from engine.models.registry import ModelSpec, get_spec
+
+HUB_HOST = "www.modelscope.cn"
+HUB_PORT = 443
+RANDOM_SEED = 0
+
+
+def _fix_hint(spec: ModelSpec) -> str:
+    """How a user gets the weights onto an offline machine."""
+    return (
+        f"on a machine with network download {spec.checkpoint} and configuration.json from "
+        f"https://www.modelscope.cn/models/{spec.repo_id} (revision {spec.revision}), put them in a "
+        f"directory and set model_dir (VOMID_MODEL_DIR) to it; or use the offline model with `--model ge2e`"
+    )
+
+
+def _unavailable(spec: ModelSpec, reasons: list[str], reason_code: str) -> ModelUnavailableError:
+    """The error for a model whose weights could not be found, naming every source tried."""
+    message = f"model {spec.model_id!r} ({spec.repo_id}@{spec.revision}) is unavailable: " + "; ".join(reasons)
+    return ModelUnavailableError(
+        f"{message}; to fix: {_fix_hint(spec)}",
+        details={"model_id": spec.model_id, "reason": reason_code, "tried": reasons},
+    )
+
+
+def _import_class(dotted: str) -> Any:
+    """Import ``package.module.Class``."""
+    module_name, _, cls_name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module_name), cls_name)
+
+
+def _checkpoint_in_dir(directory: Path, spec: ModelSpec) -> Path | None:
+    """The checkpoint inside a model directory (honouring configuration.json), or None."""
+    for base in (directory, directory / spec.repo_id, directory / spec.repo_id.split("/")[-1]):
+        names = [spec.checkpoint]
+        config = base / "configuration.json"
+        if config.is_file():
+            try:
+                pretrained = json.loads(config.read_text(encoding="utf-8"))["model"]["pretrained_model"]
+                names.insert(0, str(pretrained))
+            except (ValueError, KeyError, TypeError):
+                pass
+        for name in names:
+            if (base / name).is_file():
+                return base / name
+    return None
+
+
+def hub_reachable(timeout_s: float) -> bool:
+    """True when a TCP connection to the hub opens within ``timeout_s`` (DNS included)."""
+    result: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with socket.create_connection((HUB_HOST, HUB_PORT), timeout=timeout_s):
+                result.append(True)
+        except OSError:
+            result.append(False)
+
+    worker = threading.Thread(target=probe, name="vomid-hub-probe", daemon=True)
+    worker.start()
+    worker.join(timeout_s + 0.5)  # getaddrinfo ignores socket timeouts; never wait past this
+    return bool(result and result[0])
+
+
+def _from_modelscope(spec: ModelSpec, config: ModelConfig, local_only: bool) -> Path:
+    """Ask ModelScope for the snapshot directory (cache only, or a pinned download)."""
+    try:
+        from modelscope.hub.snapshot_download import snapshot_download
+    except ImportError as exc:
+        raise ModelUnavailableError(
+            f"model {spec.model_id!r} needs the modelscope package to find its weights ({exc}); "
+            f"to fix: `pip install modelscope==1.40.2`, or {_fix_hint(spec)}",
+            details={"model_id": spec.model_id, "reason": "missing_package"},
+        ) from exc
+    path = snapshot_download(
+        spec.repo_id,
+        revision=spec.revision,
+        cache_dir=str(config.cache_dir) if config.cache_dir else None,
+        local_files_only=local_only,
+    )
+    return Path(path)
+
+
+def find_checkpoint(spec: ModelSpec, config: ModelConfig) -> Path:
+    """Locate the checkpoint file of a ModelScope-hosted model.
+
+    Parameters
+    ----------
+    spec:
+        The model's registry entry.
+    config:
+        Where to look: ``model_dir``, ``cache_dir``, and whether a download is allowed.
+
+    Returns
+    -------
+    Path
+        The checkpoint file.
+
+    Raises
+    ------
+    ModelUnavailableError
+        No source had the weights; the message lists each source tried and the fix.
+    """
+    reasons: list[str] = []
+    if config.model_dir is not None:
+        model_dir = Path(config.model_dir).expanduser()
+        if model_dir.is_file():
+            return model_dir
+        found = _checkpoint_in_dir(model_dir, spec) if model_dir.is_dir() else None
+        if found is not None:
+            return found
+        reasons.append(f"no {spec.checkpoint} in model_dir {model_dir}")
+    try:
+        found = _checkpoint_in_dir(_from_modelscope(spec, config, local_only=True), spec)
+        if found is not None:
+            return found
+        reasons.append(f"the ModelScope cache snapshot has no {spec.checkpoint}")
+    except ModelUnavailableError:
+        raise
+    except Exception as exc:  # CacheNotFound and friends: modelscope's own error classes
+        reasons.append(f"not in the ModelScope cache ({type(exc).__name__})")
+    if not config.allow_download:
+        reasons.append("downloads are disabled (allow_download=False)")
+        raise _unavailable(spec, reasons, "not_cached")
+    if not hub_reachable(config.download_timeout_s):
+        reasons.append(f"offline: cannot reach {HUB_HOST}:{HUB_PORT} within {config.download_timeout_s:g} s")
+        raise _unavailable(spec, reasons, "offline")
+    try:
+        found = _checkpoint_in_dir(_from_modelscope(spec, config, local_only=False), spec)
+    except Exception as exc:
+        reasons.append(f"download failed ({type(exc).__name__}: {exc})")
+        raise _unavailable(spec, reasons, "download_failed") from exc
+    if found is None:
+        reasons.append(f"the downloaded snapshot has no {spec.checkpoint}")
+        raise _unavailable(spec, reasons, "bad_checkpoint")
+    return found
+
+
+def build_network(spec: ModelSpec, *, seed: int | None = None) -> nn.Module:
+    """Instantiate the registered architecture (seeded random init when ``seed`` is given)."""
+    cls = _import_class(spec.architecture)
+    with torch.random.fork_rng(devices=[]):
+        if seed is not None:
+            torch.manual_seed(seed)
+        net: nn.Module = cls(**dict(spec.arch_kwargs))
+    return net.eval()
+
+
+def load_model(config: ModelConfig, *, random_weights: bool = False) -> EmbeddingModel:
+    """Load the configured speaker-embedding model, ready for ``embed_batch``.
+
+    Parameters
+    ----------
+    config:
+        Model id, weight locations, download policy and torch thread count.
+    random_weights:
+        Build the architecture with seeded random weights instead of loading any (timing only);
+        the model's ``random_weights`` property is then True.
+
+    Returns
+    -------
+    EmbeddingModel
+        The loaded model.
+
+    Raises
+    ------
+    UnknownModelError
+        ``config.model_id`` is not registered.
+    ModelUnavailableError
+        The weights are not available offline, the hub is unreachable, the checkpoint is bad,
+        or a needed package is missing; the message says which and how to fix it.
+    """
+    spec = get_spec(config.model_id)
+    threads = max(1, int(config.threads))
+    torch.set_num_threads(threads)
+    if spec.source == "package":
+        cls = _import_class(spec.architecture)
+        model: EmbeddingModel = cls(spec, threads=threads, random_weights=random_weights)
+        return model
+    if random_weights:
+        return FbankEmbeddingModel(spec, build_network(spec, seed=RANDOM_SEED), threads=threads, random_weights=True)
+    path = find_checkpoint(spec, config)
+    net = build_network(spec)
+    try:
+        load_state_dict_strict(net, read_state_dict(path))
+    except ValueError as exc:
+        raise _unavailable(spec, [f"bad checkpoint {path}: {exc}"], "bad_checkpoint") from exc
+    return FbankEmbeddingModel(spec, net, threads=threads)

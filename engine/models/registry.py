@@ -1,0 +1,101 @@
+"""The table of speaker-embedding models the engine can load: data, not code paths."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal, Mapping
+
+from engine.errors import UnknownModelError
+
+Source = Literal["modelscope", "package"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything fixed about one registered model: where its weights come from and how to build it."""
+
+    model_id: str
+    source: Source
+    repo_id: str
+    revision: str
+    checkpoint: str
+    architecture: str
+    arch_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    dim: int = 192
+    sample_rate: int = 16_000
+    default_threshold: float = 0.5
+    min_seconds: float = 0.5
+    description: str = ""
+
+    @property
+    def min_samples(self) -> int:
+        """Shortest input in samples."""
+        return int(round(self.min_seconds * self.sample_rate))
+
+
+_SPECS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        model_id="campplus",
+        source="modelscope",
+        repo_id="iic/speech_campplus_sv_zh-cn_16k-common",
+        revision="v1.0.0",
+        checkpoint="campplus_cn_common.bin",
+        architecture="engine.models.campplus.CAMPPlus",
+        arch_kwargs=MappingProxyType({"feat_dim": 80, "embedding_size": 192}),
+        dim=192,
+        # Starting point for raw cosine scores of CAM++ (ModelScope's pipeline uses about 0.31);
+        # calibrate on the deployment's own trials.
+        default_threshold=0.35,
+        min_seconds=0.5,
+        description="CAM++ (3D-Speaker), 200k Mandarin speakers, 80-bin fbank input, 192-d",
+    ),
+    ModelSpec(
+        model_id="ge2e",
+        source="package",
+        repo_id="resemblyzer",
+        revision="0.1.4",
+        checkpoint="pretrained.pt",
+        architecture="engine.models.ge2e.GE2EModel",
+        arch_kwargs=MappingProxyType({}),
+        dim=256,
+        # GE2E embeddings are non-negative, so cosines of different speakers sit high (0.5-0.8).
+        default_threshold=0.75,
+        min_seconds=0.5,
+        description="Resemblyzer GE2E LSTM encoder (weights inside the resemblyzer wheel, offline), 256-d",
+    ),
+)
+
+MODELS: Mapping[str, ModelSpec] = MappingProxyType({s.model_id: s for s in _SPECS})
+
+
+def known_ids() -> list[str]:
+    """Registered model ids, in table order."""
+    return [s.model_id for s in _SPECS]
+
+
+def get_spec(model_id: str) -> ModelSpec:
+    """Look up a registered model.
+
+    Parameters
+    ----------
+    model_id:
+        Registry id such as ``campplus`` or ``ge2e``.
+
+    Returns
+    -------
+    ModelSpec
+        The model's table entry.
+
+    Raises
+    ------
+    UnknownModelError
+        The id is not registered; the message lists the known ids.
+    """
+    spec = MODELS.get(model_id)
+    if spec is None:
+        known = ", ".join(known_ids())
+        raise UnknownModelError(
+            f"unknown model {model_id!r}; known models: {known}", details={"known": known_ids()}
+        )
+    return spec

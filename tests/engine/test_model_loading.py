@@ -1,0 +1,152 @@
+"""Where model weights come from: a local directory or file, the ModelScope cache, or nowhere (fast)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+import engine.models.loader as loader
+from engine.config import ModelConfig
+from engine.errors import ModelUnavailableError
+from engine.features import fbank
+from engine.models import get_spec, load_model
+from engine.models.campplus import CAMPPlus
+from engine.models.loader import build_network
+
+SPEC = get_spec("campplus")
+
+
+@pytest.fixture
+def closed_hub(monkeypatch: pytest.MonkeyPatch) -> tuple[str, int]:
+    """Point the hub probe at a local port where nothing listens (a connection is refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setattr(loader, "HUB_HOST", "127.0.0.1")
+    monkeypatch.setattr(loader, "HUB_PORT", port)
+    return "127.0.0.1", port
+
+
+@pytest.fixture(scope="module")
+def checkpoint_state() -> dict[str, torch.Tensor]:
+    """A full CAM++ state dict with seeded random weights, standing in for the official one."""
+    return build_network(SPEC, seed=123).state_dict()
+
+
+@pytest.fixture(scope="module")
+def speech(shared_data: Path) -> np.ndarray:
+    return sf.read(shared_data / "verification" / "zh" / "S0913" / "BAC009S0913W0304.wav", dtype="float32")[0]
+
+
+def _write_model_dir(folder: Path, state: dict[str, torch.Tensor]) -> Path:
+    """Lay out a directory the way ModelScope ships the model: configuration.json + checkpoint."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {"framework": "pytorch", "task": "speaker-verification",
+              "model": {"type": "cam++-sv", "model_config": {"sample_rate": 16000, "fbank_dim": 80, "emb_size": 192},
+                        "pretrained_model": SPEC.checkpoint}}
+    (folder / "configuration.json").write_text(json.dumps(config), encoding="utf-8")
+    torch.save(state, folder / SPEC.checkpoint)
+    return folder / SPEC.checkpoint
+
+
+def _reference_embedding(state: dict[str, torch.Tensor], speech: np.ndarray) -> np.ndarray:
+    """The embedding a network holding exactly ``state`` gives, built without the loader."""
+    net = CAMPPlus(feat_dim=80, embedding_size=192).eval()
+    net.load_state_dict(state, strict=True)
+    with torch.inference_mode():
+        return net(torch.from_numpy(fbank(speech)).unsqueeze(0))[0].numpy()
+
+
+def test_offline_without_cache_fails_fast_and_says_how_to_fix(tmp_path: Path, closed_hub: tuple[str, int]) -> None:
+    import modelscope.hub.snapshot_download  # noqa: F401  (import cost is not what is measured)
+
+    config = ModelConfig(model_id="campplus", cache_dir=tmp_path / "cache", allow_download=True, download_timeout_s=3.0)
+    start = time.monotonic()
+    with pytest.raises(ModelUnavailableError) as err:
+        load_model(config)
+    elapsed = time.monotonic() - start
+    assert elapsed < 5.0  # a bare ModelScope hub call with no network hangs for about 32 s
+    message = str(err.value)
+    assert err.value.details["reason"] == "offline"
+    assert "campplus" in message and "not in the ModelScope cache" in message and "offline" in message
+    assert "model_dir" in message and "VOMID_MODEL_DIR" in message and "--model ge2e" in message
+
+
+def test_downloads_disabled_and_not_cached(tmp_path: Path, closed_hub: tuple[str, int]) -> None:
+    config = ModelConfig(model_id="campplus", cache_dir=tmp_path / "cache", allow_download=False)
+    with pytest.raises(ModelUnavailableError) as err:
+        load_model(config)
+    assert err.value.details["reason"] == "not_cached"
+    assert "allow_download" in str(err.value) and "model_dir" in str(err.value)
+
+
+def test_empty_model_dir_is_reported_before_the_cache(tmp_path: Path, closed_hub: tuple[str, int]) -> None:
+    config = ModelConfig(model_dir=tmp_path / "nothing-here", cache_dir=tmp_path / "cache", allow_download=False)
+    with pytest.raises(ModelUnavailableError, match=r"no campplus_cn_common\.bin in model_dir"):
+        load_model(config)
+
+
+def test_loads_from_a_model_directory(tmp_path: Path, checkpoint_state: dict[str, torch.Tensor],
+                                      speech: np.ndarray, closed_hub: tuple[str, int]) -> None:
+    _write_model_dir(tmp_path / "weights", checkpoint_state)
+    model = load_model(ModelConfig(model_dir=tmp_path / "weights", cache_dir=tmp_path / "cache", allow_download=False))
+    assert model.random_weights is False  # type: ignore[attr-defined]
+    got = model.embed_batch([speech])[0]
+    np.testing.assert_allclose(got, _reference_embedding(checkpoint_state, speech), atol=1e-5)
+
+
+def test_loads_from_the_checkpoint_file_itself(tmp_path: Path, checkpoint_state: dict[str, torch.Tensor],
+                                               speech: np.ndarray) -> None:
+    path = _write_model_dir(tmp_path / "weights", checkpoint_state)
+    model = load_model(ModelConfig(model_dir=path, allow_download=False))
+    np.testing.assert_allclose(model.embed_batch([speech])[0], _reference_embedding(checkpoint_state, speech), atol=1e-5)
+
+
+def test_loads_from_the_modelscope_cache_offline(tmp_path: Path, checkpoint_state: dict[str, torch.Tensor],
+                                                 speech: np.ndarray, closed_hub: tuple[str, int]) -> None:
+    # the layout ModelScope 1.40 writes: {cache}/models/{owner}--{name}/snapshots/{revision}/
+    snapshot = tmp_path / "cache" / "models" / SPEC.repo_id.replace("/", "--") / "snapshots" / SPEC.revision
+    _write_model_dir(snapshot, checkpoint_state)
+    model = load_model(ModelConfig(cache_dir=tmp_path / "cache", allow_download=False))
+    np.testing.assert_allclose(model.embed_batch([speech])[0], _reference_embedding(checkpoint_state, speech), atol=1e-5)
+
+
+def test_checkpoint_missing_a_key_is_a_clear_error(tmp_path: Path, checkpoint_state: dict[str, torch.Tensor]) -> None:
+    state = dict(checkpoint_state)
+    del state["xvector.block3.tdnnd16.cam_layer.linear2.bias"]
+    path = _write_model_dir(tmp_path / "weights", state)
+    with pytest.raises(ModelUnavailableError) as err:
+        load_model(ModelConfig(model_dir=path, allow_download=False))
+    assert err.value.details["reason"] == "bad_checkpoint"
+    assert "missing keys: xvector.block3.tdnnd16.cam_layer.linear2.bias" in str(err.value)
+    assert str(path) in str(err.value)
+
+
+def test_checkpoint_with_an_extra_key_is_a_clear_error(tmp_path: Path, checkpoint_state: dict[str, torch.Tensor]) -> None:
+    state = dict(checkpoint_state, **{"xvector.dense.linear.bias": torch.zeros(192)})
+    path = _write_model_dir(tmp_path / "weights", state)
+    with pytest.raises(ModelUnavailableError, match=r"unexpected keys: xvector\.dense\.linear\.bias"):
+        load_model(ModelConfig(model_dir=path, allow_download=False))
+
+
+def test_garbage_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    (folder / SPEC.checkpoint).write_bytes(b"<html>404 Not Found</html>" * 10)
+    with pytest.raises(ModelUnavailableError) as err:
+        load_model(ModelConfig(model_dir=folder, allow_download=False))
+    assert err.value.details["reason"] == "bad_checkpoint"
+    assert "not a readable torch checkpoint" in str(err.value)
+
+
+def test_offline_model_needs_no_weights_source(tmp_path: Path, closed_hub: tuple[str, int]) -> None:
+    model = load_model(ModelConfig(model_id="ge2e", cache_dir=tmp_path / "cache", allow_download=False, threads=1))
+    assert (model.model_id, model.dim) == ("ge2e", 256)
+    assert torch.get_num_threads() == 1
