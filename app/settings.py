@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -43,18 +44,37 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 # Values each profile sets on top of the file (and under the environment). production is the defaults.
 PROFILES: Mapping[str, Mapping[str, Any]] = {
     "development": {"log_level": "DEBUG", "node_tls": False, "node_host": "127.0.0.1"},
-    "test": {"log_level": "WARNING", "allow_download": False, "threads": 1, "node_host": "127.0.0.1",
-             "log_console": "off"},
+    "test": {
+        "log_level": "WARNING",
+        "allow_download": False,
+        "threads": 1,
+        "node_host": "127.0.0.1",
+        "log_console": "off",
+    },
     "production": {},
 }
 
 # Fields the admin screen and the API may change on a running node without a restart (audited).
-RUNTIME_FIELDS: frozenset[str] = frozenset({
-    "threshold", "snorm_threshold", "use_snorm", "min_speech_enrol_s", "min_speech_verify_s",
-    "max_clipping_ratio", "min_level_dbfs", "min_snr_db", "offload_strategy", "offload_queue_depth",
-    "log_level", "verify_lockout_failures", "verify_lockout_window_s", "rate_limit_per_minute",
-    "login_mode", "kiosk_idle_s",
-})
+RUNTIME_FIELDS: frozenset[str] = frozenset(
+    {
+        "threshold",
+        "snorm_threshold",
+        "use_snorm",
+        "min_speech_enrol_s",
+        "min_speech_verify_s",
+        "max_clipping_ratio",
+        "min_level_dbfs",
+        "min_snr_db",
+        "offload_strategy",
+        "offload_queue_depth",
+        "log_level",
+        "verify_lockout_failures",
+        "verify_lockout_window_s",
+        "rate_limit_per_minute",
+        "login_mode",
+        "kiosk_idle_s",
+    }
+)
 
 
 class SettingsError(VomidError):
@@ -66,6 +86,15 @@ class SettingsError(VomidError):
 def default_data_dir() -> Path:
     """The platform's per-user data directory for the app."""
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def bundled_model_dir() -> Path | None:
+    """Models shipped inside an installed (PyInstaller) bundle, or None when running from source."""
+    base = getattr(sys, "_MEIPASS", None)
+    if not getattr(sys, "frozen", False) or base is None:
+        return None
+    folder = Path(base) / "models"
+    return folder if folder.is_dir() else None
 
 
 def _split_list(value: Any) -> Any:
@@ -88,16 +117,28 @@ class Settings(BaseSettings):
     config_file: Path | None = Field(None, description="YAML or JSON settings file in use (VOMID_CONFIG).")
     profile: Profile = Field("production", description="development, test or production defaults.")
     # Model.
-    model: str = Field("campplus", description="Registry id of the model in use (campplus, eres2netv2, ge2e).")
-    model_dir: Path | None = Field(None, description="Local directory or checkpoint file with the model weights.")
-    model_cache_dir: Path | None = Field(None, description="ModelScope cache directory (default: ModelScope's).")
+    model: str = Field(
+        "campplus", description="Registry id of the model in use (campplus, eres2netv2, ge2e)."
+    )
+    model_dir: Path | None = Field(
+        default_factory=bundled_model_dir,
+        description="Local directory or checkpoint file with the model weights "
+        "(default: the models inside an installed bundle).",
+    )
+    model_cache_dir: Path | None = Field(
+        None, description="ModelScope cache directory (default: ModelScope's)."
+    )
     allow_download: bool = Field(True, description="Download missing weights from ModelScope when online.")
     download_timeout_s: float = Field(3.0, gt=0, description="Reachability check before any download.")
     threads: int = Field(2, ge=1, le=64, description="Torch threads for embedding.")
     # Decisions and the quality gate.
-    threshold: float | None = Field(None, description="Verify threshold on the cosine scale (default: model's).")
+    threshold: float | None = Field(
+        None, description="Verify threshold on the cosine scale (default: model's)."
+    )
     snorm_threshold: float | None = Field(None, description="Verify threshold on the AS-norm scale.")
-    use_snorm: bool = Field(True, description="AS-normalise scores against enrolled speakers (>= 20 of them).")
+    use_snorm: bool = Field(
+        True, description="AS-normalise scores against enrolled speakers (>= 20 of them)."
+    )
     min_speech_enrol_s: float = Field(3.0, gt=0, description="Seconds of speech each enrolment take needs.")
     min_speech_verify_s: float = Field(1.0, gt=0, description="Seconds of speech a verification needs.")
     max_clipping_ratio: float = Field(0.01, ge=0, le=1, description="Largest share of clipped samples.")
@@ -107,7 +148,9 @@ class Settings(BaseSettings):
     min_enrol_takes: int = Field(3, ge=1, description="Takes an enrolment needs.")
     # Store and keys.
     store_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite in data_dir.")
-    master_key_source: Literal["keyring", "file", "passphrase"] = Field("file", description="Where the store key lives.")
+    master_key_source: Literal["keyring", "file", "passphrase"] = Field(
+        "file", description="Where the store key lives."
+    )
     master_key_passphrase: SecretStr | None = Field(None, description="For master_key_source=passphrase.")
     # HTTP node and cluster.
     node_host: str = Field("0.0.0.0", description="Address the HTTP node listens on.")
@@ -115,14 +158,23 @@ class Settings(BaseSettings):
     node_tls: bool = Field(True, description="Serve HTTPS; plain HTTP is allowed on loopback only.")
     node_name: str | None = Field(None, description="Human name of this node (default: host name).")
     static_peers: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="host:port of peers to use where multicast is blocked (comma list).")
-    offload_strategy: OffloadStrategy = Field("least_response_time", description="How a peer is chosen to offload to.")
-    offload_queue_depth: int = Field(8, ge=0, description="Offload embedding work when the local queue is deeper.")
+        default_factory=list, description="host:port of peers to use where multicast is blocked (comma list)."
+    )
+    offload_strategy: OffloadStrategy = Field(
+        "least_response_time", description="How a peer is chosen to offload to."
+    )
+    offload_queue_depth: int = Field(
+        8, ge=0, description="Offload embedding work when the local queue is deeper."
+    )
     rate_limit_per_minute: int = Field(120, ge=1, description="Requests per API key per minute.")
     verify_lockout_failures: int = Field(5, ge=1, description="Failed verifies that lock a speaker.")
-    verify_lockout_window_s: float = Field(300.0, gt=0, description="Window of those failures and lock length.")
+    verify_lockout_window_s: float = Field(
+        300.0, gt=0, description="Window of those failures and lock length."
+    )
     # Kiosk app.
-    login_mode: Literal["identify", "verify"] = Field("identify", description="Login screen: 1:N or claim + 1:1.")
+    login_mode: Literal["identify", "verify"] = Field(
+        "identify", description="Login screen: 1:N or claim + 1:1."
+    )
     kiosk_mode: bool = Field(False, description="Full screen, closed only with the admin PIN.")
     kiosk_idle_s: float = Field(60.0, gt=0, description="Return to the login screen after this idle time.")
     language: str | None = Field(None, description="UI language (zh_CN, en); default: the system locale.")
@@ -171,8 +223,12 @@ class Settings(BaseSettings):
         """Flags, then environment, then profile, then file; defaults last."""
         init_kwargs = dict(getattr(init_settings, "init_kwargs", {}))
         layers = _layers(settings_cls, init_kwargs, env_settings())
-        return (init_settings, env_settings, _DictSource(settings_cls, layers["profile"]),
-                _DictSource(settings_cls, layers["file"]))
+        return (
+            init_settings,
+            env_settings,
+            _DictSource(settings_cls, layers["profile"]),
+            _DictSource(settings_cls, layers["file"]),
+        )
 
     @property
     def logs_dir(self) -> Path:
@@ -198,8 +254,12 @@ class Settings(BaseSettings):
             threads=self.threads,
         )
         return EngineConfig(
-            model=model, quality=quality, threshold=self.threshold, snorm_threshold=self.snorm_threshold,
-            use_snorm=self.use_snorm, min_enrol_takes=self.min_enrol_takes,
+            model=model,
+            quality=quality,
+            threshold=self.threshold,
+            snorm_threshold=self.snorm_threshold,
+            use_snorm=self.use_snorm,
+            min_enrol_takes=self.min_enrol_takes,
         )
 
     def public_dict(self) -> dict[str, Any]:
@@ -265,16 +325,22 @@ def locate_config_file(flags: Mapping[str, Any], env: Mapping[str, Any]) -> Path
     return None
 
 
-def _layers(settings_cls: type[BaseSettings], flags: Mapping[str, Any],
-            env: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+def _layers(
+    settings_cls: type[BaseSettings], flags: Mapping[str, Any], env: Mapping[str, Any]
+) -> dict[str, dict[str, Any]]:
     """Values each source sets, keyed by source name, lowest precedence first."""
     path = locate_config_file(flags, env)
     file_values = read_settings_file(path) if path is not None else {}
     if path is not None:
         file_values["config_file"] = str(path)
     profile = flags.get("profile") or env.get("profile") or file_values.get("profile") or "production"
-    return {"default": {}, "file": file_values, "profile": dict(PROFILES.get(str(profile), {})),
-            "env": dict(env), "flag": dict(flags)}
+    return {
+        "default": {},
+        "file": file_values,
+        "profile": dict(PROFILES.get(str(profile), {})),
+        "env": dict(env),
+        "flag": dict(flags),
+    }
 
 
 def _env_values() -> dict[str, Any]:
@@ -296,9 +362,17 @@ class SettingOrigin:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-able form, secrets masked."""
-        return {"name": self.name, "value": display_value(self.value), "source": self.source,
-                "detail": self.detail, "runtime": self.runtime, "secret": self.secret,
-                "overridden": [{"source": s, "value": display_value(v, secret=self.secret)} for s, v in self.overridden]}
+        return {
+            "name": self.name,
+            "value": display_value(self.value),
+            "source": self.source,
+            "detail": self.detail,
+            "runtime": self.runtime,
+            "secret": self.secret,
+            "overridden": [
+                {"source": s, "value": display_value(v, secret=self.secret)} for s, v in self.overridden
+            ],
+        }
 
 
 def display_value(value: Any, *, secret: bool = False) -> Any:
@@ -320,12 +394,20 @@ def _clean(overrides: Mapping[str, Any]) -> dict[str, Any]:
 
 def _origin_detail(source: str, name: str, layers: Mapping[str, Mapping[str, Any]]) -> str:
     if source == "env":
-        return CONFIG_ENV if name == "config_file" and os.environ.get(CONFIG_ENV) else f"{ENV_PREFIX}{name.upper()}"
+        return (
+            CONFIG_ENV
+            if name == "config_file" and os.environ.get(CONFIG_ENV)
+            else f"{ENV_PREFIX}{name.upper()}"
+        )
     if source == "file":
         return str(layers["file"].get("config_file", ""))
     if source == "profile":
-        return str(layers["flag"].get("profile") or layers["env"].get("profile")
-                   or layers["file"].get("profile") or "production")
+        return str(
+            layers["flag"].get("profile")
+            or layers["env"].get("profile")
+            or layers["file"].get("profile")
+            or "production"
+        )
     return {"flag": "command line", "default": "built-in"}[source]
 
 
@@ -349,15 +431,26 @@ def explain_settings(**overrides: Any) -> tuple[Settings, list[SettingOrigin]]:
         source = _source_of(name, layers)
         lower = tuple((s, layers[s][name]) for s in SOURCES[1:] if name in layers[s] and s != source)
         secret = info.annotation is SecretStr or "SecretStr" in str(info.annotation)
-        origins.append(SettingOrigin(name, getattr(settings, name), source, _origin_detail(source, name, layers),
-                                     lower, name in RUNTIME_FIELDS, secret))
+        origins.append(
+            SettingOrigin(
+                name,
+                getattr(settings, name),
+                source,
+                _origin_detail(source, name, layers),
+                lower,
+                name in RUNTIME_FIELDS,
+                secret,
+            )
+        )
     return settings, origins
 
 
 def unknown_env_vars(environ: Mapping[str, str] | None = None) -> list[str]:
     """VOMID_* variables that name no setting (typos); they are ignored."""
     known = {f"{ENV_PREFIX}{n}".upper() for n in Settings.model_fields} | {CONFIG_ENV, "VOMID_SHARED_DATA"}
-    return sorted(k for k in (environ or os.environ) if k.upper().startswith(ENV_PREFIX) and k.upper() not in known)
+    return sorted(
+        k for k in (environ or os.environ) if k.upper().startswith(ENV_PREFIX) and k.upper() not in known
+    )
 
 
 def _describe_error(exc: ValidationError, flags: Mapping[str, Any]) -> str:
@@ -383,15 +476,19 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**clean)  # type: ignore[arg-type]
     except ValidationError as exc:
-        raise SettingsError(_describe_error(exc, clean), details={"errors": exc.errors(include_input=False)}) from exc
+        raise SettingsError(
+            _describe_error(exc, clean), details={"errors": exc.errors(include_input=False)}
+        ) from exc
 
 
 def changed_settings(settings: Settings, changes: Mapping[str, Any]) -> Settings:
     """A copy of ``settings`` with runtime-safe ``changes`` applied and validated."""
     refused = sorted(set(changes) - RUNTIME_FIELDS)
     if refused:
-        raise SettingsError(f"settings that need a restart cannot change at run time: {', '.join(refused)}",
-                            details={"fields": refused})
+        raise SettingsError(
+            f"settings that need a restart cannot change at run time: {', '.join(refused)}",
+            details={"fields": refused},
+        )
     data = {n: getattr(settings, n) for n in type(settings).model_fields} | dict(changes)
     try:
         return Settings.model_validate(data)  # validates every field, reads no other source
@@ -427,12 +524,19 @@ class LiveSettings:
         with self._lock:
             old = self._settings
             new = changed_settings(old, changes)
-            diff = {n: (getattr(old, n), getattr(new, n)) for n in changes if getattr(old, n) != getattr(new, n)}
+            diff = {
+                n: (getattr(old, n), getattr(new, n)) for n in changes if getattr(old, n) != getattr(new, n)
+            }
             self._settings = new
         for name, (before, after) in diff.items():
             if self._audit is not None:
-                self._audit("setting_changed", actor=actor, setting=name, old=_audit_text(before),
-                            new=_audit_text(after))
+                self._audit(
+                    "setting_changed",
+                    actor=actor,
+                    setting=name,
+                    old=_audit_text(before),
+                    new=_audit_text(after),
+                )
         for listener in list(self._listeners):
             listener(new, diff)
         return diff

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Build the one-folder Linux bundle dist/edge-vomid (vomid + vomid-gui), then run its --self-test.
+#
+#   packaging/build.sh              GUI + CLI when the app is in the tree (ui/app.py, app/commands/gui.py)
+#   packaging/build.sh --cli-only   CLI only (no PySide6)
+#
+# It makes its own build venv (build/venv, ignored by git) from pyproject.toml: torch first with exactly
+# `torch==2.13.0` (the CPU wheel), then the rest, then removes the old `typing` backport that resemblyzer
+# pulls in and PyInstaller refuses to run beside. The project's .venv is never touched.
+# Env: PYTHON (default python3.11), VOMID_MODEL_CACHE_DIR (ModelScope cache holding CAM++, optional).
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+PYTHON="${PYTHON:-python3.11}"
+VENV="$REPO/build/venv"
+VPY="$VENV/bin/python"
+WORK="$REPO/build/pyinstaller"
+DIST="$REPO/dist"
+BUNDLE="$DIST/edge-vomid"
+CLI_ONLY=0
+RUN_SELF_TEST=1
+for arg in "$@"; do
+  case "$arg" in
+    --cli-only) CLI_ONLY=1 ;;
+    --no-self-test) RUN_SELF_TEST=0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "unknown option: $arg" >&2; exit 2 ;;
+  esac
+done
+log() { printf '\n== %s\n' "$*"; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+
+# -- 1. build venv (reused while pyproject.toml and this script are unchanged) ----------------------
+STAMP="$VENV/.vomid-build-stamp"
+WANT="$(cat pyproject.toml "$0" | sha256sum | cut -c1-16)"
+if [[ ! -x "$VPY" || "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]]; then
+  log "creating the build venv $VENV"
+  t0=$(now)
+  rm -rf "$VENV"
+  "$PYTHON" -m venv "$VENV"
+  "$VPY" -m pip install --quiet "pip<26"
+  "$VPY" -m pip install --quiet torch==2.13.0
+  "$VPY" - > "$REPO/build/requirements-bundle.txt" <<'PY'
+import tomllib
+project = tomllib.load(open("pyproject.toml", "rb"))["project"]
+for dep in project["dependencies"]:
+    if not dep.replace(" ", "").startswith("torch=="):
+        print(dep)
+print("PyYAML>=6")              # settings files (app/settings.py)
+print("pyinstaller>=6.10,<7")
+PY
+  "$VPY" -m pip install --quiet -r "$REPO/build/requirements-bundle.txt"
+  "$VPY" -m pip uninstall --quiet -y typing >/dev/null 2>&1 || true
+  "$VPY" -c "import torch, sys; sys.exit('CUDA torch in the build venv' if torch.version.cuda else 0)"
+  echo "$WANT" > "$STAMP"
+  echo "build venv ready in $(elapsed "$t0") s"
+fi
+
+# -- 2. PyInstaller -------------------------------------------------------------------------------
+log "PyInstaller"
+export VOMID_BUNDLE_GUI=$(( CLI_ONLY ? 0 : 1 ))
+t0=$(now)
+"$VPY" -m PyInstaller --noconfirm --clean --log-level WARN \
+  --distpath "$DIST" --workpath "$WORK" packaging/vomid.spec
+BUILD_S=$(elapsed "$t0")
+echo "built $BUNDLE in $BUILD_S s"
+
+# -- 3. nothing of the build machine's paths in the bundle ----------------------------------------
+log "checking for build-machine paths"
+LEAKS="$(grep -rlF --binary-files=text -e "$REPO" -e "$HOME/.cache" -e "$HOME/.local" "$BUNDLE" 2>/dev/null | sed "s|$BUNDLE/||" || true)"
+if [[ -n "$LEAKS" ]]; then
+  echo "files that name $REPO or $HOME/.cache or $HOME/.local:"; echo "$LEAKS" | head -20
+  echo "FAIL: build-machine paths leak into the bundle" >&2
+  exit 1
+fi
+echo "no file names $REPO, $HOME/.cache or $HOME/.local"
+
+# -- 4. self-test, cold start, size ---------------------------------------------------------------
+SIZE="$(du -sh "$BUNDLE" | cut -f1)"
+SIZE_MB="$(du -sm "$BUNDLE" | cut -f1)"
+if (( RUN_SELF_TEST )); then
+  log "self-test (QT_QPA_PLATFORM=offscreen, empty HOME, no VOMID_* settings)"
+  SANDBOX="$(mktemp -d)"
+  trap 'rm -rf "$SANDBOX"' EXIT
+  run() { env -i PATH=/usr/bin:/bin HOME="$SANDBOX" LANG=C.UTF-8 QT_QPA_PLATFORM=offscreen "$@"; }
+  t0=$(now); run "$BUNDLE/vomid" --version; VERSION_S=$(elapsed "$t0")
+  t0=$(now); run "$BUNDLE/vomid" --help > /dev/null; HELP_S=$(elapsed "$t0")
+  t0=$(now); run "$BUNDLE/vomid" --self-test --model ge2e; SELFTEST_S=$(elapsed "$t0")
+  if [[ -n "$(ls "$BUNDLE/_internal/models" 2>/dev/null)" ]]; then
+    run "$BUNDLE/vomid" --self-test --model campplus --no-qt
+  fi
+  if [[ -x "$BUNDLE/vomid-gui" ]]; then
+    run "$BUNDLE/vomid-gui" --self-test --model ge2e > /dev/null && echo "vomid-gui --self-test passed"
+  fi
+  log "figures"
+  echo "bundle:           $BUNDLE ($SIZE, ${SIZE_MB} MB)"
+  echo "build time:       $BUILD_S s"
+  echo "cold start:       vomid --version $VERSION_S s, vomid --help $HELP_S s"
+  echo "self-test (ge2e): $SELFTEST_S s wall, exit 0"
+else
+  echo "bundle: $BUNDLE ($SIZE); self-test skipped"
+fi

@@ -1,0 +1,191 @@
+"""What the PyInstaller bundle holds: hidden imports, data files, models, excluded packages.
+
+Imported by ``packaging/vomid.spec`` (inside the build venv) and by the packaging tests, so the plan is
+checked without running a build.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+BUNDLE_NAME = "edge-vomid"
+CLI_NAME = "vomid"
+GUI_NAME = "vomid-gui"
+# Packages that are never used at run time but that analysis would drag in (or that break the build).
+EXCLUDES = [
+    "torchaudio",
+    "torchvision",
+    "tensorboard",
+    "tensorflow",
+    "transformers",
+    "datasets",
+    "funasr",
+    "speakerlab",
+    "IPython",
+    "jupyter",
+    "notebook",
+    "pytest",
+    "_pytest",
+    "hypothesis",
+    "mypy",
+    "ruff",
+    "import_linter",
+    "tkinter",
+    "matplotlib.backends.backend_tkagg",
+    "torch.utils.tensorboard",
+    "setuptools._vendor",
+    "PySide6.QtWebEngineCore",
+    "PySide6.QtWebEngineWidgets",
+    "PySide6.QtWebEngineQuick",
+    "PySide6.QtPdf",
+    "PySide6.Qt3DCore",
+    "PySide6.Qt3DRender",
+    "PySide6.QtQuick3D",
+    "PySide6.QtDesigner",
+    "PySide6.QtMultimedia",
+    "PySide6.QtBluetooth",
+    "PySide6.QtPositioning",
+    "PySide6.QtSensors",
+    "PySide6.QtSerialPort",
+]
+GUI_ONLY = ["PySide6", "shiboken6", "pyqtgraph", "ui"]
+METADATA = [
+    "webrtcvad",
+    "keyring",
+    "pydantic",
+    "pydantic-settings",
+    "fastapi",
+    "uvicorn",
+    "sqlalchemy",
+    "alembic",
+    "resemblyzer",
+    "silero-vad",
+    "onnxruntime",
+    "numpy",
+    "torch",
+    "modelscope",
+]
+# Packages whose data files the app reads at run time (model weights, VAD models, templates).
+DATA_PACKAGES = ["resemblyzer", "silero_vad", "alembic", "matplotlib"]
+# Modules imported by name (importlib, string tables, Alembic scripts, uvicorn's auto choices).
+SUBMODULE_PACKAGES = [
+    "app",
+    "engine",
+    "peer",
+    "alembic",
+    "uvicorn",
+    "keyring.backends",
+    "zeroconf",
+    "sqlalchemy.dialects.sqlite",
+    "sqlalchemy.dialects.postgresql",
+    "psycopg",
+]
+
+
+def gui_wanted() -> bool:
+    """Bundle the PySide6 app unless VOMID_BUNDLE_GUI=0 or the app is not in the tree."""
+    if os.environ.get("VOMID_BUNDLE_GUI", "1") == "0":
+        return False
+    return (REPO / "ui" / "app.py").is_file() and (REPO / "app" / "commands" / "gui.py").is_file()
+
+
+def version() -> str:
+    """The project version from pyproject.toml."""
+    return tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+
+
+def build_info(gui: bool, campplus: bool) -> dict[str, object]:
+    """Facts written into the bundle (``vomid --version``): version, commit, date, contents."""
+    try:
+        commit = subprocess.run(
+            check=False,
+            args=["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except OSError:
+        commit = ""
+    return {
+        "name": BUNDLE_NAME,
+        "version": version(),
+        "commit": commit or "unknown",
+        "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "python": sys.version.split()[0],
+        "platform": sys.platform,
+        "gui": gui,
+        "models": ["ge2e"] + (["campplus"] if campplus else []),
+    }
+
+
+def write_build_info(path: Path, gui: bool, campplus: bool) -> Path:
+    """Write build_info.json for the bundle; returns its path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(build_info(gui, campplus), indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def campplus_files(cache_dir: str | None = None, model_dir: str | None = None) -> list[tuple[str, str]]:
+    """(source, bundle folder) pairs of the CAM++ checkpoint if it is on this machine, else []."""
+    from engine.config import ModelConfig
+    from engine.errors import ModelUnavailableError
+    from engine.models.loader import find_checkpoint
+    from engine.models.registry import get_spec
+
+    spec = get_spec("campplus")
+    config = ModelConfig(
+        model_id="campplus",
+        allow_download=False,
+        cache_dir=Path(cache_dir) if cache_dir else None,
+        model_dir=Path(model_dir) if model_dir else None,
+    )
+    try:
+        checkpoint = find_checkpoint(spec, config)
+    except ModelUnavailableError:
+        return []
+    target = f"models/{spec.repo_id}"
+    files = [(str(checkpoint), target)]
+    config_json = checkpoint.parent / "configuration.json"
+    if config_json.is_file():
+        files.append((str(config_json), target))
+    return files
+
+
+def repo_data(gui: bool) -> list[tuple[str, str]]:
+    """Data files of our own packages: Alembic migrations (read from disk), resources, translations."""
+    out = [
+        (str(p), str(p.parent.relative_to(REPO)))
+        for p in sorted((REPO / "engine" / "store" / "migrations").rglob("*"))
+        if p.is_file() and p.suffix in (".py", ".mako", ".ini") and "__pycache__" not in p.parts
+    ]
+    suffixes = {
+        ".qm",
+        ".png",
+        ".svg",
+        ".ico",
+        ".icns",
+        ".wav",
+        ".flac",
+        ".json",
+        ".qss",
+        ".ttf",
+        ".otf",
+        ".txt",
+    }
+    roots = [REPO / "resources"] + ([REPO / "ui"] if gui else []) + [REPO / "app", REPO / "peer"]
+    for root in roots:
+        if root.is_dir():
+            out += [
+                (str(p), str(p.parent.relative_to(REPO)))
+                for p in sorted(root.rglob("*"))
+                if p.is_file() and p.suffix.lower() in suffixes and "__pycache__" not in p.parts
+            ]
+    return out
