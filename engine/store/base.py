@@ -8,13 +8,13 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from engine.gallery import Voiceprint
 from engine.store import audit, keystore
 from engine.store.audit import AuditReport
+from engine.store.coldstart import load_means
 from engine.store.crypto import DataKeyCache, OpenFailed, dek_aad, new_key
 from engine.store.errors import (
     DataKeyShreddedError,
@@ -161,40 +161,16 @@ class StoreBase:
                 raise RecordDecryptError(record_name(speaker_id, model_id), "has no ciphertext")
             return open_voiceprint(self._data_key(conn, speaker_id), row, row.name)
 
-    def build_index(self, model_id: str, progress: Progress | None = None, batch: int = 20_000) -> MeanIndex:
+    def build_index(self, model_id: str, progress: Progress | None = None) -> MeanIndex:
         """Decrypt every active speaker's mean under ``model_id`` into a fresh in-memory index."""
-        query = (
-            select(voiceprints.c.speaker_id, voiceprints.c.dim, voiceprints.c.mean_ct, data_keys.c.wrapped)
-            .join(speakers, speakers.c.speaker_id == voiceprints.c.speaker_id)
-            .join(data_keys, data_keys.c.speaker_id == voiceprints.c.speaker_id)
-            .where(
-                voiceprints.c.model_id == model_id,
-                voiceprints.c.deleted.is_(False),
-                speakers.c.deleted.is_(False),
-                speakers.c.status == "active",
-            )
-        )
-        ids: list[str] = []
-        parts: list[np.ndarray] = []
-        errors: list[RecordDecryptError] = []
         with self._lock, self._engine.connect() as conn:
-            total = int(conn.execute(select(func.count()).select_from(query.subquery())).scalar_one())
-            result = conn.execution_options(yield_per=batch).execute(query)
-            for sid, dim, mean_ct, wrapped in result:
-                try:
-                    aead = self._dek.get(sid) or self._unwrap(sid, bytes(wrapped))
-                    parts.append(open_mean(aead, sid, model_id, mean_ct, dim))
-                    ids.append(sid)
-                except RecordDecryptError as exc:
-                    errors.append(exc)
-                if progress is not None and len(ids) % batch == 0:
-                    progress("index", len(ids), total)
+            loaded = load_means(conn, model_id, self._keys.master, self.store_id, self._dek, progress)
+            conn.rollback()
             index = MeanIndex(model_id)
-            index.load(ids, np.stack(parts) if parts else np.zeros((0, 0), np.float32))
+            index.load(loaded.ids, loaded.matrix)
             self._indexes[model_id] = index
-            self.load_errors = [e for e in self.load_errors if not e.record.endswith(f"/{model_id}")] + errors
-        if progress is not None:
-            progress("index", len(ids), total)
+            kept = [e for e in self.load_errors if not e.record.endswith(f"/{model_id}")]
+            self.load_errors = kept + loaded.errors
         return index
 
     def _index_add(self, conn: Connection, speaker_id: str) -> None:

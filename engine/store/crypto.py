@@ -98,6 +98,10 @@ class MasterKey:
         except OpenFailed:
             return False
 
+    def raw_aead(self) -> AESGCM:
+        """The master key's cipher, for the cold-start loop that unwraps many data keys."""
+        return self._aead
+
     def subkey(self, purpose: str) -> bytes:
         """A derived key for one purpose (backup archives)."""
         return derive(self._key, purpose)
@@ -108,6 +112,10 @@ class DataKeyCache:
 
     def __init__(self) -> None:
         self._keys: dict[str, AESGCM] = {}
+
+    def mapping(self) -> dict[str, AESGCM]:
+        """The cache itself, for the cold-start loop."""
+        return self._keys
 
     def get(self, speaker_id: str) -> AESGCM | None:
         """The cached cipher of a speaker, or None."""

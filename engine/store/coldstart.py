@@ -1,0 +1,117 @@
+"""The cold-start hot loop: read every active mean of one model in one query and decrypt it.
+
+100,000 speakers mean 100,000 data-key unwraps and 100,000 mean decrypts; this loop skips ORM
+row processing (plain DBAPI cursor over the compiled query) and keeps the per-row work to the
+two AES-GCM calls. Unwrapped data keys stay in the in-memory cache for later writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import Connection, Select, func, select
+
+from engine.store.crypto import FORMAT_VERSION, NONCE_BYTES, DataKeyCache, MasterKey, dek_aad, field_aad
+from engine.store.errors import RecordDecryptError
+from engine.store.models import data_keys, speakers, voiceprints
+from engine.store.records import record_name
+
+_START = 1 + NONCE_BYTES
+
+
+@dataclass
+class LoadedMeans:
+    """Speaker ids, their means as one ``(n, dim)`` float32 matrix, and the records that failed."""
+
+    ids: list[str] = field(default_factory=list)
+    matrix: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    errors: list[RecordDecryptError] = field(default_factory=list)
+
+
+def means_query(model_id: str) -> Select[tuple[str, int, bytes, bytes]]:
+    """Active speakers' (id, dim, sealed mean, wrapped data key) under one model."""
+    return (
+        select(voiceprints.c.speaker_id, voiceprints.c.dim, voiceprints.c.mean_ct, data_keys.c.wrapped)
+        .join(speakers, speakers.c.speaker_id == voiceprints.c.speaker_id)
+        .join(data_keys, data_keys.c.speaker_id == voiceprints.c.speaker_id)
+        .where(
+            voiceprints.c.model_id == model_id,
+            voiceprints.c.deleted.is_(False),
+            speakers.c.deleted.is_(False),
+            speakers.c.status == "active",
+        )
+    )
+
+
+def load_means(
+    conn: Connection,
+    model_id: str,
+    master: MasterKey,
+    store_id: str,
+    cache: DataKeyCache,
+    progress: Callable[[str, int, int], None] | None = None,
+    batch: int = 20_000,
+) -> LoadedMeans:
+    """Decrypt every active mean of ``model_id``; a record that fails is reported, not fatal."""
+    total = 0
+    if progress is not None:
+        total = int(
+            conn.execute(
+                select(func.count()).where(
+                    voiceprints.c.model_id == model_id, voiceprints.c.deleted.is_(False)
+                )
+            ).scalar_one()
+        )
+    sql = str(means_query(model_id).compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    out = LoadedMeans()
+    chunks: list[bytes] = []
+    dims: set[int] = set()
+    keys = cache.mapping()
+    unwrap = master.raw_aead().decrypt
+    try:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(batch):
+            for sid, dim, mean_ct, wrapped in rows:
+                try:
+                    aead = keys.get(sid)
+                    if aead is None:
+                        w = bytes(wrapped)
+                        if w[0] != FORMAT_VERSION:
+                            raise InvalidTag
+                        aead = keys[sid] = AESGCM(unwrap(w[1:_START], w[_START:], dek_aad(store_id, sid)))
+                    m = bytes(mean_ct)
+                    if m[0] != FORMAT_VERSION:
+                        raise InvalidTag
+                    raw = aead.decrypt(m[1:_START], m[_START:], field_aad("mean", sid, model_id))
+                except (InvalidTag, IndexError, TypeError):
+                    out.errors.append(
+                        RecordDecryptError(
+                            record_name(sid, model_id),
+                            "mean or data key does not decrypt (tampered or copied)",
+                        )
+                    )
+                    continue
+                if len(raw) != 4 * dim:
+                    out.errors.append(
+                        RecordDecryptError(record_name(sid, model_id), f"mean is not {dim} float32 values")
+                    )
+                    continue
+                out.ids.append(sid)
+                chunks.append(raw)
+                dims.add(dim)
+            if progress is not None:
+                progress("index", len(out.ids), total)
+    finally:
+        cursor.close()
+    if out.ids:
+        if len(dims) != 1:
+            raise RecordDecryptError(
+                f"index of {model_id}", f"voiceprints of several dimensions: {sorted(dims)}"
+            )
+        out.matrix = np.frombuffer(b"".join(chunks), dtype="<f4").reshape(len(out.ids), dims.pop())
+    return out
