@@ -92,9 +92,12 @@ async def _vomid_error(request: Request, exc: Exception) -> JSONResponse:
     headers = {}
     if isinstance(exc, pe.RateLimitedError):
         headers["Retry-After"] = str(max(1, int(exc.retry_after + 0.999)))
+    details = dict(exc.details)
+    if isinstance(exc, QualityRejected):
+        details["quality"] = exc.report.as_dict()
     if status >= 500 and status != 503:
         log.error("%s %s failed: %s", request.method, request.url.path, exc)
-    return error_response(status, exc.code, exc.message, exc.details, headers)
+    return error_response(status, exc.code, exc.message, details, headers)
 
 
 async def _request_validation(request: Request, exc: Exception) -> JSONResponse:

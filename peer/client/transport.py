@@ -1,0 +1,147 @@
+"""What both clients share: answers to exceptions, the retry policy and certificate pinning."""
+
+from __future__ import annotations
+
+import random
+import ssl
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from engine import errors as ee
+from engine.quality import QualityIssue, QualityReport
+from engine.store import errors as se
+from peer import const
+from peer import errors as pe
+from peer.tls import fingerprint_of_pem, normalise_fingerprint
+
+# Error classes the node's answers name by code; constructed with (message, details=...).
+_MODULES = (pe, ee, se)
+BY_STATUS: dict[int, type[pe.PeerError]] = {
+    400: pe.BadRequestError, 401: pe.AuthenticationError, 403: pe.ScopeError, 404: pe.NotFoundError,
+    405: pe.MethodNotAllowedError, 408: pe.RequestTimeoutError, 413: pe.PayloadTooLargeError,
+    415: pe.UnsupportedMediaTypeError, 422: pe.RequestValidationFailed, 423: pe.SpeakerLockedError,
+    503: pe.NotReadyError,
+}
+RETRY_STATUSES = {429, 503}
+
+
+def _by_code() -> dict[str, type[ee.VomidError]]:
+    table: dict[str, type[ee.VomidError]] = {}
+    for module in _MODULES:
+        for value in vars(module).values():
+            if (isinstance(value, type) and issubclass(value, ee.VomidError) and value not in (ee.VomidError, pe.PeerError)
+                    and value.__init__ is ee.VomidError.__init__):
+                table.setdefault(value.code, value)
+    return table
+
+
+BY_CODE = _by_code()
+
+
+def error_from(response: httpx.Response) -> ee.VomidError:
+    """The exception for an error answer: the class of its code, else of its status; ``.status`` is set."""
+    try:
+        body = response.json()["error"]
+        code, message, details = str(body["code"]), str(body["message"]), dict(body.get("details") or {})
+    except (ValueError, KeyError, TypeError):
+        code, message, details = f"http_{response.status_code}", response.text[:200] or response.reason_phrase, {}
+    exc = _build(response.status_code, code, message, details, response.headers.get("retry-after"))
+    exc.status = response.status_code  # type: ignore[attr-defined]
+    return exc
+
+
+def _build(status: int, code: str, message: str, details: dict[str, Any], retry_after: str | None) -> ee.VomidError:
+    if status == 429:
+        wait = float(details.get("retry_after") or retry_after or 1.0)
+        return pe.RateLimitedError(message, retry_after=wait, details=details)
+    if status == 400 and "failures" in details:
+        return ee.QualityRejected(_report(details))
+    cls = BY_CODE.get(code) or BY_STATUS.get(status) or pe.RemoteError
+    exc = cls(message, details=details)
+    if exc.code != code:
+        exc.code = code
+    return exc
+
+
+def _report(details: dict[str, Any]) -> QualityReport:
+    """A quality report rebuilt from an error answer (the node sends the full report beside the failures)."""
+    q = details.get("quality") or {}
+    failures = [QualityIssue(str(f.get("code")), str(f.get("message")), f.get("measured"), f.get("required"))
+                for f in details["failures"]]
+    nan = float("nan")
+    return QualityReport(
+        duration_s=float(q.get("duration_s") or nan), speech_seconds=float(q.get("speech_seconds") or 0.0),
+        level_dbfs=float(q["level_dbfs"]) if q.get("level_dbfs") is not None else nan,
+        snr_db=float(q["snr_db"]) if q.get("snr_db") is not None else nan,
+        clipping_ratio=float(q.get("clipping_ratio") or 0.0), n_speakers=q.get("n_speakers"), failures=failures,
+    )
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Retries with exponential backoff and jitter on 429/503 and on connection failures."""
+
+    retries: int = const.CLIENT_RETRIES
+    backoff_s: float = const.CLIENT_BACKOFF_S
+    max_backoff_s: float = const.CLIENT_BACKOFF_MAX_S
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before retry number ``attempt`` (1-based); honours Retry-After up to the cap."""
+        base = min(self.max_backoff_s, self.backoff_s * (2 ** (attempt - 1)))
+        wait = base * (0.5 + random.random() / 2)
+        if retry_after is not None:
+            wait = max(wait, min(retry_after, self.max_backoff_s))
+        return wait
+
+    def should_retry(self, attempt: int, *, status: int | None = None, error: Exception | None = None,
+                     idempotent: bool = False) -> bool:
+        """True when another attempt is allowed for this answer or failure."""
+        if attempt > self.retries:
+            return False
+        if status is not None:
+            return status in RETRY_STATUSES
+        if isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+            return True  # nothing reached the node
+        return idempotent and isinstance(error, httpx.TransportError)
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """The Retry-After header in seconds, when present and numeric."""
+    value = response.headers.get("retry-after")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def pinned_context(base_url: str, fingerprint: str, timeout: float) -> ssl.SSLContext:
+    """An SSL context trusting exactly the node certificate whose SHA-256 fingerprint is pinned.
+
+    The certificate is fetched, its fingerprint compared, then used as the only trust anchor, so the
+    handshake of every later request proves the node holds that certificate's private key.
+    """
+    parts = urlsplit(base_url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 443
+    try:
+        pem = ssl.get_server_certificate((host, port), timeout=timeout)
+    except OSError as exc:
+        raise pe.ConnectionFailedError(f"cannot reach {host}:{port} to read its certificate: {exc}") from exc
+    seen = fingerprint_of_pem(pem.encode())
+    if seen != normalise_fingerprint(fingerprint):
+        raise pe.CertificatePinError(
+            f"{host}:{port} presented certificate {seen[:16]}..., not the pinned {normalise_fingerprint(fingerprint)[:16]}...",
+            details={"seen": seen},
+        )
+    ctx = ssl.create_default_context(cadata=pem)
+    ctx.check_hostname = False  # the pinned certificate itself is the identity
+    return ctx
+
+
+def transport_error(exc: httpx.TransportError, url: str) -> pe.ConnectionFailedError:
+    """A connection failure as the client's own exception."""
+    if isinstance(exc, httpx.ConnectError) and "CERTIFICATE_VERIFY_FAILED" in str(exc):
+        return pe.CertificatePinError(f"{url}: the node's certificate is not the pinned one ({exc})")
+    return pe.ConnectionFailedError(f"{url}: {type(exc).__name__}: {exc}")

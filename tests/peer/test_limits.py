@@ -1,0 +1,78 @@
+"""Per-key rate limits, failed-authentication throttling and the verify-failure lockout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.models.base import EmbeddingModel
+from peer import const
+from peer.client import NodeClient, RetryPolicy
+from peer.errors import RateLimitedError, SpeakerLockedError
+from tests.peer.conftest import attempt_of, running_node, takes_of
+
+
+def test_a_key_over_its_rate_gets_429_with_retry_after(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(const, "RATE_PER_KEY", 2.0)
+    monkeypatch.setattr(const, "BURST_PER_KEY", 3)
+    with running_node(tmp_path, None) as node:
+        with node.client("admin") as client:
+            codes = [client.get("/api/v1/voiceprints").status_code for _ in range(5)]
+            limited = client.get("/api/v1/voiceprints")
+        with node.client("verify") as other:
+            other_key = other.get("/api/v1/voiceprint/x").status_code
+        fp = node.server.endpoint.fingerprint
+        with NodeClient(node.url, node.keys["admin"], fingerprint=fp, retry=RetryPolicy(retries=0)) as c0:
+            with pytest.raises(RateLimitedError) as err:
+                c0.list_speakers()
+        with NodeClient(node.url, node.keys["admin"], fingerprint=fp,
+                        retry=RetryPolicy(retries=4, backoff_s=0.2, max_backoff_s=1.0)) as patient:
+            page = patient.list_speakers()
+    assert codes[:3] == [200, 200, 200] and 429 in codes[3:]
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+    assert limited.json()["error"]["code"] == "rate_limited"
+    assert other_key == 403  # another key has its own bucket: it got as far as the scope check
+    assert err.value.retry_after > 0 and page.total == 0
+
+
+def test_repeated_failed_authentication_from_an_address_is_throttled(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(const, "AUTH_FAILURES_PER_MIN", 3)
+    with running_node(tmp_path, None) as node, node.client(None) as client:
+        in_use = client.get("/api/v1/voiceprints", headers={"X-API-Key": node.keys["admin"]})
+        codes = [client.get("/api/v1/voiceprints", headers={"X-API-Key": f"guess-{i}"}).status_code for i in range(5)]
+        still_in_use = client.get("/api/v1/voiceprints", headers={"X-API-Key": node.keys["admin"]})
+        unchecked_key = client.get("/api/v1/voiceprint/x", headers={"X-API-Key": node.keys["enrol"]})
+        audited = [e for e in node.store.audit_entries() if e["event"] == "auth_failed"]
+    assert in_use.status_code == 200 and codes == [401, 401, 401, 429, 429]
+    assert still_in_use.status_code == 200  # a key checked moments ago keeps working (cached)
+    assert unchecked_key.status_code == 429  # no key is checked from a throttled address: no guessing oracle
+    assert len(audited) == 3
+
+
+def test_repeated_rejections_lock_the_speaker_and_are_audited(tmp_path: Path, ge2e: EmbeddingModel,
+                                                              shared_data: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(const, "LOCKOUT_FAILURES", 3)
+    with running_node(tmp_path, ge2e) as node:
+        with node.client("enrol") as client:
+            assert client.post("/api/v1/voiceprint/register", data={"speaker_id": "alice"},
+                               files=takes_of(shared_data, "1688")).status_code == 201
+        impostor, genuine = attempt_of(shared_data, "2414"), attempt_of(shared_data, "1688")
+        with node.client("verify") as client:
+            tries = [client.post("/api/v1/voiceprint/verify", data={"speaker_id": "alice"},
+                                 files={"audio": impostor}).json() for _ in range(3)]
+            after = client.post("/api/v1/voiceprint/verify", data={"speaker_id": "alice"}, files={"audio": genuine})
+        with NodeClient(node.url, node.keys["verify"], fingerprint=node.server.endpoint.fingerprint) as c:
+            with pytest.raises(SpeakerLockedError):
+                c.verify("alice", genuine)
+            with node.client("admin") as admin:
+                status = admin.get("/api/v1/voiceprint/alice").json()["status"]
+                unlocked = admin.put("/api/v1/voiceprint/alice/status", json={"status": "active"})
+            again = c.verify("alice", genuine)
+        events = [e["event"] for e in node.store.audit_entries(subject="alice")]
+    assert [t["accepted"] for t in tries] == [False, False, False] and [t["locked"] for t in tries][-1]
+    assert after.status_code == 423 and after.json()["error"]["code"] == "speaker_locked"
+    assert status == "locked" and unlocked.status_code == 200 and again.accepted
+    assert "login_lockout" in events and events.count("verify") == 4
