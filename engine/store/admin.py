@@ -33,7 +33,7 @@ class StoreAdmin(StoreBase):
         self, label: str, scopes: list[str] | tuple[str, ...], *, actor: str = "local"
     ) -> tuple[ApiKeyRecord, str]:
         """Create an API key; returns its record and the plaintext, which is never stored or shown again."""
-        with self._engine.begin() as conn:
+        with self._write() as conn:
             record, plaintext = apikeys.create(
                 conn, label=label, scopes=scopes, hlc=self.clock.now().encode(), node_id=self.node_id
             )
@@ -49,7 +49,7 @@ class StoreAdmin(StoreBase):
 
     def revoke_api_key(self, key_id: str, *, actor: str = "local") -> bool:
         """Revoke a key; True when it was active."""
-        with self._engine.begin() as conn:
+        with self._write() as conn:
             done = apikeys.revoke(conn, key_id, hlc=self.clock.now().encode(), node_id=self.node_id)
             if done:
                 self._audit(conn, "api_key_revoked", actor, {"key_id": key_id})
@@ -81,7 +81,7 @@ class StoreAdmin(StoreBase):
         salt = os.urandom(16)
         new = MasterKey(target.load(salt, create=True))
         old = self._keys.master
-        with self._lock, self._engine.begin() as conn:
+        with self._lock, self._write() as conn:
             rows = conn.execute(select(data_keys.c.speaker_id, data_keys.c.wrapped)).all()
             for sid, wrapped in rows:
                 aad = dek_aad(self.store_id, sid)

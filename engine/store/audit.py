@@ -99,7 +99,7 @@ def _entry(row: Any) -> dict[str, Any]:
     }
 
 
-def _lock_chain(conn: Connection) -> None:
+def lock_chain(conn: Connection) -> None:
     """Serialise appends across processes (SQLite already holds the write lock)."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_ID})
@@ -124,7 +124,7 @@ def append_many(
 ) -> int:
     """Add entries ``(event, actor, subject, fields)`` in order inside the caller's transaction; returns the last seq."""
     cleaned = [(event, actor, subject, clean_fields(fields)) for event, actor, subject, fields in items]
-    _lock_chain(conn)
+    lock_chain(conn)
     last = conn.execute(
         select(audit_log.c.seq, audit_log.c.mac).order_by(audit_log.c.seq.desc()).limit(1)
     ).first()

@@ -189,7 +189,7 @@ def _replace_rows(
     actor: str,
 ) -> None:
     """Swap every row for the archive's inside one transaction."""
-    with store._lock, store.engine.begin() as conn:
+    with store._lock, store._write() as conn:
         for table in reversed(TABLES):
             conn.execute(delete(table))
         for table in TABLES:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -85,6 +86,17 @@ class StoreBase:
                 top = conn.execute(select(func.max(table.c.hlc))).scalar()
                 if top:
                     self.clock.observe(top, trusted=True)
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction that holds the store's write lock from its first statement.
+
+        SQLite takes it with BEGIN IMMEDIATE; PostgreSQL with a transaction-scoped advisory lock,
+        so concurrent writers never deadlock on each other's rows or on the audit chain.
+        """
+        with self._engine.begin() as conn:
+            audit.lock_chain(conn)
+            yield conn
 
     def _checkpoint(self) -> None:
         """SQLite: move the write-ahead log into the database and truncate it (wipes old page images)."""
@@ -204,7 +216,7 @@ class StoreBase:
         AuditFieldError
             A field holds bytes, arrays or long lists (audio or embeddings are never logged).
         """
-        with self._engine.begin() as conn:
+        with self._write() as conn:
             return self._audit(conn, event, actor, fields)
 
     def verify_audit_chain(self) -> AuditReport:

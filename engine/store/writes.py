@@ -79,7 +79,7 @@ class EnrolmentWrites(StoreBase):
 
     def _write_batch(self, chunk: list[tuple[Voiceprint, np.ndarray, np.ndarray]], actor: str) -> None:
         rows = _Batch()
-        with self._lock, self._engine.begin() as conn:
+        with self._lock, self._write() as conn:
             ids = sorted({vp.speaker_id for vp, _, _ in chunk})
             known = {
                 r.speaker_id: r for r in conn.execute(select(speakers).where(speakers.c.speaker_id.in_(ids)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -110,3 +111,50 @@ def test_hlc_is_monotonic_and_follows_a_clock_ahead_of_ours() -> None:
     ]
     with pytest.raises(ValueError, match="ahead"):
         clock.observe(HLCTimestamp(10_000_000, 0, "c"))
+
+
+def test_default_location_is_an_owner_only_sqlite_file_in_wal_mode(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from engine.store import default_data_dir, provider_from_settings
+
+    assert "edge-vomid" in str(default_data_dir())
+    data_dir = tmp_path / "vomid-data"
+    store = VoiceprintStore.open(None, provider_from_settings("file", data_dir), data_dir=data_dir)
+    try:
+        store.put(make_voiceprint("alice"))
+        db = data_dir / "store.db"
+        assert db.stat().st_mode & 0o777 == 0o600
+        assert (data_dir / "master.key").stat().st_mode & 0o777 == 0o600
+        assert (data_dir / "store.db-wal").stat().st_mode & 0o777 == 0o600
+        with store.engine.connect() as conn:
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+    finally:
+        store.close()
+
+
+def test_concurrent_writers_and_readers_keep_the_store_consistent(open_store: Opener) -> None:
+    import threading
+
+    store = open_store(model_id="campplus")
+    errors: list[BaseException] = []
+
+    def writer(t: int) -> None:
+        try:
+            for i in range(8):
+                store.put(make_voiceprint(f"t{t}-{i}", seed=100 * t + i))
+                store.put(make_voiceprint("shared", seed=1000 + 100 * t + i))
+                store.audit("verify", f"thread-{t}", speaker_id=f"t{t}-{i}", decision="accept")
+                store.matrix("campplus")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(t,), name=f"writer-{t}") for t in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    assert len(store.matrix("campplus")[0]) == 33
+    assert store.check_integrity() == []
+    assert store.verify_audit_chain().entries == 1 + 4 * 8 * 3
