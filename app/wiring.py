@@ -55,3 +55,32 @@ def embed_cohort(engine: Engine, folder: Path, *, progress: Any = None) -> np.nd
         if progress:
             progress("cohort", i, len(files))
     return np.stack(vectors)
+
+
+def open_store(settings: Settings, *, model_id: str | None = None, progress: Any = None) -> Any:
+    """Open (creating on first use) the encrypted store that settings name."""
+    from engine.store import VoiceprintStore, provider_from_settings
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secret = settings.master_key_passphrase
+    provider = provider_from_settings(
+        settings.master_key_source, settings.data_dir, passphrase=secret.get_secret_value() if secret else None
+    )
+    return VoiceprintStore.open(settings.store_url, provider, data_dir=settings.data_dir, model_id=model_id,
+                                progress=progress)
+
+
+def open_store_from_args(args: Any) -> Any:
+    """The store for a CLI command's --data-dir (and the environment)."""
+    from app.commands.common import settings_from
+
+    return open_store(settings_from(args))
+
+
+def audit_as(store: Any, actor: str) -> Callable[..., None]:
+    """An engine audit hook that files decisions in the store's audit log under ``actor``."""
+
+    def hook(event: str, **fields: Any) -> None:
+        store.audit(event, actor, **fields)
+
+    return hook

@@ -179,8 +179,7 @@ class Engine:
             speaker_id=speaker_id, model_id=self.model_id, mean=mean_of_takes(matrix), takes=matrix,
             speech_seconds=seconds, name=name, quality={"takes": reports},
         )
-        self.gallery.put(vp)
-        self._emit("enrol", speaker_id=speaker_id, model_id=self.model_id, takes=len(takes), speech_s=round(seconds, 2))
+        self.gallery.put(vp)  # the gallery audits its own writes
         return vp
 
     def verify(self, speaker_id: str, audio: Any, sample_rate: int | None = None) -> VerifyResult:

@@ -43,11 +43,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from app.wiring import build_engine, open_store
+    from app.wiring import audit_as, build_engine, open_store
 
     settings = settings_from(args)
-    store = open_store(settings, actor="cli")
-    return build_engine(settings, gallery=store, audit=store.audit_hook("cli")), store
+    store = open_store(settings, model_id=settings.model)
+    try:
+        return build_engine(settings, gallery=store, audit=audit_as(store, "cli")), store
+    except BaseException:
+        store.close()
+        raise
 
 
 def run_enrol(args: argparse.Namespace) -> int:
@@ -95,8 +99,9 @@ def run_list(args: argparse.Namespace) -> int:
     from app.wiring import open_store
 
     settings = settings_from(args)
-    with open_store(settings, actor="cli") as store:
-        rows = store.list_speakers_summary()
-    text = "\n".join(f"{r['speaker_id']:<20} {r.get('name') or '-':<24} {r['status']:<9} {','.join(r['models'])}" for r in rows)
+    with open_store(settings) as store:
+        rows = [r.as_dict() for r in store.list_speakers()]
+    text = "\n".join(f"{r['speaker_id']:<20} {r['name'] or '-':<24} {r['status']:<9} {','.join(r['models']) or '-'}"
+                     for r in rows)
     emit(args, {"speakers": rows}, text or "no speakers enrolled")
     return 0
