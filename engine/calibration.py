@@ -100,7 +100,12 @@ def calibrate(
     return Calibration(model_id, t, target_far, far, frr, int(y.size), int((y == 1).sum()), source, normalised)
 
 
-def read_thresholds(path: str | Path) -> dict[str, Calibration]:
+def scale_name(normalised: bool) -> str:
+    """Key of a score scale in the threshold file: ``asnorm`` or ``cosine``."""
+    return "asnorm" if normalised else "cosine"
+
+
+def read_thresholds(path: str | Path) -> dict[str, dict[str, Calibration]]:
     """Read the per-model threshold file.
 
     Parameters
@@ -109,8 +114,8 @@ def read_thresholds(path: str | Path) -> dict[str, Calibration]:
 
     Returns
     -------
-    dict[str, Calibration]
-        Calibration by model id.
+    dict[str, dict[str, Calibration]]
+        Calibration by model id, then by score scale (``cosine`` or ``asnorm``).
 
     Raises
     ------
@@ -124,25 +129,32 @@ def read_thresholds(path: str | Path) -> dict[str, Calibration]:
         data = json.loads(p.read_text(encoding="utf-8"))
         if data.get("version") != FILE_VERSION:
             raise ValueError(f"unsupported version {data.get('version')!r}")
-        return {mid: _from_dict(mid, rec) for mid, rec in data["models"].items()}
+        return {
+            mid: {scale: _from_dict(mid, scale, rec) for scale, rec in scales.items()}
+            for mid, scales in data["models"].items()
+        }
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"threshold file {p} is not valid: {exc}") from exc
 
 
 def write_threshold(path: str | Path, calibration: Calibration) -> None:
-    """Store one model's calibration in the threshold file, keeping the other models' entries.
+    """Store one model's calibration for its score scale, keeping every other entry.
 
     Parameters
     ----------
     path : JSON file, created with its folder when missing; replaced atomically
-    calibration : the record to store under its model id
+    calibration : the record to store under its model id and scale
     """
     p = Path(path)
     records = read_thresholds(p)
-    records[calibration.model_id] = calibration
+    records.setdefault(calibration.model_id, {})[scale_name(calibration.normalised)] = calibration
     payload = {
         "version": FILE_VERSION,
-        "models": {mid: {k: v for k, v in asdict(c).items() if k != "model_id"} for mid, c in records.items()},
+        "models": {
+            mid: {scale: {k: v for k, v in asdict(c).items() if k not in ("model_id", "normalised")}
+                  for scale, c in scales.items()}
+            for mid, scales in records.items()
+        },
     }
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=p.name, suffix=".tmp")
@@ -152,24 +164,25 @@ def write_threshold(path: str | Path, calibration: Calibration) -> None:
     os.replace(tmp, p)
 
 
-def threshold_for(path: str | Path, model_id: str) -> float | None:
-    """The stored threshold of one model.
+def threshold_for(path: str | Path, model_id: str, *, normalised: bool = False) -> float | None:
+    """The stored threshold of one model on one score scale.
 
     Parameters
     ----------
     path : threshold file
     model_id : registry id
+    normalised : the AS-norm scale when True, the cosine scale when False
 
     Returns
     -------
     float | None
-        The threshold, or None when the file has none for that model.
+        The threshold, or None when the file has none for that model and scale.
     """
-    rec = read_thresholds(path).get(model_id)
+    rec = read_thresholds(path).get(model_id, {}).get(scale_name(normalised))
     return None if rec is None else rec.threshold
 
 
-def _from_dict(model_id: str, rec: dict[str, Any]) -> Calibration:
+def _from_dict(model_id: str, scale: str, rec: dict[str, Any]) -> Calibration:
     """Build a record from its JSON form."""
     return Calibration(
         model_id=model_id,
@@ -180,6 +193,6 @@ def _from_dict(model_id: str, rec: dict[str, Any]) -> Calibration:
         n_trials=int(rec["n_trials"]),
         n_target=int(rec["n_target"]),
         source=str(rec.get("source", "")),
-        normalised=bool(rec.get("normalised", False)),
+        normalised={"asnorm": True, "cosine": False}[scale],
         created_at=float(rec.get("created_at", 0.0)),
     )

@@ -12,6 +12,10 @@ _EPS = 1e-12
 # A cohort row this close to the vector being normalised is taken to be that same voiceprint
 # (the product builds its cohort from enrolled speakers) and is left out of its statistics.
 SELF_MATCH_COSINE = 0.9999
+# Statistics of a few thousand impostors are as good as those of more; a 100k gallery used as its own
+# cohort is subsampled evenly to this size so a gallery change costs seconds, not minutes.
+MAX_COHORT = 2000
+_CHUNK = 4096  # rows scored against the cohort at a time (bounds memory on large galleries)
 
 
 def normalise(x: np.ndarray) -> np.ndarray:
@@ -117,17 +121,19 @@ class ASNorm:
     that row is left out of both sides' statistics for trials against that voiceprint.
     """
 
-    def __init__(self, cohort: np.ndarray, top_k: int = 100) -> None:
-        """Keep a normalised copy of the cohort ``(m, d)`` and the size of the adaptive subset."""
+    def __init__(self, cohort: np.ndarray, top_k: int = 100, *, max_cohort: int = MAX_COHORT) -> None:
+        """Keep a normalised copy of the cohort ``(m, d)`` (evenly subsampled past ``max_cohort``) and top-k."""
         c = np.asarray(cohort, dtype=np.float32)
         if c.ndim != 2 or c.shape[0] < 2:
             raise ValueError(f"AS-norm needs a cohort of at least 2 embeddings, got shape {c.shape}")
         if top_k < 2:
             raise ValueError(f"top_k must be at least 2, got {top_k}")
+        if c.shape[0] > max_cohort:
+            c = c[np.linspace(0, c.shape[0] - 1, max_cohort).astype(np.int64)]
         self.cohort = normalise(c)
         self.top_k = min(int(top_k), c.shape[0])
         self._lock = threading.Lock()
-        self._cached: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._cached: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
     def dim(self) -> int:
@@ -152,9 +158,20 @@ class ASNorm:
         (mean, std)
             float64 arrays ``(n,)``; std is floored at a small positive value.
         """
-        s = self._cohort_scores(vectors)
-        s[s >= SELF_MATCH_COSINE] = -np.inf
-        return _top_moments(s, self.top_k)
+        mu, sd, _ = self._chunked_stats(np.atleast_2d(np.asarray(vectors)))
+        return mu, sd
+
+    def _chunked_stats(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Top-k moments and self-matching cohort row of each vector, a chunk of rows at a time."""
+        n = vectors.shape[0]
+        mu, sd, self_row = np.zeros(n), np.ones(n), np.full(n, -1, dtype=np.int64)
+        for a in range(0, n, _CHUNK):
+            s = self._cohort_scores(vectors[a : a + _CHUNK])
+            is_self = s >= SELF_MATCH_COSINE
+            self_row[a : a + _CHUNK] = np.where(is_self.any(axis=1), is_self.argmax(axis=1), -1)
+            s[is_self] = -np.inf
+            mu[a : a + _CHUNK], sd[a : a + _CHUNK] = _top_moments(s, self.top_k)
+        return mu, sd, self_row
 
     def score(self, enrol: np.ndarray, test: np.ndarray, raw: float | None = None) -> float:
         """AS-normalised score of one trial.
@@ -178,7 +195,7 @@ class ASNorm:
         mu, sd = _top_moments(s, self.top_k)
         return float(0.5 * ((raw - mu[0]) / sd[0] + (raw - mu[1]) / sd[1]))
 
-    def enrol_stats(self, enrol_matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def enrol_stats(self, enrol_matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Cohort statistics of a gallery matrix, computed once per matrix object and reused.
 
         Parameters
@@ -187,22 +204,20 @@ class ASNorm:
 
         Returns
         -------
-        (mean, std, self_row)
-            float64 ``(n,)`` arrays, and for each row the index of the cohort row that is the same
-            voiceprint (-1 when none).
+        (mean, std, self_row, inv_norm)
+            float64 ``(n,)`` arrays; for each row the index of the cohort row that is the same
+            voiceprint (-1 when none); float32 ``(n,)`` inverse row norms.
         """
         with self._lock:
             cached = self._cached
             if cached is not None and cached[0] is enrol_matrix:
-                return cached[1], cached[2], cached[3]
-        s = self._cohort_scores(enrol_matrix)
-        is_self = s >= SELF_MATCH_COSINE
-        self_row = np.where(is_self.any(axis=1), is_self.argmax(axis=1), -1)
-        s[is_self] = -np.inf
-        mu, sd = _top_moments(s, self.top_k)
+                return cached[1], cached[2], cached[3], cached[4]
+        m = np.atleast_2d(np.asarray(enrol_matrix, dtype=np.float32))
+        mu, sd, self_row = self._chunked_stats(m)
+        inv_norm = (1.0 / np.maximum(np.linalg.norm(m, axis=1), _EPS)).astype(np.float32)
         with self._lock:
-            self._cached = (enrol_matrix, mu, sd, self_row)
-        return mu, sd, self_row
+            self._cached = (enrol_matrix, mu, sd, self_row, inv_norm)
+        return mu, sd, self_row, inv_norm
 
     def score_many(self, test: np.ndarray, enrol_matrix: np.ndarray) -> np.ndarray:
         """AS-normalised scores of one test embedding against every enrolment row.
@@ -223,20 +238,39 @@ class ASNorm:
             raise ValueError(f"enrol_matrix must be (n, d), got shape {m.shape}")
         if m.shape[0] == 0:
             return np.zeros(0, dtype=np.float64)
-        raw = cosine_scores(test, m).astype(np.float64)
-        mu_e, sd_e, self_row = self.enrol_stats(enrol_matrix)
+        _same_dim(np.asarray(test), m)
+        mu_e, sd_e, self_row, inv_norm = self.enrol_stats(enrol_matrix)
+        raw = ((m @ normalise(test)) * inv_norm).astype(np.float64)
         st = self._cohort_scores(np.asarray(test)[None, :])[0]
         st[st >= SELF_MATCH_COSINE] = -np.inf
         k = self.top_k
-        order = np.argsort(-st, kind="stable")[: k + 1]
-        top = st[order]
-        # Statistics of the test's top-k with no row left out, then with each top-k entry left out.
-        variants = np.vstack([top[:k], *[np.delete(top, p)[:k] for p in range(min(k, top.size))]])
-        mu_v, sd_v = _top_moments(variants, k)
+        order = np.argpartition(-st, k)[: k + 1] if st.size > k + 1 else np.arange(st.size)
+        order = order[np.argsort(-st[order], kind="stable")]
+        mu_v, sd_v = _leave_one_out_moments(st[order], k)
         pos = np.full(self.cohort.shape[0], -1)
         pos[order[:k]] = np.arange(min(k, order.size))
         which = np.where(self_row >= 0, pos[np.maximum(self_row, 0)], -1) + 1
         return 0.5 * ((raw - mu_e) / sd_e + (raw - mu_v[which]) / sd_v[which])
+
+
+def _leave_one_out_moments(top: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Moments of the first k of ``top`` (sorted descending), then with each of them replaced by ``top[k]``.
+
+    Entry 0 is the plain top-k; entry p + 1 leaves out ``top[p]`` (a cohort row that is the enrolled
+    voiceprint itself) so the next best impostor takes its place. ``-inf`` entries do not count.
+    """
+    head = top[:k]
+    ok = np.isfinite(head)
+    x = np.where(ok, head, 0.0)
+    n0, s0, q0 = float(ok.sum()), float(x.sum()), float((x * x).sum())
+    nxt = top[k] if top.size > k and np.isfinite(top[k]) else None
+    n = np.r_[n0, n0 - ok + (nxt is not None)]
+    s_ = np.r_[s0, s0 - x + (nxt or 0.0)]
+    q = np.r_[q0, q0 - x * x + (nxt or 0.0) ** 2]
+    n = np.maximum(n, 1.0)
+    mean = s_ / n
+    var = np.maximum(q / n - mean * mean, 0.0)
+    return mean, np.maximum(np.sqrt(var), 1e-4)
 
 
 def _top_moments(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -59,16 +59,19 @@ def test_threshold_file_round_trip_keeps_other_models(tmp_path: Path) -> None:
     write_threshold(path, a)
     write_threshold(path, b)
     write_threshold(path, Calibration("ge2e", 0.73, 0.01, 0.01, 0.04, 100, 10, "en.txt", False, 3.0))
+    write_threshold(path, Calibration("ge2e", 2.9, 0.01, 0.01, 0.03, 100, 10, "en.txt", True, 4.0))
     got = read_thresholds(path)
-    assert got["campplus"] == b
+    assert got["campplus"]["asnorm"] == b
     assert threshold_for(path, "ge2e") == 0.73
+    assert threshold_for(path, "ge2e", normalised=True) == 2.9
+    assert threshold_for(path, "campplus") is None
     assert threshold_for(path, "eres2netv2") is None
-    assert json.loads(path.read_text())["models"]["ge2e"]["threshold"] == 0.73
+    assert json.loads(path.read_text())["models"]["ge2e"]["cosine"]["threshold"] == 0.73
 
 
 def test_a_broken_threshold_file_is_named(tmp_path: Path) -> None:
     path = tmp_path / "thresholds.json"
-    path.write_text('{"version": 1, "models": {"ge2e": {"threshold": "x"}}}')
+    path.write_text('{"version": 1, "models": {"ge2e": {"cosine": {"threshold": "x"}}}}')
     with pytest.raises(ValueError, match="thresholds.json is not valid"):
         read_thresholds(path)
     path.write_text("not json")

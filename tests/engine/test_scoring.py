@@ -112,3 +112,12 @@ def test_identify_with_a_cohort_of_enrolled_speakers_equals_one_by_one_verificat
     many = norm.score_many(test, gallery)
     np.testing.assert_allclose(many, [norm.score(g, test) for g in gallery], rtol=1e-4, atol=1e-5)
     assert int(np.argmax(many)) == 3
+
+
+def test_a_huge_cohort_is_subsampled_and_still_scores_every_enrolment() -> None:
+    rng = np.random.default_rng(8)
+    gallery = _unit(rng, 9000, d=16)
+    norm = ASNorm(gallery, top_k=50, max_cohort=1000)
+    assert norm.cohort.shape == (1000, 16)
+    scores = norm.score_many(gallery[10], gallery)
+    assert scores.shape == (9000,) and int(np.argmax(scores)) == 10
