@@ -78,6 +78,8 @@ class StoreAdmin(StoreBase):
                 f"{self._provider.describe()} cannot make a new key by itself; give the new key source"
             )
         target: Any = new_provider if new_provider is not None else next_of()  # type: ignore[misc]
+        if adopt:
+            target.discard()  # a stale key from a rotation that never committed; the store cannot need it
         salt = os.urandom(16)
         new = MasterKey(target.load(salt, create=True))
         old = self._keys.master

@@ -94,6 +94,10 @@ class KeyFileProvider:
         """Where a rotation writes the new key before it replaces this file."""
         return KeyFileProvider(self.path.with_name(self.path.name + ".next"))
 
+    def discard(self) -> None:
+        """Remove a key file left by a rotation that never reached the database."""
+        self.path.unlink(missing_ok=True)
+
     def adopt(self, new: KeyFileProvider) -> None:
         """Finish a rotation: the new key file replaces this one atomically."""
         os.replace(new.path, self.path)
@@ -160,6 +164,12 @@ class KeyringProvider:
     def next_provider(self) -> KeyringProvider:
         """Where a rotation stores the new key before it replaces this entry."""
         return KeyringProvider(self.username + ".next", service=self.service, backend=self._backend)
+
+    def discard(self) -> None:
+        """Remove an entry left by a rotation that never reached the database."""
+        ring = self._ring()
+        if ring.get_password(self.service, self.username) is not None:
+            ring.delete_password(self.service, self.username)
 
     def adopt(self, new: KeyringProvider) -> None:
         """Finish a rotation: the new entry's key replaces this entry's."""

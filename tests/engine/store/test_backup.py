@@ -106,3 +106,27 @@ def test_restore_rewraps_for_a_store_with_a_different_key_file(
     assert again.check_integrity() == []
     assert again.get("carol", "campplus") is not None
     again.close()
+
+
+def test_a_kiosk_store_moves_to_postgresql_through_backup_and_restore(
+    tmp_path: Path, key_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A site that outgrows one kiosk: SQLite backup restored into PostgreSQL, same key file."""
+    kiosk = VoiceprintStore.open(
+        tmp_path / "kiosk" / "store.db", KeyFileProvider(key_path), model_id="campplus"
+    )
+    _fill(kiosk)
+    archive = tmp_path / "kiosk.vbk"
+    kiosk.backup(archive)
+    kiosk.close()
+    pg = request.getfixturevalue("pg_server")
+    name = pg.create_database()
+    try:
+        server = VoiceprintStore.open(pg.url(name), KeyFileProvider(key_path), model_id="campplus")
+        server.restore(archive)
+        assert sorted(server.matrix("campplus")[0]) == ["alice", "carol"]
+        assert server.check_integrity() == []
+        assert server.speaker("bob").status == "disabled"  # type: ignore[union-attr]
+        server.close()
+    finally:
+        pg.drop_database(name)

@@ -227,3 +227,19 @@ def test_keyring_source_without_an_os_keyring_says_what_to_use(tmp_path: Path) -
             VoiceprintStore.open(tmp_path / "s.db", KeyringProvider())
     finally:
         keyring.set_keyring(previous)
+
+
+def test_stale_next_key_from_a_rotation_that_never_committed_is_harmless(
+    open_store: Opener, key_path: Path
+) -> None:
+    store = open_store()
+    store.put(make_voiceprint("alice", seed=1))
+    store.close()
+    stale = KeyFileProvider(key_path).next_provider()
+    stale.load(b"", create=True)  # the process died after writing the new key, before the database switched
+    reopened = open_store()
+    assert reopened.get("alice", "campplus") is not None
+    new_id = reopened.rotate_master_key()
+    reopened.close()
+    again = open_store()
+    assert again.master_key_id == new_id and again.get("alice", "campplus") is not None
