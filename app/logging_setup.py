@@ -26,13 +26,31 @@ from typing import Any, TextIO
 REQUEST_ID_HEADER = "X-Request-ID"
 LOG_FILE_NAME = "vomid.jsonl"
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("vomid_request_id", default=None)
-_SOURCES: list[Callable[[], str | None]] = [REQUEST_ID.get]
+NODE_MIDDLEWARE = "peer.api.middleware"  # the HTTP node's request-id context variable lives there
+
+
+def _node_request_id() -> str | None:
+    """The HTTP node's request id, when its middleware is loaded (never imported from here)."""
+    module = sys.modules.get(NODE_MIDDLEWARE)
+    getter = getattr(module, "current_request_id", None)
+    return getter() if callable(getter) else None
+
+
+_SOURCES: list[Callable[[], str | None]] = [REQUEST_ID.get, _node_request_id]
 _HANDLER_MARK = "_vomid_handler"
 _SENSITIVE_NAME = re.compile(r"audio|embedding|waveform|samples|voiceprint|vector|pcm|wav", re.IGNORECASE)
 _ARRAY_TEXT = re.compile(
-    r"array\(\[|tensor\(\[|(?:np\.float\d+\([^)]*\)[,\s]*){8,}|(?:[-+]?\d*\.\d+(?:e[-+]?\d+)?[\s,\]]+){16,}", re.IGNORECASE)
+    r"array\(\[|tensor\(\[|(?:np\.float\d+\([^)]*\)[,\s]*){8,}|(?:[-+]?\d*\.\d+(?:e[-+]?\d+)?[\s,\]]+){16,}",
+    re.IGNORECASE,
+)
 _STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
-    "message", "asctime", "request_id", "rid", "kv", "taskName"}
+    "message",
+    "asctime",
+    "request_id",
+    "rid",
+    "kv",
+    "taskName",
+}
 _SHORT_TEXT = 200
 
 
@@ -74,8 +92,11 @@ def _is_sensitive_value(value: Any) -> bool:
     module = type(value).__module__ or ""
     if module.startswith(("numpy", "torch")) and getattr(value, "ndim", 0) > 0:
         return True
-    return isinstance(value, (list, tuple)) and len(value) >= 16 and all(
-        isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value[:64])
+    return (
+        isinstance(value, (list, tuple))
+        and len(value) >= 16
+        and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value[:64])
+    )
 
 
 def _is_withheld(name: str, value: Any) -> bool:
@@ -85,8 +106,11 @@ def _is_withheld(name: str, value: Any) -> bool:
         return True
     if not _SENSITIVE_NAME.search(name):
         return False
-    plain = value is None or isinstance(value, (bool, int, float)) or (
-        isinstance(value, str) and len(value) <= _SHORT_TEXT)
+    plain = (
+        value is None
+        or isinstance(value, (bool, int, float))
+        or (isinstance(value, str) and len(value) <= _SHORT_TEXT)
+    )
     return not plain
 
 
@@ -194,8 +218,9 @@ def _mark(handler: logging.Handler) -> logging.Handler:
     return handler
 
 
-def configure_logging(settings: Any, *, console_level: str | int | None = None,
-                      stream: TextIO | None = None) -> Path | None:
+def configure_logging(
+    settings: Any, *, console_level: str | int | None = None, stream: TextIO | None = None
+) -> Path | None:
     """Install the file and console handlers from ``settings``; returns the log file path (or None)."""
     root = logging.getLogger()
     remove_handlers()
@@ -206,9 +231,13 @@ def configure_logging(settings: Any, *, console_level: str | int | None = None,
         try:
             log_file.parent.mkdir(parents=True, exist_ok=True)
             handler = logging.handlers.RotatingFileHandler(
-                log_file, maxBytes=settings.log_max_bytes, backupCount=settings.log_backups, encoding="utf-8")
+                log_file, maxBytes=settings.log_max_bytes, backupCount=settings.log_backups, encoding="utf-8"
+            )
         except OSError as exc:
-            print(f"warning: cannot write logs to {log_file}: {exc}; logging to the console only", file=sys.stderr)
+            print(
+                f"warning: cannot write logs to {log_file}: {exc}; logging to the console only",
+                file=sys.stderr,
+            )
             log_file = None
         else:
             handler.setFormatter(JsonFormatter())
@@ -248,6 +277,7 @@ def set_level(level: str | int) -> None:
 
 def follow_settings(live: Any) -> Callable[[], None]:
     """Apply log_level changes of a ``LiveSettings`` as they happen; returns the unsubscribe."""
+
     def on_change(new: Any, diff: dict[str, Any]) -> None:
         if "log_level" in diff:
             set_level(new.log_level)

@@ -3,6 +3,7 @@
 #
 #   packaging/build.sh              GUI + CLI when the app is in the tree (ui/app.py, app/commands/gui.py)
 #   packaging/build.sh --cli-only   CLI only (no PySide6)
+#   packaging/build.sh --venv-only  only make (or refresh) the build venv
 #
 # It makes its own build venv (build/venv, ignored by git) from pyproject.toml: torch first with exactly
 # `torch==2.13.0` (the CPU wheel), then the rest, then removes the old `typing` backport that resemblyzer
@@ -19,12 +20,14 @@ WORK="$REPO/build/pyinstaller"
 DIST="$REPO/dist"
 BUNDLE="$DIST/edge-vomid"
 CLI_ONLY=0
+VENV_ONLY=0
 RUN_SELF_TEST=1
 for arg in "$@"; do
   case "$arg" in
     --cli-only) CLI_ONLY=1 ;;
+    --venv-only) VENV_ONLY=1 ;;
     --no-self-test) RUN_SELF_TEST=0 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;
   esac
 done
@@ -32,9 +35,10 @@ log() { printf '\n== %s\n' "$*"; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 
-# -- 1. build venv (reused while pyproject.toml and this script are unchanged) ----------------------
+# -- 1. build venv (reused while pyproject.toml and VENV_RECIPE are unchanged) -----------------------
 STAMP="$VENV/.vomid-build-stamp"
-WANT="$(cat pyproject.toml "$0" | sha256sum | cut -c1-16)"
+VENV_RECIPE=1  # bump when the venv steps below change
+WANT="$( (cat pyproject.toml; echo "$VENV_RECIPE") | sha256sum | cut -c1-16)"
 if [[ ! -x "$VPY" || "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]]; then
   log "creating the build venv $VENV"
   t0=$(now)
@@ -57,6 +61,8 @@ PY
   echo "$WANT" > "$STAMP"
   echo "build venv ready in $(elapsed "$t0") s"
 fi
+
+(( VENV_ONLY )) && exit 0
 
 # -- 2. PyInstaller -------------------------------------------------------------------------------
 log "PyInstaller"

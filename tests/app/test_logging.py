@@ -37,9 +37,15 @@ def _lines(path: Path) -> list[dict[str, object]]:
 def test_json_file_and_text_console(tmp_path: Path, console: io.StringIO) -> None:
     log_file = configure_logging(_settings(tmp_path), stream=console)
     assert log_file == tmp_path / "logs" / "vomid.jsonl"
-    logging.getLogger("peer.node").info("verify %s accepted", "alice", extra={"score": 0.71, "route": "/verify"})
+    logging.getLogger("peer.node").info(
+        "verify %s accepted", "alice", extra={"score": 0.71, "route": "/verify"}
+    )
     entry = _lines(log_file)[-1]
-    assert entry["msg"] == "verify alice accepted" and entry["level"] == "INFO" and entry["logger"] == "peer.node"
+    assert (
+        entry["msg"] == "verify alice accepted"
+        and entry["level"] == "INFO"
+        and entry["logger"] == "peer.node"
+    )
     assert entry["score"] == 0.71 and entry["route"] == "/verify" and entry["ts"].endswith("+00:00")
     text = console.getvalue().strip()
     assert text.endswith("INFO    peer.node: verify alice accepted score=0.71 route=/verify")
@@ -85,8 +91,16 @@ def test_audio_embeddings_and_bytes_never_reach_the_logs(tmp_path: Path, console
     audio = np.random.default_rng(1).standard_normal(16000).astype(np.float32)
     log.info("embedding %s", vector)
     log.info("audio %r", audio.tobytes()[:64])
-    log.info("payload", extra={"embedding": vector.tolist(), "audio_b64": "UklGR" * 100, "audio_seconds": 3.2,
-                               "samples": audio, "speaker_id": "alice"})
+    log.info(
+        "payload",
+        extra={
+            "embedding": vector.tolist(),
+            "audio_b64": "UklGR" * 100,
+            "audio_seconds": 3.2,
+            "samples": audio,
+            "speaker_id": "alice",
+        },
+    )
     log.debug("vector was %s", list(vector[:20]))
     log.info(f"leaked {vector}")
     text = log_file.read_text(encoding="utf-8") + console.getvalue()
@@ -139,9 +153,22 @@ def test_configure_twice_keeps_one_set_of_handlers(tmp_path: Path, console: io.S
     assert len(ours) == 2
 
 
-def test_unwritable_log_dir_falls_back_to_console(tmp_path: Path, console: io.StringIO,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_unwritable_log_dir_falls_back_to_console(
+    tmp_path: Path, console: io.StringIO, capsys: pytest.CaptureFixture[str]
+) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
     assert configure_logging(_settings(tmp_path, log_dir=blocker / "logs"), stream=console) is None
     assert "logging to the console only" in capsys.readouterr().err
+
+
+def test_the_node_request_id_reaches_app_logs(tmp_path: Path, console: io.StringIO) -> None:
+    from peer.api import middleware
+
+    log_file = configure_logging(_settings(tmp_path), stream=console)
+    token = middleware.REQUEST_ID.set("node-rid-42")
+    try:
+        logging.getLogger("peer.api").info("verify served")
+    finally:
+        middleware.REQUEST_ID.reset(token)
+    assert _lines(log_file)[-1]["request_id"] == "node-rid-42"
