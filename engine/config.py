@@ -34,6 +34,7 @@ class ModelConfig:
     allow_download: bool = True
     download_timeout_s: float = 3.0  # bound on the hub reachability probe before a download
     threads: int = 2
+    trace: bool = True  # run a traced, frozen copy of torch networks (checked against eager at load)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from torch import nn
 
 from engine.errors import AudioError
 from engine.features import fbank, num_frames
+from engine.models.optimize import traced
 from engine.models.registry import ModelSpec
 
 MAX_BATCH = 32
@@ -33,9 +34,19 @@ def check_lengths(waveforms: Sequence[np.ndarray], min_samples: int, model_id: s
 class FbankEmbeddingModel:
     """Fbank features + a torch speaker network, implementing ``EmbeddingModel``."""
 
-    def __init__(self, spec: ModelSpec, network: nn.Module, *, threads: int = 2, random_weights: bool = False) -> None:
+    def __init__(
+        self,
+        spec: ModelSpec,
+        network: nn.Module,
+        *,
+        threads: int = 2,
+        random_weights: bool = False,
+        trace: bool = True,
+    ) -> None:
         self._spec = spec
         self._net = network.eval()
+        feat_dim = int(spec.arch_kwargs.get("feat_dim", 80))
+        self._run = traced(self._net, feat_dim) if trace else self._net
         self._threads = max(1, int(threads))
         self._random_weights = random_weights
 
@@ -74,6 +85,11 @@ class FbankEmbeddingModel:
         """The torch network (eval mode)."""
         return self._net
 
+    @property
+    def traced(self) -> bool:
+        """True when inference runs a traced, frozen copy of the network."""
+        return self._run is not self._net
+
     def _forward(self, feats: np.ndarray) -> np.ndarray:
         """Run the network on a ``(batch, frames, bins)`` feature array, in chunks of MAX_BATCH."""
         if torch.get_num_threads() != self._threads:
@@ -82,7 +98,7 @@ class FbankEmbeddingModel:
         with torch.inference_mode():
             for start in range(0, feats.shape[0], MAX_BATCH):
                 chunk = torch.from_numpy(feats[start : start + MAX_BATCH])
-                outs.append(self._net(chunk).float().numpy())
+                outs.append(self._run(chunk).float().numpy())
         return np.concatenate(outs, axis=0).astype(np.float32, copy=False)
 
     def embed_batch(self, waveforms: Sequence[np.ndarray]) -> np.ndarray:

@@ -203,11 +203,12 @@ def load_model(config: ModelConfig, *, random_weights: bool = False) -> Embeddin
         model: EmbeddingModel = cls(spec, threads=threads, random_weights=random_weights)
         return model
     if random_weights:
-        return FbankEmbeddingModel(spec, build_network(spec, seed=RANDOM_SEED), threads=threads, random_weights=True)
+        net = build_network(spec, seed=RANDOM_SEED)
+        return FbankEmbeddingModel(spec, net, threads=threads, random_weights=True, trace=config.trace)
     path = find_checkpoint(spec, config)
     net = build_network(spec)
     try:
         load_state_dict_strict(net, read_state_dict(path))
     except ValueError as exc:
         raise _unavailable(spec, [f"bad checkpoint {path}: {exc}"], "bad_checkpoint") from exc
-    return FbankEmbeddingModel(spec, net, threads=threads)
+    return FbankEmbeddingModel(spec, net, threads=threads, trace=config.trace)

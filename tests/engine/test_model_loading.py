@@ -105,7 +105,7 @@ def test_loads_from_a_model_directory(tmp_path: Path, checkpoint_state: dict[str
 def test_loads_from_the_checkpoint_file_itself(tmp_path: Path, checkpoint_state: dict[str, torch.Tensor],
                                                speech: np.ndarray) -> None:
     path = _write_model_dir(tmp_path / "weights", checkpoint_state)
-    model = load_model(ModelConfig(model_dir=path, allow_download=False))
+    model = load_model(ModelConfig(model_dir=path, allow_download=False, trace=False))
     np.testing.assert_allclose(model.embed_batch([speech])[0], _reference_embedding(checkpoint_state, speech), atol=1e-5)
 
 
@@ -114,7 +114,7 @@ def test_loads_from_the_modelscope_cache_offline(tmp_path: Path, checkpoint_stat
     # the layout ModelScope 1.40 writes: {cache}/models/{owner}--{name}/snapshots/{revision}/
     snapshot = tmp_path / "cache" / "models" / SPEC.repo_id.replace("/", "--") / "snapshots" / SPEC.revision
     _write_model_dir(snapshot, checkpoint_state)
-    model = load_model(ModelConfig(cache_dir=tmp_path / "cache", allow_download=False))
+    model = load_model(ModelConfig(cache_dir=tmp_path / "cache", allow_download=False, trace=False))
     np.testing.assert_allclose(model.embed_batch([speech])[0], _reference_embedding(checkpoint_state, speech), atol=1e-5)
 
 
