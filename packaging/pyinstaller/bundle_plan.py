@@ -40,7 +40,10 @@ EXCLUDES = [
     "tkinter",
     "matplotlib.backends.backend_tkagg",
     "torch.utils.tensorboard",
-    "setuptools._vendor",
+    # ModelScope is only needed to download CAM++; a bundle carries the checkpoint itself (when the build
+    # machine has it cached) or finds it in model_dir. Its package drags in half of its model zoo.
+    "modelscope",
+    "modelscope_hub",
     "PySide6.QtWebEngineCore",
     "PySide6.QtWebEngineWidgets",
     "PySide6.QtWebEngineQuick",
@@ -70,7 +73,6 @@ METADATA = [
     "onnxruntime",
     "numpy",
     "torch",
-    "modelscope",
 ]
 # Packages whose data files the app reads at run time (model weights, VAD models, templates).
 DATA_PACKAGES = ["resemblyzer", "silero_vad", "alembic", "matplotlib"]
