@@ -10,14 +10,17 @@ from typing import Sequence
 
 from engine.errors import ModelUnavailableError, VomidError
 
-# Command modules, each exposing add_parser(subparsers). Missing optional ones are skipped only if absent
-# from the source tree (e.g. during a partial checkout), never silently when they fail to import.
+# Command modules, each exposing add_parser(subparsers).
 COMMAND_MODULES = [
     "app.commands.selfcheck",
     "app.commands.models",
     "app.commands.voice",
     "app.commands.evaluate",
     "app.commands.bench",
+    "app.commands.label",
+    "app.commands.serve",
+    "app.commands.config_cmd",
+    "app.commands.gui",
 ]
 
 EPILOG = """\

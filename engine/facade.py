@@ -10,7 +10,7 @@ import numpy as np
 
 from engine.config import EngineConfig
 from engine.embedder import Embedder, EmbeddingResult, Purpose, l2_normalise
-from engine.errors import EnrolmentError, ModelMismatchError, UnknownSpeakerError
+from engine.errors import EnrolmentError, ModelMismatchError, QualityRejected, UnknownSpeakerError
 from engine.gallery import Gallery, MemoryGallery, Voiceprint
 from engine.models.base import EmbeddingModel
 from engine.quality import QualityReport
@@ -167,8 +167,14 @@ class Engine:
             raise EnrolmentError(f"{len(takes)} take(s) given, {self.config.min_enrol_takes} needed")
         needed = self.config.min_enrol_takes * self.config.quality.min_speech_enrol_s
         vectors, reports, seconds = [], [], 0.0
-        for take in takes:
-            result = self.embed(take, purpose="enrol")
+        for number, take in enumerate(takes, 1):
+            try:
+                result = self.embed(take, purpose="enrol")
+            except QualityRejected as exc:
+                exc.message = f"take {number} of {len(takes)}: {exc.message}"
+                exc.args = (exc.message,)
+                exc.details["take"] = number
+                raise
             vectors.append(result.vector)
             reports.append(result.quality.as_dict())
             seconds += result.speech_seconds

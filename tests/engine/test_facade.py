@@ -99,3 +99,13 @@ def test_every_decision_is_audited_without_audio(enrolled, shared_data):
     assert "verify" in kinds
     for _, fields in events:
         assert not any(isinstance(v, (np.ndarray, bytes)) for v in fields.values())
+
+
+def test_a_bad_take_is_named_and_nothing_is_enrolled(ge2e, shared_data):
+    engine = Engine(EngineConfig(model=ModelConfig(model_id="ge2e")), model=ge2e, gallery=MemoryGallery())
+    takes = [*utterances(shared_data, "2033")[:2], {"waveform": np.zeros(16000 * 5, np.float32), "sample_rate": 16000}]
+    with pytest.raises(QualityRejected) as err:
+        engine.enrol("2033", takes)
+    assert str(err.value).startswith(("no_speech: take 3 of 3", "too_short: take 3 of 3"))
+    assert err.value.details["take"] == 3
+    assert engine.gallery.get("2033", "ge2e") is None
