@@ -120,6 +120,20 @@ class StoreBase:
             )
         return self._unwrap(speaker_id, bytes(wrapped))
 
+    def _raw_dek(self, conn: Connection, speaker_id: str) -> bytes:
+        """The speaker's unwrapped data key bytes (for re-sealing it for transport)."""
+        wrapped = conn.execute(
+            select(data_keys.c.wrapped).where(data_keys.c.speaker_id == speaker_id)
+        ).scalar()
+        if wrapped is None:
+            raise DataKeyShreddedError(f"speaker {speaker_id}", "has no data key")
+        try:
+            return self._keys.master.unwrap(bytes(wrapped), dek_aad(self.store_id, speaker_id))
+        except OpenFailed as exc:
+            raise RecordDecryptError(
+                f"data key of speaker {speaker_id}", "does not unwrap (tampered or moved)"
+            ) from exc
+
     def _unwrap(self, speaker_id: str, wrapped: bytes) -> AESGCM:
         try:
             dek = self._keys.master.unwrap(wrapped, dek_aad(self.store_id, speaker_id))
@@ -230,7 +244,11 @@ class StoreBase:
             return audit.entries(conn, subject=subject, limit=limit)
 
     def _ensure_speaker(self, conn: Connection, row: Any, sid: str, name: str | None, hlc: str) -> str:
-        """Create, revive or touch the speaker row inside a write; returns its status."""
+        """Create or revive the speaker row, or rename it, inside a write; returns its status.
+
+        An enrolment of a live speaker leaves the speaker record (and its clock) alone, so a status
+        change made elsewhere is not overwritten by a concurrent enrolment when peers merge.
+        """
         now = time.time()
         if row is None:
             conn.execute(
@@ -248,6 +266,8 @@ class StoreBase:
                 )
             )
             return "active"
+        if not row.deleted and (name is None or name == row.name):
+            return str(row.status)
         values: dict[str, Any] = {"updated_at": now, "hlc": hlc, "writer_node": self.node_id}
         if row.deleted:
             values.update(
@@ -257,3 +277,21 @@ class StoreBase:
             values["name"] = name
         conn.execute(update(speakers).where(speakers.c.speaker_id == sid).values(**values))
         return "active" if row.deleted else str(row.status)
+
+    def _shred(self, conn: Connection, speaker_id: str, hlc: str, writer: str) -> None:
+        """Inside a write: destroy the data key, drop the ciphertext, turn the rows into tombstones."""
+        now = time.time()
+        conn.execute(delete(data_keys).where(data_keys.c.speaker_id == speaker_id))
+        conn.execute(
+            update(voiceprints)
+            .where(voiceprints.c.speaker_id == speaker_id)
+            .values(mean_ct=None, takes_ct=None, deleted=True, hlc=hlc, writer_node=writer)
+        )
+        conn.execute(
+            update(speakers)
+            .where(speakers.c.speaker_id == speaker_id)
+            .values(name=None, deleted=True, deleted_at=now, updated_at=now, hlc=hlc, writer_node=writer)
+        )
+        self._dek.drop(speaker_id)
+        for index in self._indexes.values():
+            index.remove(speaker_id)

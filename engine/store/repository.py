@@ -12,11 +12,12 @@ from engine.store import keystore, schema
 from engine.store.admin import StoreAdmin
 from engine.store.base import Progress
 from engine.store.keys import MasterKeyProvider
+from engine.store.replication import Replication
 from engine.store.speakers import SpeakerAdmin
 from engine.store.writes import EnrolmentWrites
 
 
-class VoiceprintStore(EnrolmentWrites, SpeakerAdmin, StoreAdmin):
+class VoiceprintStore(EnrolmentWrites, SpeakerAdmin, StoreAdmin, Replication):
     """Encrypted speakers, voiceprints, audit log and API keys, with an in-memory index for 1:N search."""
 
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 
 from engine.store.base import StoreBase
 from engine.store.errors import (
@@ -13,7 +13,7 @@ from engine.store.errors import (
     StoreError,
     UnknownSpeakerIdError,
 )
-from engine.store.models import data_keys, speakers, voiceprints
+from engine.store.models import speakers, voiceprints
 from engine.store.records import (
     STATUSES,
     SpeakerRecord,
@@ -118,25 +118,7 @@ class SpeakerAdmin(StoreBase):
                 row = conn.execute(select(speakers).where(speakers.c.speaker_id == speaker_id)).first()
                 if row is None or row.deleted:
                     return False
-                hlc, now = self.clock.now().encode(), time.time()
-                conn.execute(delete(data_keys).where(data_keys.c.speaker_id == speaker_id))
-                conn.execute(
-                    update(voiceprints)
-                    .where(voiceprints.c.speaker_id == speaker_id, voiceprints.c.deleted.is_(False))
-                    .values(mean_ct=None, takes_ct=None, deleted=True, hlc=hlc, writer_node=self.node_id)
-                )
-                conn.execute(
-                    update(speakers)
-                    .where(speakers.c.speaker_id == speaker_id)
-                    .values(
-                        name=None,
-                        deleted=True,
-                        deleted_at=now,
-                        updated_at=now,
-                        hlc=hlc,
-                        writer_node=self.node_id,
-                    )
-                )
+                self._shred(conn, speaker_id, self.clock.now().encode(), self.node_id)
                 self._audit(conn, "speaker_deleted", actor, {"speaker_id": speaker_id})
             self._dek.drop(speaker_id)
             for index in self._indexes.values():
