@@ -10,7 +10,7 @@ the same computation without torchaudio (which cannot be installed here).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import kaldi_native_fbank as knf
 import numpy as np

@@ -142,7 +142,7 @@ def find_checkpoint(spec: ModelSpec, config: ModelConfig) -> Path:
         reasons.append(f"the ModelScope cache snapshot has no {spec.checkpoint}")
     except ModelUnavailableError:
         raise
-    except Exception as exc:  # CacheNotFound and friends: modelscope's own error classes
+    except Exception as exc:  # noqa: BLE001  CacheNotFound and friends: modelscope's own error classes
         reasons.append(f"not in the ModelScope cache ({type(exc).__name__})")
     if not config.allow_download:
         reasons.append("downloads are disabled (allow_download=False)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -47,7 +47,7 @@ def traced(net: nn.Module, feat_dim: int = 80, seed: int = 0) -> Forward:
         with torch.inference_mode():
             if (module(probe) - net(probe)).abs().max().item() > TOLERANCE:
                 raise ValueError("traced network differs from eager on another length and batch size")
-    except Exception as exc:  # any tracing problem: keep the eager network, which is always right
+    except Exception as exc:  # noqa: BLE001  any tracing problem: keep the eager network, which is always right
         log.warning("using the eager network: tracing failed (%s)", exc)
         return net
     return module  # type: ignore[no-any-return]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from engine.errors import UnknownModelError
 
@@ -31,7 +32,7 @@ class ModelSpec:
     @property
     def min_samples(self) -> int:
         """Shortest input in samples."""
-        return int(round(self.min_seconds * self.sample_rate))
+        return round(self.min_seconds * self.sample_rate)
 
 
 _SPECS: tuple[ModelSpec, ...] = (

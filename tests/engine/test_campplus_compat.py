@@ -10,8 +10,9 @@ from __future__ import annotations
 import importlib
 import sys
 import types
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -65,7 +66,7 @@ def _random_state(template: dict[str, torch.Tensor], seed: int) -> dict[str, tor
             state[key] = value.clone()
         elif key.endswith("running_var"):
             state[key] = torch.rand(value.shape, generator=gen) + 0.5
-        elif key.endswith("running_mean") or key.endswith("bias"):
+        elif key.endswith(("running_mean", "bias")):
             state[key] = torch.randn(value.shape, generator=gen) * 0.1
         elif value.dim() == 1:  # batch-norm scale
             state[key] = torch.rand(value.shape, generator=gen) + 0.5
@@ -77,7 +78,10 @@ def _random_state(template: dict[str, torch.Tensor], seed: int) -> dict[str, tor
 
 @pytest.fixture(scope="module")
 def modelscope_dtdnn() -> Iterator[Any]:
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # correctness only; one thread is quickest on a shared machine
     yield _import_modelscope_dtdnn()
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -12,15 +12,15 @@ import pytest
 import soundfile as sf
 import torch
 
-import engine.models.loader as loader
 from engine.config import ModelConfig
 from engine.errors import ModelUnavailableError
 from engine.features import fbank
-from engine.models import get_spec, load_model
+from engine.models import get_spec, load_model, loader
 from engine.models.campplus import CAMPPlus
 from engine.models.loader import build_network
 
 SPEC = get_spec("campplus")
+THREADS = 1  # behaviour, not speed: one torch thread is quickest on a shared, oversubscribed machine
 
 
 @pytest.fixture
@@ -96,7 +96,8 @@ def test_empty_model_dir_is_reported_before_the_cache(tmp_path: Path, closed_hub
 def test_loads_from_a_model_directory(tmp_path: Path, checkpoint_state: dict[str, torch.Tensor],
                                       speech: np.ndarray, closed_hub: tuple[str, int]) -> None:
     _write_model_dir(tmp_path / "weights", checkpoint_state)
-    model = load_model(ModelConfig(model_dir=tmp_path / "weights", cache_dir=tmp_path / "cache", allow_download=False))
+    config = ModelConfig(model_dir=tmp_path / "weights", cache_dir=tmp_path / "cache", allow_download=False, threads=THREADS)
+    model = load_model(config)
     assert model.random_weights is False  # type: ignore[attr-defined]
     got = model.embed_batch([speech])[0]
     np.testing.assert_allclose(got, _reference_embedding(checkpoint_state, speech), atol=1e-5)
@@ -105,7 +106,7 @@ def test_loads_from_a_model_directory(tmp_path: Path, checkpoint_state: dict[str
 def test_loads_from_the_checkpoint_file_itself(tmp_path: Path, checkpoint_state: dict[str, torch.Tensor],
                                                speech: np.ndarray) -> None:
     path = _write_model_dir(tmp_path / "weights", checkpoint_state)
-    model = load_model(ModelConfig(model_dir=path, allow_download=False, trace=False))
+    model = load_model(ModelConfig(model_dir=path, allow_download=False, trace=False, threads=THREADS))
     np.testing.assert_allclose(model.embed_batch([speech])[0], _reference_embedding(checkpoint_state, speech), atol=1e-5)
 
 
@@ -114,7 +115,7 @@ def test_loads_from_the_modelscope_cache_offline(tmp_path: Path, checkpoint_stat
     # the layout ModelScope 1.40 writes: {cache}/models/{owner}--{name}/snapshots/{revision}/
     snapshot = tmp_path / "cache" / "models" / SPEC.repo_id.replace("/", "--") / "snapshots" / SPEC.revision
     _write_model_dir(snapshot, checkpoint_state)
-    model = load_model(ModelConfig(cache_dir=tmp_path / "cache", allow_download=False, trace=False))
+    model = load_model(ModelConfig(cache_dir=tmp_path / "cache", allow_download=False, trace=False, threads=THREADS))
     np.testing.assert_allclose(model.embed_batch([speech])[0], _reference_embedding(checkpoint_state, speech), atol=1e-5)
 
 
@@ -147,6 +148,10 @@ def test_garbage_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_offline_model_needs_no_weights_source(tmp_path: Path, closed_hub: tuple[str, int]) -> None:
-    model = load_model(ModelConfig(model_id="ge2e", cache_dir=tmp_path / "cache", allow_download=False, threads=1))
-    assert (model.model_id, model.dim) == ("ge2e", 256)
-    assert torch.get_num_threads() == 1
+    before = torch.get_num_threads()
+    try:
+        model = load_model(ModelConfig(model_id="ge2e", cache_dir=tmp_path / "cache", allow_download=False, threads=3))
+        assert (model.model_id, model.dim) == ("ge2e", 256)
+        assert torch.get_num_threads() == 3  # ModelConfig.threads reaches torch
+    finally:
+        torch.set_num_threads(before)

@@ -14,6 +14,10 @@ from engine.errors import AudioError, UnknownModelError
 from engine.models import EmbeddingModel, get_spec, known_ids, load_model
 from engine.models.ge2e import import_resemblyzer
 
+# One torch thread: these tests are about behaviour; on a shared, oversubscribed machine two
+# spinning OpenMP threads make each forward pass many times slower.
+THREADS = 1
+
 
 def _cos(a: np.ndarray, b: np.ndarray) -> float:
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
@@ -31,12 +35,12 @@ def en_voices(shared_data: Path) -> dict[str, list[np.ndarray]]:
 
 @pytest.fixture(scope="module")
 def ge2e() -> EmbeddingModel:
-    return load_model(ModelConfig(model_id="ge2e"))
+    return load_model(ModelConfig(model_id="ge2e", threads=THREADS))
 
 
 @pytest.fixture(scope="module")
 def campplus_random() -> EmbeddingModel:
-    return load_model(ModelConfig(model_id="campplus"), random_weights=True)
+    return load_model(ModelConfig(model_id="campplus", threads=THREADS), random_weights=True)
 
 
 def test_registry_lists_the_models_with_their_fixed_facts() -> None:
@@ -130,7 +134,7 @@ def test_models_report_their_fixed_facts(ge2e: EmbeddingModel, campplus_random: 
 def test_traced_network_gives_the_eager_embeddings(campplus_random: EmbeddingModel,
                                                     en_voices: dict[str, list[np.ndarray]]) -> None:
     # a second, untraced load with the same seed: equal embeddings prove seeding and tracing
-    eager = load_model(ModelConfig(model_id="campplus", trace=False), random_weights=True)
+    eager = load_model(ModelConfig(model_id="campplus", trace=False, threads=THREADS), random_weights=True)
     assert campplus_random.traced and not eager.traced  # type: ignore[attr-defined]
     speech = en_voices["2033"][0]
     wavs = [speech[:9_000], speech[:51_000], speech]  # lengths unlike the 3 s it was traced with
