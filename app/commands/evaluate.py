@@ -139,10 +139,13 @@ class _ProgressBar:
             return
         from tqdm import tqdm
 
+        class _Bar(tqdm):  # type: ignore[type-arg]
+            monitor_interval = 0  # no monitor thread left running after the command
+
         if step != self._step or self._bar is None:
             self._close()
             self._step = step
-            self._bar = tqdm(total=total, desc=step, unit="file" if step != "score" else "trial",
+            self._bar = _Bar(total=total, desc=step, unit="file" if step != "score" else "trial",
                              file=sys.stderr, leave=False, dynamic_ncols=True)
         self._bar.update(completed - self._bar.n)
 
