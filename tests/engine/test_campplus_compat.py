@@ -1,8 +1,8 @@
-"""Our CAM++ computes exactly what ModelScope's CAM++ computes, for the same weights.
+"""Our CAM++ (and ERes2NetV2) compute exactly what ModelScope's copies compute, for the same weights.
 
 Both networks get ONE random state dict (strict loading in both) and real fbank features of a
 real recording; the embeddings must agree to 1e-4. This is what lets the official ModelScope
-checkpoint run in our implementation without ModelScope's model code (which needs torchaudio).
+checkpoints run in our implementation without ModelScope's model code (which needs torchaudio).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import torch
 from engine.features import fbank
 from engine.models.campplus import CAMPPlus
 from engine.models.checkpoint import load_state_dict_strict
+from engine.models.eres2netv2 import ERes2NetV2
 
 _TORCHAUDIO_NAMES = ("torchaudio", "torchaudio.compliance", "torchaudio.compliance.kaldi")
 
@@ -35,12 +36,12 @@ class _Unusable(types.ModuleType):
         raise RuntimeError(f"the torchaudio stand-in was used ({self.__name__}.{name})")
 
 
-def _import_modelscope_dtdnn() -> Any:
-    """Import ModelScope's CAM++ module with a stand-in torchaudio, then restore sys.modules.
+def _import_modelscope(module: str) -> Any:
+    """Import one of ModelScope's speaker-model modules with a stand-in torchaudio, then restore sys.modules.
 
-    ModelScope's DTDNN.py imports ``torchaudio.compliance.kaldi`` at module level for its
-    feature wrapper class only; the CAMPPlus/FCM classes tested here never touch it (the stand-in
-    raises if they did). torchaudio itself cannot be installed beside the CPU torch used here.
+    ModelScope's DTDNN.py and ERes2NetV2.py import ``torchaudio.compliance.kaldi`` at module level
+    for their feature wrapper classes only; the network classes tested here never touch it (the
+    stand-in raises if they did). torchaudio cannot be installed beside the CPU torch used here.
     """
     saved = {name: sys.modules.get(name) for name in _TORCHAUDIO_NAMES}
     root, compliance, kaldi = (_Unusable(name) for name in _TORCHAUDIO_NAMES)
@@ -48,7 +49,7 @@ def _import_modelscope_dtdnn() -> Any:
     object.__setattr__(compliance, "kaldi", kaldi)
     try:
         sys.modules.update(dict(zip(_TORCHAUDIO_NAMES, (root, compliance, kaldi))))
-        return importlib.import_module("modelscope.models.audio.sv.DTDNN")
+        return importlib.import_module(f"modelscope.models.audio.sv.{module}")
     finally:
         for name, module in saved.items():
             if module is None:
@@ -80,7 +81,7 @@ def _random_state(template: dict[str, torch.Tensor], seed: int) -> dict[str, tor
 def modelscope_dtdnn() -> Iterator[Any]:
     before = torch.get_num_threads()
     torch.set_num_threads(1)  # correctness only; one thread is quickest on a shared machine
-    yield _import_modelscope_dtdnn()
+    yield _import_modelscope("DTDNN")
     torch.set_num_threads(before)
 
 
@@ -136,3 +137,20 @@ def test_missing_or_extra_key_is_refused_by_name() -> None:
     wrong = dict(state, **{"head.conv1.weight": torch.zeros(3, 3)})
     with pytest.raises(ValueError, match=r"shape mismatches: head\.conv1\.weight"):
         load_state_dict_strict(net, wrong)
+
+
+def test_same_embedding_as_modelscope_eres2netv2(modelscope_dtdnn: Any,
+                                                 features: tuple[np.ndarray, np.ndarray]) -> None:
+    module = _import_modelscope("ERes2NetV2")  # modelscope_dtdnn: one thread, restored afterwards
+    theirs = module.ERes2NetV2(feat_dim=80, embed_dim=192, baseWidth=26, scale=2, expansion=2).eval()
+    ours = ERes2NetV2(feat_dim=80, embedding_size=192, baseWidth=26, scale=2, expansion=2).eval()
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    state = _random_state(theirs.state_dict(), seed=5)
+    theirs.load_state_dict(state, strict=True)
+    ours.load_state_dict(state, strict=True)
+    x = torch.from_numpy(np.stack([features[0][:300], features[1][:300]]))
+    with torch.inference_mode():
+        want, got = theirs(x.clone()), ours(x.clone())  # theirs unsqueezes its input in place
+    assert got.shape == (2, 192)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-4, rtol=0)
+    assert (got[0] - got[1]).abs().max() > 1e-2

@@ -44,12 +44,16 @@ def campplus_random() -> EmbeddingModel:
 
 
 def test_registry_lists_the_models_with_their_fixed_facts() -> None:
-    assert known_ids()[:2] == ["campplus", "ge2e"]
+    assert known_ids() == ["campplus", "eres2netv2", "ge2e"]
     cam = get_spec("campplus")
     assert (cam.source, cam.repo_id, cam.revision) == ("modelscope", "iic/speech_campplus_sv_zh-cn_16k-common", "v1.0.0")
     assert cam.checkpoint == "campplus_cn_common.bin"
     assert (cam.dim, cam.sample_rate, cam.arch_kwargs["feat_dim"]) == (192, 16_000, 80)
     assert cam.architecture == "engine.models.campplus.CAMPPlus"
+    eres = get_spec("eres2netv2")
+    assert (eres.repo_id, eres.revision, eres.checkpoint) == (
+        "iic/speech_eres2netv2_sv_zh-cn_16k-common", "v1.0.1", "pretrained_eres2netv2.ckpt")
+    assert dict(eres.arch_kwargs) == {"feat_dim": 80, "embedding_size": 192, "baseWidth": 26, "scale": 2, "expansion": 2}
     ge = get_spec("ge2e")
     assert (ge.source, ge.dim, ge.sample_rate) == ("package", 256, 16_000)
     for model_id in known_ids():
@@ -139,3 +143,12 @@ def test_traced_network_gives_the_eager_embeddings(campplus_random: EmbeddingMod
     speech = en_voices["2033"][0]
     wavs = [speech[:9_000], speech[:51_000], speech]  # lengths unlike the 3 s it was traced with
     np.testing.assert_allclose(campplus_random.embed_batch(wavs), eager.embed_batch(wavs), atol=1e-4)
+
+
+def test_every_registered_model_builds_and_embeds(en_voices: dict[str, list[np.ndarray]]) -> None:
+    wavs = [en_voices["3080"][0], en_voices["1688"][0]]
+    for model_id in known_ids():
+        model = load_model(ModelConfig(model_id=model_id, trace=False, threads=THREADS), random_weights=True)
+        emb = model.embed_batch(wavs)
+        assert model.model_id == model_id and model.sample_rate == get_spec(model_id).sample_rate
+        assert emb.shape == (2, get_spec(model_id).dim) and np.isfinite(emb).all()
