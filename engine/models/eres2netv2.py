@@ -54,7 +54,7 @@ class BasicBlockERes2NetV2(nn.Module):
         fuse: bool = False,
     ) -> None:
         super().__init__()
-        width = int(math.floor(planes * (base_width / 64.0)))
+        width = math.floor(planes * (base_width / 64.0))
         self.width = width
         self.conv1 = nn.Conv2d(in_planes, width * scale, kernel_size=1, stride=stride, bias=False)
         self.bn1 = nn.BatchNorm2d(width * scale)
@@ -102,7 +102,7 @@ class ERes2NetV2(nn.Module):
         embedding_size: int = 192,
         m_channels: int = 64,
         num_blocks: tuple[int, int, int, int] = (3, 4, 6, 3),
-        baseWidth: int = 26,  # noqa: N803  (3D-Speaker's argument name, as in the registry)
+        baseWidth: int = 26,  # 3D-Speaker's argument name, kept so its arguments table applies unchanged
         scale: int = 2,
         expansion: int = 2,
     ) -> None:

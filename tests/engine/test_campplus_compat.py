@@ -51,11 +51,11 @@ def _import_modelscope(module: str) -> Any:
         sys.modules.update(dict(zip(_TORCHAUDIO_NAMES, (root, compliance, kaldi))))
         return importlib.import_module(f"modelscope.models.audio.sv.{module}")
     finally:
-        for name, module in saved.items():
-            if module is None:
+        for name, previous in saved.items():
+            if previous is None:
                 sys.modules.pop(name, None)
             else:
-                sys.modules[name] = module
+                sys.modules[name] = previous
 
 
 def _random_state(template: dict[str, torch.Tensor], seed: int) -> dict[str, torch.Tensor]:
