@@ -27,7 +27,7 @@ def shared_data() -> Path:
 
 
 # Threads that libraries start once per process and keep on purpose.
-_ALLOWED_THREAD_PREFIXES = ("ThreadPoolExecutor", "asyncio_", "pydevd", "Dummy-", "QThread", "pg-")
+_ALLOWED_THREAD_PREFIXES = ("ThreadPoolExecutor", "asyncio_", "pydevd", "Dummy-", "QThread", "pg-", "tqdm_monitor")
 
 
 @pytest.fixture(autouse=True)

@@ -100,7 +100,7 @@ def run_list(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     with open_store(settings) as store:
-        rows = [r.as_dict() for r in store.list_speakers()]
+        rows = [(store.speaker(r.speaker_id) or r).as_dict() for r in store.list_speakers()]
     text = "\n".join(f"{r['speaker_id']:<20} {r['name'] or '-':<24} {r['status']:<9} {','.join(r['models']) or '-'}"
                      for r in rows)
     emit(args, {"speakers": rows}, text or "no speakers enrolled")
