@@ -51,10 +51,10 @@ def key_from_headers(api_key: str | None, authorization: str | None) -> str | No
 class Authenticator:
     """Turns a plaintext key into a :class:`Principal` or raises 401/403/429 errors; failures are audited."""
 
-    def __init__(self, checker: KeyChecker, auditor: Auditor | None) -> None:
+    def __init__(self, checker: KeyChecker, auditor: Auditor | None, *, failures_per_min: int | None = None) -> None:
         self.checker = checker
         self.auditor = auditor
-        self.failures = FailureWindow(const.AUTH_FAILURES_PER_MIN, 60.0)
+        self.failures = FailureWindow(failures_per_min or const.AUTH_FAILURES_PER_MIN, 60.0)
         self._cache: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
         self._lock = threading.Lock()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import logging
 import threading
@@ -10,6 +11,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from engine.config import EngineConfig
@@ -34,6 +36,27 @@ VERSION = "0.1.0"
 def batched_engine(config: EngineConfig, model: EmbeddingModel, store: NodeStore) -> Engine:
     """An engine whose model calls go through a :class:`BatchingModel` (started by the node)."""
     return Engine(config, model=BatchingModel(model), gallery=store)
+
+
+@dataclass(frozen=True)
+class NodeLimits:
+    """Per-node limits; ``None`` fields take the defaults in :mod:`peer.const` when the node is built."""
+
+    rate_per_s: float | None = None
+    burst: int | None = None
+    auth_failures_per_min: int | None = None
+    lockout_failures: int | None = None
+    lockout_window_s: float | None = None
+
+    def resolved(self) -> NodeLimits:
+        """Every field filled in."""
+        return NodeLimits(
+            rate_per_s=self.rate_per_s if self.rate_per_s is not None else const.RATE_PER_KEY,
+            burst=self.burst if self.burst is not None else const.BURST_PER_KEY,
+            auth_failures_per_min=self.auth_failures_per_min or const.AUTH_FAILURES_PER_MIN,
+            lockout_failures=self.lockout_failures or const.LOCKOUT_FAILURES,
+            lockout_window_s=self.lockout_window_s or const.LOCKOUT_WINDOW_S,
+        )
 
 
 class _SpeakerLocks:
@@ -64,13 +87,15 @@ class _SpeakerLocks:
 class Node:
     """Everything a request handler needs; the HTTP app is built over one of these."""
 
-    def __init__(self, store: NodeStore, engine: Engine | None = None, *, node_id: str | None = None) -> None:
+    def __init__(self, store: NodeStore, engine: Engine | None = None, *, node_id: str | None = None,
+                 limits: NodeLimits | None = None) -> None:
         self.store = store
         self.node_id = node_id or getattr(store, "node_id", None) or uuid.uuid4().hex[:16]
+        self.limits = (limits or NodeLimits()).resolved()
         self.metrics = NodeMetrics()
-        self.auth = Authenticator(store, store)
-        self.limiter = TokenBuckets(const.RATE_PER_KEY, const.BURST_PER_KEY)
-        self.lockout = Lockout(store)
+        self.auth = Authenticator(store, store, failures_per_min=self.limits.auth_failures_per_min)
+        self.limiter = TokenBuckets(self.limits.rate_per_s or 0.0, self.limits.burst or 1)
+        self.lockout = Lockout(store, failures=self.limits.lockout_failures, window_s=self.limits.lockout_window_s)
         self.speaker_locks = _SpeakerLocks()
         self.cluster: ClusterView = SingleNodeCluster(self)
         self._engine: Engine | None = None
@@ -145,7 +170,8 @@ class Node:
         if executor is None:
             raise NotReadyError("the node is not started")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(executor, functools.partial(fn, *args, **kwargs))
+        context = contextvars.copy_context()  # the request id follows the work into the thread
+        return await loop.run_in_executor(executor, functools.partial(context.run, fn, *args, **kwargs))
 
     def queue_depth(self) -> int:
         """Embedding jobs waiting for the model."""

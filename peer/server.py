@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import socket
 import threading
 from dataclasses import dataclass
@@ -147,9 +148,18 @@ class NodeServer:
         self._socket.close()
 
     def serve(self) -> None:
-        """Serve in the foreground until SIGTERM or SIGINT (uvicorn installs the handlers)."""
-        self._server.run(sockets=[self._socket])
-        self._socket.close()
+        """Serve until SIGTERM or SIGINT arrives (call from the main thread), then stop cleanly and return."""
+        stop = threading.Event()
+        previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            self.start()
+            while not stop.wait(0.5):
+                if self._thread is None or not self._thread.is_alive():
+                    break
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self.stop()
 
     def __enter__(self) -> NodeServer:
         return self.start()

@@ -1,9 +1,12 @@
-"""ASGI middleware: per-route metrics, and body limits (size and deadline) for every route."""
+"""ASGI middleware: request ids and per-route metrics, and body limits (size and deadline) for every route."""
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import re
 import time
+import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -15,6 +18,14 @@ from peer.metrics import NodeMetrics
 UPLOAD_PATHS = ("/api/v1/voiceprint/register", "/api/v1/voiceprint/verify", "/api/v1/voiceprint/identify",
                 "/api/v1/embed")
 SMALL_BODY_BYTES = 64 * 1024
+REQUEST_ID_HEADER = b"x-request-id"
+_REQUEST_ID_OK = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
+REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("vomid_node_request_id", default=None)
+
+
+def current_request_id() -> str | None:
+    """Id of the request being served in this context (for log records), or None."""
+    return REQUEST_ID.get()
 
 
 def body_limit(path: str) -> int:
@@ -23,7 +34,7 @@ def body_limit(path: str) -> int:
 
 
 class MetricsMiddleware:
-    """Counts every request by route template, method and status, with its latency."""
+    """Counts every request by route template, method and status, with its latency; tags it with a request id."""
 
     def __init__(self, app: ASGIApp, metrics: NodeMetrics) -> None:
         self.app = app
@@ -35,17 +46,21 @@ class MetricsMiddleware:
             return
         t0 = time.perf_counter()
         status = 500
+        rid = _request_id(scope)
+        token = REQUEST_ID.set(rid)
 
         async def sending(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+                message = {**message, "headers": [*message.get("headers", []), (REQUEST_ID_HEADER, rid.encode())]}
             await send(message)
 
         self.metrics.in_flight.inc()
         try:
             await self.app(scope, receive, sending)
         finally:
+            REQUEST_ID.reset(token)
             self.metrics.in_flight.dec()
             route = scope.get("route")
             name = str(getattr(route, "path", "unmatched"))
@@ -91,6 +106,14 @@ class BodyGuardMiddleware:
             return message
 
         await self.app(scope, guarded, send)
+
+
+def _request_id(scope: Scope) -> str:
+    """The caller's X-Request-ID when it is a short safe token, else a new one."""
+    for name, value in scope.get("headers", ()):
+        if name == REQUEST_ID_HEADER and _REQUEST_ID_OK.match(value):
+            return str(value.decode("ascii"))
+    return uuid.uuid4().hex[:16]
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -1,0 +1,94 @@
+"""`vomid serve`: run the HTTP node headless in the foreground until SIGTERM, then stop cleanly."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from app.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from peer.node import Node, NodeLimits
+
+log = logging.getLogger(__name__)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the serve command."""
+    p = sub.add_parser(
+        "serve", help="run the HTTP node headless until SIGTERM",
+        description="Serve the REST API (/api/v1, OpenAPI at /api/v1/openapi.json) over the local store. "
+        "HTTPS with a certificate generated on first start; its SHA-256 fingerprint is printed for clients "
+        "to pin. The model loads in the background: /health answers at once, /ready once it is loaded. "
+        "Create API keys with `vomid keys create --scope enrol|verify|admin`.")
+    p.add_argument("--host", help="address to listen on (default: setting node_host, 0.0.0.0)")
+    p.add_argument("--port", type=int, help="port (default: setting node_port, 8443; 0 picks a free one)")
+    p.add_argument("--data-dir", type=Path, help="where the store, keys and certificate live")
+    p.add_argument("--model", help="model id: campplus (default), eres2netv2, ge2e (offline)")
+    p.add_argument("--model-dir", type=Path, help="local directory or checkpoint file with the model weights")
+    p.add_argument("--no-tls", action="store_true", help="plain HTTP (accepted only with a loopback --host)")
+    p.set_defaults(func=run)
+
+
+def node_settings(args: argparse.Namespace) -> Settings:
+    """Settings with the command's flags on top."""
+    port = args.port if args.port else None  # 0 (any free port) is a flag, not a setting
+    return load_settings(model=args.model, data_dir=args.data_dir, model_dir=args.model_dir, node_host=args.host,
+                         node_port=port, node_tls=False if args.no_tls else None)
+
+
+def node_limits(settings: Settings) -> NodeLimits:
+    """The node's rate limit and lockout from settings."""
+    from peer.node import NodeLimits
+
+    per_min = settings.rate_limit_per_minute
+    return NodeLimits(rate_per_s=per_min / 60.0, burst=max(10, per_min // 4),
+                      lockout_failures=settings.verify_lockout_failures,
+                      lockout_window_s=settings.verify_lockout_window_s)
+
+
+def load_engine_into(node: Node, settings: Settings) -> None:
+    """Load the configured model and hand the node a batching engine; on failure the node stays not ready."""
+    from engine.errors import ModelError
+    from engine.models import load_model
+    from peer.node import batched_engine
+
+    config = settings.engine_config()
+    try:
+        model = load_model(config.model)
+    except ModelError as exc:
+        log.error("model %s could not be loaded (%s); the node answers 503 model_not_loaded. "
+                  "The offline model needs no download: --model ge2e", config.model.model_id, exc)
+        return
+    node.set_engine(batched_engine(config, model, node.store))
+    log.warning("model %s loaded; the node is ready", config.model.model_id)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until SIGTERM or SIGINT; exit 0 after a clean stop."""
+    from app.wiring import open_store
+    from peer.node import Node
+    from peer.server import NodeServer
+
+    settings = node_settings(args)
+    store = open_store(settings)
+    try:
+        node = Node(store, limits=node_limits(settings))
+        port = 0 if args.port == 0 else settings.node_port
+        server = NodeServer(node, host=settings.node_host, port=port, tls=settings.node_tls,
+                            cert_dir=settings.data_dir / "tls")
+        fingerprint = server.endpoint.fingerprint
+        print(f"serving on {server.url}" + (f" (certificate sha256 {fingerprint})" if fingerprint else ""),
+              flush=True)
+        loader = threading.Thread(target=load_engine_into, args=(node, settings), name="vomid-model-loader",
+                                  daemon=True)
+        loader.start()
+        server.serve()
+        loader.join(60)
+    finally:
+        store.close()
+    print("stopped", flush=True)
+    return 0
