@@ -1,60 +1,151 @@
-"""Resemblyzer's GE2E encoder as an offline embedding model (its weights ship in the wheel)."""
+"""The GE2E speaker encoder of Resemblyzer as an offline model: weights from the resemblyzer wheel.
+
+Only the weights file ``resemblyzer/pretrained.pt`` is used. Importing resemblyzer itself would
+pull librosa (seconds of import and a first call of about 8 s here) and webrtcvad (which needs
+``pkg_resources``), so the 3-layer LSTM, its 40-bin mel front end and the partial-utterance
+averaging of ``VoiceEncoder.embed_utterance`` are re-implemented here; the tests check that the
+embeddings equal resemblyzer's own.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import warnings
-from collections.abc import Iterator, Sequence
-from typing import Any
+import importlib.util
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from engine.errors import AudioError, ModelUnavailableError
+from engine.models.checkpoint import load_state_dict_strict
 from engine.models.fbank_model import check_lengths
 from engine.models.registry import ModelSpec
 
-RATE = 1.3  # partial utterances per second, as resemblyzer's embed_utterance
+SAMPLE_RATE = 16_000
+N_FFT = 400  # 25 ms
+HOP = 160  # 10 ms
+N_MELS = 40
+PARTIAL_FRAMES = 160  # 1.6 s partial utterances
+RATE = 1.3  # partials per second, as embed_utterance
 MIN_COVERAGE = 0.75
+TRAINING_ONLY_KEYS = ("similarity_weight", "similarity_bias")
 
 
-@contextlib.contextmanager
-def _quiet_pkg_resources() -> Iterator[None]:
-    """Silence the pkg_resources deprecation warning that webrtcvad (imported by resemblyzer) raises."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*pkg_resources.*")
-        warnings.filterwarnings("ignore", category=DeprecationWarning)
-        yield
-
-
-def import_resemblyzer() -> tuple[Any, Any]:
-    """Import resemblyzer's ``VoiceEncoder`` and ``audio`` module, or say what to install."""
-    try:
-        with _quiet_pkg_resources():
-            from resemblyzer import VoiceEncoder, audio
-    except ImportError as exc:
+def weights_path() -> Path:
+    """Where the resemblyzer wheel keeps ``pretrained.pt`` (found without importing the package)."""
+    spec = importlib.util.find_spec("resemblyzer")
+    path = Path(spec.origin).parent / "pretrained.pt" if spec is not None and spec.origin else None
+    if path is None or not path.is_file():
         raise ModelUnavailableError(
-            f"model 'ge2e' needs the resemblyzer package ({exc}); install it with "
-            "`pip install resemblyzer==0.1.4 'setuptools<81'`",
+            "model 'ge2e' needs the weights inside the resemblyzer package; to fix: "
+            "`pip install resemblyzer==0.1.4` (its wheel ships resemblyzer/pretrained.pt)",
             details={"model_id": "ge2e", "reason": "missing_package"},
-        ) from exc
-    return VoiceEncoder, audio
+        )
+    return path
+
+
+def _hz_to_mel(f: np.ndarray) -> np.ndarray:
+    """Slaney mel scale: linear below 1 kHz, logarithmic above."""
+    f = np.asarray(f, dtype=np.float64)
+    log_part = 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / (np.log(6.4) / 27.0)
+    return np.where(f >= 1000.0, log_part, f / (200.0 / 3.0))
+
+
+def _mel_to_hz(m: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`_hz_to_mel`."""
+    return np.where(m >= 15.0, 1000.0 * np.exp((np.log(6.4) / 27.0) * (m - 15.0)), (200.0 / 3.0) * m)
+
+
+@cache
+def mel_filters() -> np.ndarray:
+    """``(40, 201)`` Slaney-normalised triangular filters, as ``librosa.filters.mel(sr=16000, n_fft=400, n_mels=40)``."""
+    fft_freqs = np.linspace(0.0, SAMPLE_RATE / 2, 1 + N_FFT // 2)
+    mel_f = _mel_to_hz(np.linspace(_hz_to_mel(np.array(0.0)), _hz_to_mel(np.array(SAMPLE_RATE / 2.0)), N_MELS + 2))
+    fdiff = np.diff(mel_f)
+    ramps = mel_f[:, None] - fft_freqs[None, :]
+    lower = -ramps[:-2] / fdiff[:-1, None]
+    upper = ramps[2:] / fdiff[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper))
+    weights *= (2.0 / (mel_f[2 : N_MELS + 2] - mel_f[:N_MELS]))[:, None]
+    return weights.astype(np.float32)
+
+
+def mel_spectrogram(wav: np.ndarray) -> np.ndarray:
+    """``(frames, 40)`` float32 mel power spectrogram, as resemblyzer's ``wav_to_mel_spectrogram``.
+
+    Parameters
+    ----------
+    wav:
+        16 kHz mono float32 samples.
+
+    Returns
+    -------
+    np.ndarray
+        ``1 + len(wav) // 160`` frames of 40 mel energies (centred 25 ms periodic-Hann windows).
+    """
+    padded = np.pad(np.asarray(wav, dtype=np.float32), N_FFT // 2)
+    n = 1 + (padded.size - N_FFT) // HOP
+    frames = np.lib.stride_tricks.as_strided(padded, (n, N_FFT), (padded.strides[0] * HOP, padded.strides[0]))
+    window = (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
+    power = np.abs(np.fft.rfft(frames * window, axis=1)).astype(np.float32) ** 2
+    return np.ascontiguousarray(power @ mel_filters().T, dtype=np.float32)
+
+
+def partial_slices(n_samples: int) -> list[slice]:
+    """Mel-frame slices of the 1.6 s partials covering ``n_samples``, as resemblyzer's ``compute_partial_slices``."""
+    n_frames = int(np.ceil((n_samples + 1) / HOP))
+    step = int(np.round((SAMPLE_RATE / RATE) / HOP))
+    starts = range(0, max(1, n_frames - PARTIAL_FRAMES + step + 1), step)
+    slices = [slice(i, i + PARTIAL_FRAMES) for i in starts]
+    coverage = (n_samples - slices[-1].start * HOP) / (PARTIAL_FRAMES * HOP)
+    if coverage < MIN_COVERAGE and len(slices) > 1:
+        slices = slices[:-1]
+    return slices
+
+
+class GE2ENet(nn.Module):
+    """3-layer LSTM over mel frames; the last hidden state, projected, ReLU'd and L2-normalised."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(N_MELS, 256, 3, batch_first=True)
+        self.linear = nn.Linear(256, 256)
+
+    def forward(self, mels: torch.Tensor) -> torch.Tensor:
+        _, (hidden, _) = self.lstm(mels)
+        embeds = torch.relu(self.linear(hidden[-1]))
+        return embeds / torch.norm(embeds, dim=1, keepdim=True).clamp_min(1e-12)
+
+
+def load_ge2e_net(*, random_weights: bool = False, seed: int = 0) -> GE2ENet:
+    """The GE2E network with resemblyzer's pretrained weights (or seeded random ones)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = GE2ENet()
+    if not random_weights:
+        path = weights_path()
+        try:
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+            state = {k: v for k, v in checkpoint["model_state"].items() if k not in TRAINING_ONLY_KEYS}
+            load_state_dict_strict(net, state)
+        except (OSError, RuntimeError, KeyError, TypeError, ValueError) as exc:
+            raise ModelUnavailableError(
+                f"model 'ge2e': bad checkpoint {path} ({exc}); to fix: `pip install --force-reinstall resemblyzer==0.1.4`",
+                details={"model_id": "ge2e", "reason": "bad_checkpoint"},
+            ) from exc
+    return net.eval()
 
 
 class GE2EModel:
-    """GE2E LSTM speaker encoder (256-d), embedding like resemblyzer's ``embed_utterance``."""
+    """GE2E speaker encoder (256-d), embedding like resemblyzer's ``embed_utterance`` (no preprocessing)."""
 
-    def __init__(self, spec: ModelSpec, *, threads: int = 2, random_weights: bool = False, seed: int = 0) -> None:
-        voice_encoder_cls, self._audio = import_resemblyzer()
+    def __init__(self, spec: ModelSpec, *, threads: int = 2, random_weights: bool = False) -> None:
         self._spec = spec
         self._threads = max(1, int(threads))
         self._random_weights = random_weights
-        self._encoder = voice_encoder_cls("cpu", verbose=False).eval()
-        if random_weights:
-            gen = torch.Generator().manual_seed(seed)
-            with torch.no_grad():
-                for p in self._encoder.parameters():
-                    p.copy_(torch.randn(p.shape, generator=gen) * 0.05)
+        self._net = load_ge2e_net(random_weights=random_weights)
 
     @property
     def model_id(self) -> str:
@@ -77,38 +168,26 @@ class GE2EModel:
         return self._spec.min_samples
 
     @property
-    def spec(self) -> ModelSpec:
-        """The registry entry."""
-        return self._spec
-
-    @property
     def random_weights(self) -> bool:
         """True when the encoder holds seeded random weights."""
         return self._random_weights
 
     def _partials(self, wav: np.ndarray) -> np.ndarray:
-        """Mel spectrograms of the 1.6 s partial utterances covering ``wav`` (zero-padded at the end)."""
-        wav_slices, mel_slices = self._encoder.compute_partial_slices(wav.size, RATE, MIN_COVERAGE)
-        needed = wav_slices[-1].stop
+        """``(n, 160, 40)`` mel partials covering ``wav``, zero-padded at the end like resemblyzer."""
+        slices = partial_slices(wav.size)
+        needed = slices[-1].stop * HOP
         if needed >= wav.size:
             wav = np.pad(wav, (0, needed - wav.size))
-        mel = self._audio.wav_to_mel_spectrogram(wav)
-        return np.stack([mel[s] for s in mel_slices])
-
-    def _encode(self, mels: np.ndarray) -> np.ndarray:
-        """Run the LSTM on ``(n, 160, 40)`` mel partials -> ``(n, 256)`` L2-normalised partial embeddings."""
-        if torch.get_num_threads() != self._threads:
-            torch.set_num_threads(self._threads)
-        with torch.inference_mode():
-            return self._encoder(torch.from_numpy(mels)).numpy()
+        mel = mel_spectrogram(wav)
+        return np.stack([mel[s] for s in slices])
 
     def embed_batch(self, waveforms: Sequence[np.ndarray]) -> np.ndarray:
-        """Embed utterances: the normalised mean of 1.6 s partial embeddings, all partials in one pass.
+        """Embed utterances: the normalised mean of their 1.6 s partial embeddings, all partials in one pass.
 
         Parameters
         ----------
         waveforms:
-            16 kHz mono float32 waveforms (already trimmed by our VAD; no resemblyzer preprocessing).
+            16 kHz mono float32 waveforms (trimmed by our VAD upstream; no resemblyzer preprocessing).
 
         Returns
         -------
@@ -124,7 +203,10 @@ class GE2EModel:
         if not xs:
             return np.zeros((0, self.dim), dtype=np.float32)
         parts = [self._partials(x) for x in xs]
-        partial_embeds = self._encode(np.concatenate(parts, axis=0))
+        if torch.get_num_threads() != self._threads:
+            torch.set_num_threads(self._threads)  # other libraries (silero-vad) reset it on import
+        with torch.inference_mode():
+            partial_embeds = self._net(torch.from_numpy(np.concatenate(parts, axis=0))).numpy()
         out = np.zeros((len(xs), self.dim), dtype=np.float32)
         start = 0
         for i, p in enumerate(parts):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import soundfile as sf
 from engine.config import ModelConfig
 from engine.errors import AudioError, UnknownModelError
 from engine.models import EmbeddingModel, get_spec, known_ids, load_model
-from engine.models.ge2e import import_resemblyzer
+from engine.models.ge2e import mel_spectrogram, partial_slices
 
 # One torch thread: these tests are about behaviour; on a shared, oversubscribed machine two
 # spinning OpenMP threads make each forward pass many times slower.
@@ -84,9 +85,16 @@ def test_ge2e_tells_speakers_apart(ge2e: EmbeddingModel, en_voices: dict[str, li
 
 
 def test_ge2e_is_resemblyzer_embed_utterance(ge2e: EmbeddingModel, en_voices: dict[str, list[np.ndarray]]) -> None:
-    voice_encoder_cls, _ = import_resemblyzer()
-    reference = voice_encoder_cls("cpu", verbose=False)
-    wavs = en_voices["1688"][:2]
+    with warnings.catch_warnings():  # resemblyzer imports scipy.ndimage.morphology (deprecated)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from resemblyzer import VoiceEncoder, wav_to_mel_spectrogram  # the reference, only in the test
+
+    reference = VoiceEncoder("cpu", verbose=False)
+    wavs = [en_voices["1688"][0], en_voices["2033"][2][:13_000]]
+    np.testing.assert_allclose(mel_spectrogram(wavs[0]), wav_to_mel_spectrogram(wavs[0]), rtol=1e-3, atol=1e-6)
+    for n in (8_000, 25_600, 25_601, 40_000, 41_000, 123_457):
+        _, want = reference.compute_partial_slices(n, 1.3, 0.75)
+        assert partial_slices(n) == want
     got = ge2e.embed_batch(wavs)
     assert got.shape == (2, 256) and got.dtype == np.float32
     for wav, emb in zip(wavs, got):
