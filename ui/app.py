@@ -7,13 +7,24 @@ import logging
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QApplication, QButtonGroup, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QMainWindow, QPushButton,
-    QStackedWidget, QVBoxLayout, QWidget,
+    QApplication,
+    QButtonGroup,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.kiosk import KioskService, NodeStatus
 from ui.audio_source import AudioSource
+from ui.screens.admin import AdminScreen
 from ui.screens.enrol import EnrolScreen
+from ui.screens.labeling import LabelingScreen
 from ui.screens.login import LoginScreen
 from ui.workers import Workers
 
@@ -37,9 +48,13 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(self.tr("Edge-VoMID"))
         self.login = LoginScreen(service, workers, source)
         self.enrol = EnrolScreen(service, workers, source)
+        self.labeling = LabelingScreen(service, workers, source)
+        self.admin = AdminScreen(service, workers)
         self.screens: list[tuple[str, QWidget, bool]] = [
             (self.tr("Sign in"), self.login, False),
             (self.tr("Enrol"), self.enrol, True),
+            (self.tr("Meeting room"), self.labeling, False),
+            (self.tr("Admin"), self.admin, True),
         ]
         self.stack = QStackedWidget()
         self.nav = QButtonGroup(self)
@@ -51,6 +66,9 @@ class MainWindow(QMainWindow):
         self._idle = QTimer(self, singleShot=True, timeout=self.go_home)
         self._idle.setInterval(int(service.options.idle_reset_s * 1000))
         QApplication.instance().installEventFilter(self)
+        self.admin.settings_tab.kiosk_changed.connect(self.set_kiosk)
+        self.admin.settings_tab.applied.connect(self._settings_applied)
+        self.admin.changed.connect(self.refresh_status)
         if kiosk:
             self.setWindowFlag(Qt.WindowType.FramelessWindowHint, True)
         self.resize(1280, 800)
@@ -109,8 +127,11 @@ class MainWindow(QMainWindow):
         return bool(ok) and self.service.check_pin(pin)
 
     def go_home(self) -> None:
-        """Back to a fresh login screen (after inactivity)."""
-        if self.workers.busy() or self.login.panel.recording or self.enrol.panel.recording:
+        """Back to a fresh login screen after inactivity (kiosk mode only, never during work)."""
+        recording = self.login.panel.recording or self.enrol.panel.recording or self.labeling.capture.running
+        if not self.kiosk:
+            return
+        if self.workers.busy() or recording:
             self._idle.start()
             return
         self.enrol.reset()
@@ -118,7 +139,20 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.login)
         self.nav.button(0).setChecked(True)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+    def set_kiosk(self, on: bool) -> None:
+        """Enter or leave kiosk mode: full screen without decorations, closing needs the PIN."""
+        self.kiosk = on
+        self.setWindowFlag(Qt.WindowType.FramelessWindowHint, on)
+        if on:
+            self.showFullScreen()
+        else:
+            self.showNormal()
+
+    def _settings_applied(self) -> None:
+        self.login.refresh_mode()
+        self._idle.setInterval(int(self.service.options.idle_reset_s * 1000))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.KeyPress):
             self._idle.start()
         return False
@@ -155,11 +189,16 @@ class MainWindow(QMainWindow):
         node.setText(self.tr("Node: %1").replace("%1", status.node))
         peers.setText(self.tr("Peers: %1").replace("%1", str(status.peers)))
         model.setText(self.tr("Model: %1").replace("%1", status.model or self.tr("loading…")))
-        fault.setText(self.tr("Fault: %1").replace("%1", status.fault) if status.fault else self.tr("No faults"))
-        fault.setStyleSheet("color: #c0392b;" if status.fault else "")
+        if status.fault:
+            fault.setText(self.tr("Fault: %1").replace("%1", status.fault))
+        elif status.default_pin:
+            fault.setText(self.tr("Default admin PIN in use: set VOMID_ADMIN_PIN"))
+        else:
+            fault.setText(self.tr("No faults"))
+        fault.setStyleSheet("color: #c0392b;" if status.fault or status.default_pin else "")
 
     # -- shutdown ------------------------------------------------------------------------------
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+    def closeEvent(self, event: QCloseEvent) -> None:
         if self.kiosk and not self._closing_ok and not self.ask_pin():
             event.ignore()
             return
@@ -177,5 +216,7 @@ class MainWindow(QMainWindow):
         QApplication.instance().removeEventFilter(self)
         self.login.panel.cancel()
         self.enrol.panel.cancel()
+        self.labeling.shutdown()
+        self.admin.stop()
         self.workers.shutdown()
         self.service.close()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
-from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QElapsedTimer, QObject, QTimer, Signal
 
 SAMPLE_RATE = 16_000
 
@@ -93,20 +93,19 @@ class MicSource(AudioSource):
         try:
             import sounddevice as sd
         except OSError as exc:
-            raise AudioSourceError(
-                "The audio library PortAudio is missing. Install it (Debian/Ubuntu: apt-get install libportaudio2) "
-                "or start with --audio-source FILE."
-            ) from exc
+            raise AudioSourceError(QCoreApplication.translate(
+                "AudioSource", "The audio library PortAudio is missing. Install it (Debian/Ubuntu: apt-get install "
+                "libportaudio2) or start with --audio-source FILE.")) from exc
         self.ring.clear()
         try:
             self._stream = sd.InputStream(samplerate=SAMPLE_RATE, channels=1, dtype="float32", blocksize=320,
                                           device=self.device, callback=self._callback)
             self._stream.start()
-        except Exception as exc:  # noqa: BLE001 - PortAudioError, ValueError: no or busy device
+        except Exception as exc:
             self._close()
-            raise AudioSourceError(
-                f"No usable microphone ({exc}). Connect a microphone or close the program using it, then retry."
-            ) from exc
+            raise AudioSourceError(QCoreApplication.translate(
+                "AudioSource", "No usable microphone (%1). Connect a microphone or close the program using it, "
+                "then retry.").replace("%1", str(exc))) from exc
         self.active = True
 
     def _callback(self, indata: np.ndarray, frames: int, time_info: object, status: object) -> None:
@@ -145,7 +144,7 @@ class FileSource(AudioSource):
         self._timer.timeout.connect(self._tick)
 
     @classmethod
-    def from_path(cls, path: Path | str, **kwargs: object) -> "FileSource":
+    def from_path(cls, path: Path | str, **kwargs: object) -> FileSource:
         """One file, or every audio file in a folder (sorted)."""
         p = Path(path)
         if p.is_dir():
@@ -161,17 +160,18 @@ class FileSource(AudioSource):
         self._next = 0
 
     def start(self) -> None:
-        from engine.audio import load_audio
-        from engine.errors import AudioError
+        from app.kiosk.media import MediaError, decode_file
 
         if not self.paths:
-            raise AudioSourceError("no audio file to play: start with --audio-source FILE")
+            raise AudioSourceError(QCoreApplication.translate(
+                "AudioSource", "No audio file to play: start with --audio-source FILE."))
         path = self.paths[self._next % len(self.paths)]
         self._next += 1
         try:
-            self._samples = load_audio(path).samples
-        except AudioError as exc:
-            raise AudioSourceError(f"cannot play {path.name}: {exc.message}") from exc
+            self._samples = decode_file(path)
+        except MediaError as exc:
+            raise AudioSourceError(QCoreApplication.translate("AudioSource", "Cannot play %1")
+                                   .replace("%1", str(exc))) from exc
         self.ring.clear()
         self._pos = 0
         self._clock.start()

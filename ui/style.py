@@ -36,8 +36,13 @@ QPushButton#primary {{ background: {ACCENT}; color: white; border: none; font-si
     padding: 18px 40px; border-radius: 16px; }}
 QPushButton#primary:hover {{ background: {ACCENT_DARK}; }}
 QPushButton#primary:disabled {{ background: #9fb8d3; }}
-QPushButton#nav {{ border: none; background: transparent; font-size: 18px; padding: 10px 16px; color: {MUTED}; }}
-QPushButton#nav:checked {{ color: {ACCENT_DARK}; border-bottom: 3px solid {ACCENT}; font-weight: 600; }}
+QPushButton#nav {{ border: none; border-bottom: 3px solid transparent; border-radius: 0; background: transparent;
+    font-size: 18px; padding: 10px 18px; color: {MUTED}; min-width: 80px; }}
+QPushButton#nav:checked {{ color: {ACCENT_DARK}; border-bottom: 3px solid {ACCENT}; }}
+QPushButton#nav:hover {{ color: {ACCENT_DARK}; }}
+QCheckBox {{ spacing: 10px; }}
+QCheckBox::indicator {{ width: 22px; height: 22px; border: 2px solid #9aa5b1; border-radius: 5px; background: {SURFACE}; }}
+QCheckBox::indicator:checked {{ background: {ACCENT}; border-color: {ACCENT}; }}
 QProgressBar {{ background: {TRACK}; border: none; border-radius: 7px; height: 14px; text-align: center;
     font-size: 12px; color: {TEXT}; }}
 QProgressBar::chunk {{ background: {ACCENT}; border-radius: 7px; }}
@@ -48,7 +53,8 @@ QHeaderView::section {{ background: {TRACK}; border: none; padding: 6px; font-we
 QStatusBar {{ background: {SURFACE}; color: {MUTED}; border-top: 1px solid {BORDER}; font-size: 14px; }}
 QStatusBar QLabel {{ background: transparent; color: {MUTED}; font-size: 14px; padding: 0 10px; }}
 QTabWidget::pane {{ border: none; }}
-QTabBar::tab {{ padding: 10px 18px; font-size: 16px; }}
+QTabBar::tab {{ padding: 10px 20px; font-size: 17px; border: none; border-bottom: 3px solid transparent;
+    background: transparent; color: {MUTED}; }}
 QTabBar::tab:selected {{ color: {ACCENT_DARK}; border-bottom: 3px solid {ACCENT}; }}
 QFrame#card {{ background: {SURFACE}; border: 1px solid {BORDER}; border-radius: 14px; }}
 """

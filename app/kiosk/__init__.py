@@ -2,10 +2,32 @@
 
 from app.kiosk.directory import Directory, MemoryDirectory
 from app.kiosk.node import LocalNode, NodeHandle
-from app.kiosk.service import KioskOptions, KioskService
-from app.kiosk.types import EnrolOutcome, LoginOutcome, NodeStatus, PeerRow, Segment, SpeakerRow, TakeCheck
+from app.kiosk.service import EnrolFromMeetingError, KioskOptions, KioskService
+from app.kiosk.types import (
+    EnrolOutcome,
+    LoginOutcome,
+    MeetingResult,
+    NodeStatus,
+    PeerRow,
+    Segment,
+    SpeakerRow,
+    TakeCheck,
+)
 
 __all__ = [
-    "Directory", "EnrolOutcome", "KioskOptions", "KioskService", "LocalNode", "LoginOutcome", "MemoryDirectory",
-    "NodeHandle", "NodeStatus", "PeerRow", "Segment", "SpeakerRow", "TakeCheck",
+    "Directory",
+    "EnrolFromMeetingError",
+    "EnrolOutcome",
+    "KioskOptions",
+    "KioskService",
+    "LocalNode",
+    "LoginOutcome",
+    "MeetingResult",
+    "MemoryDirectory",
+    "NodeHandle",
+    "NodeStatus",
+    "PeerRow",
+    "Segment",
+    "SpeakerRow",
+    "TakeCheck",
 ]

@@ -6,7 +6,7 @@ import hashlib
 import threading
 import time
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -51,3 +51,63 @@ class LocalNode:
 
     def fault(self) -> str | None:
         return None
+
+
+class EmbeddedNode:
+    """The real HTTP node (``peer``) over the kiosk's store, started with the app and stopped with it."""
+
+    def __init__(self, settings: Any, store: Any, *, host: str | None = None, port: int | None = None,
+                 tls: bool | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.host = host or settings.node_host
+        self.port = settings.node_port if port is None else port
+        self.tls = settings.node_tls if tls is None else tls
+        self.node_id = settings.node_name or getattr(store, "node_id", None) or socket.gethostname()
+        self._node: Any = None
+        self._server: Any = None
+        self._fault: str | None = None
+
+    @property
+    def url(self) -> str | None:
+        """Base URL while serving."""
+        return self._server.url if self._server is not None else None
+
+    def start(self, engine: Any) -> None:
+        if self._server is not None:
+            return
+        from peer.node import Node
+        from peer.server import NodeServer
+
+        try:
+            self._node = Node(self.store, engine)
+            self._node.start()
+            cert_dir = self.settings.data_dir / "tls" if self.tls else None
+            self._server = NodeServer(self._node, host=self.host, port=self.port, tls=self.tls,
+                                      cert_dir=cert_dir).start()
+            self._fault = None
+        except Exception as exc:  # noqa: BLE001 - the kiosk keeps working locally; the status bar says why
+            self._fault = f"node not serving: {exc}"
+            self.stop()
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        node, self._node = self._node, None
+        if server is not None:
+            server.stop()
+        if node is not None:
+            node.stop()
+
+    def peers(self) -> list[PeerRow]:
+        if self._node is None:
+            return [PeerRow(self.node_id, "-", "stopped", None, None, None, is_self=True)]
+        rows = []
+        for d in self._node.cluster.nodes():
+            me = bool(d.get("self"))
+            address = (self.url if me else None) or d.get("address") or "-"
+            rows.append(PeerRow(d.get("node_id", "?"), address, d.get("status", "?"), d.get("model_id"),
+                                0.0 if me else d.get("latency_ms"), d.get("load"), is_self=me))
+        return rows
+
+    def fault(self) -> str | None:
+        return self._fault

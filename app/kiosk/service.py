@@ -5,26 +5,47 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from app.kiosk.directory import Directory, MemoryDirectory
 from app.kiosk.guard import LoginLockout, ReplayDetector
+from app.kiosk.media import decode_file
 from app.kiosk.node import LocalNode, NodeHandle
-from app.kiosk.types import EnrolOutcome, LoginOutcome, NodeStatus, PeerRow, SpeakerRow, TakeCheck
+from app.kiosk.types import (
+    EnrolOutcome,
+    LoginOutcome,
+    MeetingResult,
+    NodeStatus,
+    PeerRow,
+    Segment,
+    SpeakerRow,
+    TakeCheck,
+)
 from app.settings import Settings
 from engine.errors import AudioError, QualityRejected, UnknownSpeakerError, VomidError
-from engine.facade import Engine
 from engine.gallery import Voiceprint
 from engine.scoring import mean_of_takes
 from engine.waveform import SAMPLE_RATE
 
+if TYPE_CHECKING:  # the engine (and torch) load in a worker after the window shows
+    from engine.facade import Engine
+
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 ACTOR = "kiosk"
+DEFAULT_PIN = "0000"
+
+
+class EnrolFromMeetingError(Exception):
+    """A meeting participant's segments do not make a good enrolment; ``code`` says why."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -35,10 +56,18 @@ class KioskOptions:
     lock_failures: int = 3
     lock_s: float = 60.0
     replay_similarity: float = 0.99
-    admin_pin: str = "1234"
+    admin_pin: str = "0000"
     kiosk_mode: bool = False
     idle_reset_s: float = 60.0
     language: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> KioskOptions:
+        """The kiosk options that the app's settings hold."""
+        pin = settings.admin_pin.get_secret_value() if settings.admin_pin is not None else None
+        return cls(mode=settings.login_mode, lock_failures=settings.verify_lockout_failures,
+                   kiosk_mode=settings.kiosk_mode, idle_reset_s=settings.kiosk_idle_s, language=settings.language,
+                   admin_pin=pin or DEFAULT_PIN)
 
 
 class KioskService:
@@ -55,24 +84,28 @@ class KioskService:
         model_id: str | None = None,
     ) -> None:
         self.settings = settings
-        self.options = options or KioskOptions()
+        self.options = options or KioskOptions.from_settings(settings)
         self.directory: Directory = directory if directory is not None else MemoryDirectory()
         self.node: NodeHandle = node or LocalNode()
         self._model_id = model_id or settings.model
         self._engine = engine
         self._fault: str | None = None
         self._load_lock = threading.Lock()
+        self._loading = threading.Event()
         self.lockout = LoginLockout(self.options.lock_failures, self.options.lock_s)
         self.replays = ReplayDetector(self.options.replay_similarity)
 
     # -- life cycle ----------------------------------------------------------------------------
     def use_model(self, model: Any, vad: Any = None) -> None:
         """Use an already loaded model (and VAD) over this service's directory instead of loading one."""
+        from engine.facade import Engine
+
         config = self.settings.engine_config(model_id=model.model_id)
         self._engine = Engine(config, model=model, vad=vad, gallery=self.directory, audit=self._engine_audit)
 
     def load(self) -> str:
         """Load the model (slow: run in a worker) and start the node; returns the model id."""
+        self._loading.set()
         with self._load_lock:
             if self._engine is None:
                 from app.wiring import build_engine
@@ -85,6 +118,10 @@ class KioskService:
                     raise
             self.node.start(self._engine)
             return self._engine.model_id
+
+    def note_fault(self, fault: str) -> None:
+        """Show this fault in the status bar (e.g. the store could not open)."""
+        self._fault = fault
 
     def close(self) -> None:
         """Stop the node and release the directory."""
@@ -100,9 +137,12 @@ class KioskService:
 
     @property
     def engine(self) -> Engine:
-        """The loaded engine (call :meth:`load` first)."""
+        """The loaded engine; waits (in a worker) while :meth:`load` is still running."""
+        if self._engine is None and self._loading.is_set():
+            with self._load_lock:  # held by load() until the model is in
+                pass
         if self._engine is None:
-            raise RuntimeError("the model is still loading")
+            raise RuntimeError(self._fault or "the voice model is not loaded")
         return self._engine
 
     @property
@@ -195,6 +235,37 @@ class KioskService:
                             code="locked" if locked else "not_recognised",
                             retry_after_s=self.options.lock_s if locked else None)
 
+    # -- meetings ------------------------------------------------------------------------------
+    def label_file(self, path: str, progress: Progress | None = None) -> MeetingResult:
+        """Decode and label a meeting recording (slow: run in a worker; cancel through ``progress``)."""
+        from pathlib import Path
+
+        samples = decode_file(path)
+        return self.label_samples(samples, Path(path).stem, progress)
+
+    def label_samples(self, samples: np.ndarray, uri: str = "room", progress: Progress | None = None) -> MeetingResult:
+        """Label recorded room audio."""
+        if progress is not None:
+            progress("decoded", 0, 1)
+        from app.kiosk.meeting import label_meeting
+
+        segments = label_meeting(self.engine, samples, progress)
+        return MeetingResult(uri, samples, len(samples) / SAMPLE_RATE, segments)
+
+    def enrol_from_segments(self, speaker_id: str, name: str | None, samples: np.ndarray,
+                            segments: Sequence[Segment]) -> EnrolOutcome:
+        """Enrol a meeting participant from their segments, cut into the required number of takes."""
+        parts = [samples[int(s.start * SAMPLE_RATE):int(s.end * SAMPLE_RATE)] for s in segments]
+        speech = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+        n = self.engine.config.min_enrol_takes
+        takes = [t for t in np.array_split(speech, n) if len(t)]
+        checks = [self.check_take(t) for t in takes]
+        bad = [c for c in checks if not c.ok]
+        if len(takes) < n or bad:
+            reason = bad[0].code if bad else "too_short"
+            raise EnrolFromMeetingError(reason or "too_short")
+        return self.enrol(speaker_id, name, takes, checks)
+
     # -- administration ------------------------------------------------------------------------
     def check_pin(self, pin: str) -> bool:
         """True when ``pin`` is the admin PIN (audited either way)."""
@@ -225,11 +296,53 @@ class KioskService:
         """This node and the peers it knows, with status, model, latency and load."""
         return self.node.peers()
 
+    def set_threshold(self, threshold: float) -> None:
+        """Use this cosine accept threshold from now on (audited)."""
+        from dataclasses import replace
+
+        self.engine.config = replace(self.engine.config, threshold=float(threshold))
+        self.directory.audit("threshold_changed", ACTOR, threshold=round(float(threshold), 4))
+
+    def set_options(self, **changes: Any) -> None:
+        """Change kiosk options (mode, lockout, idle reset, kiosk mode, language)."""
+        from dataclasses import replace
+
+        self.options = replace(self.options, **changes)
+        self.lockout.failures, self.lockout.lock_s = self.options.lock_failures, self.options.lock_s
+
+    def calibrate(self, trials_path: str, target_far: float, progress: Progress | None = None) -> Any:
+        """Choose a threshold at ``target_far`` from a trial list (``label enrol[,enrol] test`` lines)."""
+        from pathlib import Path
+
+        from engine.calibration import calibrate
+        from engine.trials import parse_trials
+
+        path = Path(trials_path)
+        trials = parse_trials(path.read_text(encoding="utf-8"), source=str(path))
+        root = path.parent.parent if path.parent.name == "trials" else path.parent
+        cache: dict[str, np.ndarray] = {}
+
+        def vector(name: str) -> np.ndarray:
+            if name not in cache:
+                cache[name] = self.engine.embed(root / name, purpose=None).vector
+            return cache[name]
+
+        scores, labels = [], []
+        for i, t in enumerate(trials, 1):
+            enrol = mean_of_takes(np.stack([vector(e) for e in t.enrol]))
+            scores.append(float(vector(t.test) @ enrol))
+            labels.append(t.label)
+            if progress is not None:
+                progress("trials", i, len(trials))
+        return calibrate(np.array(scores), np.array(labels), model_id=self.model_id, target_far=target_far,
+                         source=str(path))
+
     def status(self) -> NodeStatus:
         """Node, peers count, model and any fault, for the status bar."""
         peers = [p for p in self.node.peers() if not p.is_self]
         fault = self._fault or self.node.fault()
-        return NodeStatus(self.node.node_id, len(peers), self.model_id if self.ready else None, fault)
+        return NodeStatus(self.node.node_id, len(peers), self.model_id if self.ready else None, fault,
+                          default_pin=self.options.admin_pin == DEFAULT_PIN)
 
 
 def _leave_one_out(takes: np.ndarray) -> float:

@@ -91,3 +91,19 @@ class NodeStatus:
     peers: int
     model: str | None
     fault: str | None = None
+    default_pin: bool = False
+
+
+@dataclass(frozen=True)
+class MeetingResult:
+    """A labelled recording: its samples (16 kHz), duration and segments."""
+
+    uri: str
+    samples: np.ndarray = field(repr=False)
+    duration: float
+    segments: list[Segment]
+
+    @property
+    def speakers(self) -> list[str]:
+        """Distinct labels in order of first appearance."""
+        return list(dict.fromkeys(s.label for s in self.segments))

@@ -1,0 +1,965 @@
+<?xml version='1.0' encoding='utf-8'?>
+<TS version="2.1" language="zh_CN">
+<context>
+    <name>AdminScreen</name>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="54" />
+        <source>Speakers</source>
+        <translation>说话人</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="55" />
+        <source>Peers</source>
+        <translation>对等节点</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="57" />
+        <source>Settings</source>
+        <translation>设置</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="58" />
+        <source>Audit log</source>
+        <translation>审计日志</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="60" />
+        <source>Calibration</source>
+        <translation>阈值校准</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="63" />
+        <source>Administration</source>
+        <translation>系统管理</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="76" />
+        <source>Search by id or name</source>
+        <translation>按编号或姓名搜索</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="79" />
+        <source>Enable</source>
+        <translation>启用</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="80" />
+        <source>Disable</source>
+        <translation>停用</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="81" />
+        <source>Delete</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="88" />
+        <source>Id</source>
+        <translation>编号</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="88" />
+        <source>Name</source>
+        <translation>姓名</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="88" />
+        <location filename="../../ui/screens/admin.py" line="144" />
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="88" />
+        <source>Models</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="89" />
+        <source>Enrolled</source>
+        <translation>注册时间</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="102" />
+        <source>active</source>
+        <translation>启用</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="102" />
+        <source>disabled</source>
+        <translation>停用</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="102" />
+        <source>locked</source>
+        <translation>已锁定</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="125" />
+        <source>Delete speaker</source>
+        <translation>删除说话人</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="126" />
+        <source>Delete %1 and their voiceprints? This cannot be undone.</source>
+        <translation>删除 %1 及其声纹？此操作无法撤销。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="144" />
+        <source>Node</source>
+        <translation>节点</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="144" />
+        <source>Address</source>
+        <translation>地址</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="144" />
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="145" />
+        <source>Latency (ms)</source>
+        <translation>延迟（毫秒）</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="145" />
+        <source>Load</source>
+        <translation>负载</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="147" />
+        <source>Refreshed every 2 seconds while shown.</source>
+        <translation>显示时每 2 秒刷新一次。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="157" />
+        <source> (this node)</source>
+        <translation>（本节点）</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="166" />
+        <source>Time</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="166" />
+        <source>Event</source>
+        <translation>事件</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="166" />
+        <source>Actor</source>
+        <translation>操作者</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="166" />
+        <source>Subject</source>
+        <translation>对象</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="167" />
+        <source>Details</source>
+        <translation>详情</translation>
+    </message>
+</context>
+<context>
+    <name>AudioSource</name>
+    <message>
+        <location filename="../../ui/audio_source.py" line="96" />
+        <source>The audio library PortAudio is missing. Install it (Debian/Ubuntu: apt-get install libportaudio2) or start with --audio-source FILE.</source>
+        <translation>缺少音频库 PortAudio。请安装它（Debian/Ubuntu：apt-get install libportaudio2），或使用 --audio-source FILE 启动。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audio_source.py" line="106" />
+        <source>No usable microphone (%1). Connect a microphone or close the program using it, then retry.</source>
+        <translation>没有可用的麦克风（%1）。请连接麦克风或关闭正在使用它的程序，然后重试。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audio_source.py" line="166" />
+        <source>No audio file to play: start with --audio-source FILE.</source>
+        <translation>没有可播放的音频文件：请使用 --audio-source FILE 启动。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audio_source.py" line="173" />
+        <source>Cannot play %1</source>
+        <translation>无法播放 %1</translation>
+    </message>
+</context>
+<context>
+    <name>CalibrationTab</name>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="97" />
+        <source>Choose a trial list (lines: label enrol test) recorded at this site and the false-accept rate you can accept. The threshold that gives it is computed here.</source>
+        <translation>请选择在本场所录制的试验列表（每行：标签 注册 测试）以及可接受的误接受率，系统将计算对应的阈值。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="103" />
+        <source>Trial list file</source>
+        <translation>试验列表文件</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="104" />
+        <source>Browse…</source>
+        <translation>浏览…</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="111" />
+        <source>Target false-accept rate</source>
+        <translation>目标误接受率</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="114" />
+        <source>Calibrate</source>
+        <translation>校准</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="116" />
+        <source>Use this threshold</source>
+        <translation>使用此阈值</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="132" />
+        <source>Trial list</source>
+        <translation>试验列表</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="132" />
+        <source>Trial lists (*.txt)</source>
+        <translation>试验列表 (*.txt)</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="142" />
+        <source>Scoring the trials…</source>
+        <translation>正在计算试验得分…</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="155" />
+        <source>Threshold %1: false accepts %2 %, false rejects %3 % on %4 trials.</source>
+        <translation>阈值 %1：在 %4 次试验中误接受 %2 %，误拒绝 %3 %。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="163" />
+        <source>Calibration failed: %1</source>
+        <translation>校准失败：%1</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="169" />
+        <source>In use.</source>
+        <translation>已启用。</translation>
+    </message>
+</context>
+<context>
+    <name>EnrolScreen</name>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="27" />
+        <source>Your voiceprint (a set of numbers computed from your voice, not the recording) will be stored, encrypted, to recognise you at this site's kiosks and meeting rooms. The recordings are not kept. You can ask an administrator to delete your voiceprint at any time.</source>
+        <translation>您的声纹（根据您的声音计算出的一组数字，而不是录音本身）将被加密保存，用于在本场所的自助终端和会议室识别您。录音不会被保留。您可以随时请管理员删除您的声纹。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="57" />
+        <source>Enrol a new person</source>
+        <translation>注册新人员</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="70" />
+        <source>Badge number or login (scan or type)</source>
+        <translation>工号或登录名（扫描或输入）</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="72" />
+        <source>Full name</source>
+        <translation>姓名</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="73" />
+        <source>Id</source>
+        <translation>编号</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="75" />
+        <source>Name</source>
+        <translation>姓名</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="81" />
+        <source>Consent</source>
+        <translation>知情同意</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="86" />
+        <source>I have read this and agree</source>
+        <translation>我已阅读并同意</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="96" />
+        <source>Start recording</source>
+        <translation>开始录音</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="119" />
+        <source>Takes</source>
+        <translation>录音</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="124" />
+        <source>%v of %m good takes</source>
+        <translation>合格录音 %v / %m</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="126" />
+        <source>Finish enrolment</source>
+        <translation>完成注册</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="141" />
+        <source>Enrol someone else</source>
+        <translation>注册其他人</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="169" />
+        <source>Please enter the person's id.</source>
+        <translation>请输入此人的编号。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="172" />
+        <source>Consent is needed before recording.</source>
+        <translation>录音前需要您的同意。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="190" />
+        <source>Checking take %1…</source>
+        <translation>正在检查第 %1 次录音…</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="198" />
+        <source>Take %1 is good (%2 s of speech).</source>
+        <translation>第 %1 次录音合格（语音 %2 秒）。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="203" />
+        <source>Take %1: %2</source>
+        <translation>第 %1 次录音：%2</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="220" />
+        <source>Take %1: to do</source>
+        <translation>第 %1 次：待录</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="223" />
+        <source>Take %1: good, %2 s</source>
+        <translation>第 %1 次：合格，%2 秒</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="225" />
+        <source>Take %1: retry needed</source>
+        <translation>第 %1 次：需要重录</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="229" />
+        <source>Retry</source>
+        <translation>重录</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="237" />
+        <source>All takes recorded</source>
+        <translation>全部录音已完成</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="238" />
+        <source>Take %1 of %2</source>
+        <translation>第 %1 次录音，共 %2 次</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="247" />
+        <source>Saving the voiceprint…</source>
+        <translation>正在保存声纹…</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="255" />
+        <source>%1 is enrolled</source>
+        <translation>%1 已注册</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="257" />
+        <source>%1 is enrolled, but the check is weak</source>
+        <translation>%1 已注册，但校验得分偏低</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="259" />
+        <source>Verification against the new voiceprint: score %1, threshold %2 (%3 takes, %4 s of speech).</source>
+        <translation>与新声纹的核验：得分 %1，阈值 %2（%3 次录音，语音 %4 秒）。</translation>
+    </message>
+</context>
+<context>
+    <name>LabelingScreen</name>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="64" />
+        <source>Meeting room: who spoke when</source>
+        <translation>会议室：谁在何时发言</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="68" />
+        <source>Open audio file…</source>
+        <translation>打开音频文件…</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="69" />
+        <location filename="../../ui/screens/labeling.py" line="134" />
+        <source>Record the room</source>
+        <translation>录制会议室</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="70" />
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="74" />
+        <source>Export %1</source>
+        <translation>导出 %1</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="80" />
+        <source>Open a recording or record the room to see who spoke when.</source>
+        <translation>打开录音或录制会议室，查看谁在何时发言。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="91" />
+        <source>Click a segment to play it.</source>
+        <translation>点击片段即可播放。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="93" />
+        <source>Play</source>
+        <translation>播放</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="94" />
+        <source>Rename speaker…</source>
+        <translation>重命名说话人…</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="95" />
+        <source>Enrol this speaker…</source>
+        <translation>注册此说话人…</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="113" />
+        <source>Open a meeting recording</source>
+        <translation>打开会议录音</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="114" />
+        <source>Audio (*.wav *.flac *.mp3 *.m4a *.ogg)</source>
+        <translation>音频 (*.wav *.flac *.mp3 *.m4a *.ogg)</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="120" />
+        <source>Labelling %1…</source>
+        <translation>正在标注 %1…</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="130" />
+        <source>Stop and label</source>
+        <translation>停止并标注</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="131" />
+        <source>Recording the room…</source>
+        <translation>正在录制会议室…</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="135" />
+        <source>Labelling the recording…</source>
+        <translation>正在标注录音…</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="143" />
+        <source>Cancelling…</source>
+        <translation>正在取消…</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="156" />
+        <source>%1: %2 speakers, %3 segments, %4 s.</source>
+        <translation>%1：%2 位说话人，%3 个片段，%4 秒。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="164" />
+        <source>Cancelled.</source>
+        <translation>已取消。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="166" />
+        <source>Cannot open this file: %1</source>
+        <translation>无法打开此文件：%1</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="200" />
+        <source>%1, %2–%3 s</source>
+        <translation>%1，%2–%3 秒</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="211" />
+        <source>No audio output here: showing the position only.</source>
+        <translation>此处没有音频输出：仅显示播放位置。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="218" />
+        <source>Rename speaker</source>
+        <translation>重命名说话人</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="218" />
+        <source>Name:</source>
+        <translation>姓名：</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="238" />
+        <source>Enrol this speaker</source>
+        <translation>注册此说话人</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="238" />
+        <source>Id for this person:</source>
+        <translation>此人的编号：</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="243" />
+        <source>Enrolling %1…</source>
+        <translation>正在注册 %1…</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="248" />
+        <source>%1 is enrolled.</source>
+        <translation>%1 已注册。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="252" />
+        <source>Could not enrol from this meeting: %1</source>
+        <translation>无法从本次会议注册：%1</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="259" />
+        <source>Export</source>
+        <translation>导出</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="266" />
+        <source>Saved %1</source>
+        <translation>已保存 %1</translation>
+    </message>
+</context>
+<context>
+    <name>LoginScreen</name>
+    <message>
+        <location filename="../../ui/screens/login.py" line="44" />
+        <source>Your id (badge or login)</source>
+        <translation>您的编号（工号或登录名）</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/login.py" line="84" />
+        <source>Say the phrase to sign in</source>
+        <translation>朗读句子即可登录</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/login.py" line="84" />
+        <source>Who is speaking?</source>
+        <translation>请问您是谁？</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/login.py" line="91" />
+        <source>Loading the voice model…</source>
+        <translation>正在加载声纹模型…</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/login.py" line="93" />
+        <location filename="../../ui/screens/login.py" line="102" />
+        <source>Press Speak (or the space bar) and read the phrase.</source>
+        <translation>请按“说话”（或空格键）并朗读上面的句子。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/login.py" line="109" />
+        <source>Listening…</source>
+        <translation>正在聆听…</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/login.py" line="119" />
+        <source>Please enter your id first.</source>
+        <translation>请先输入您的编号。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/login.py" line="123" />
+        <source>Checking your voice…</source>
+        <translation>正在核验您的声音…</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/login.py" line="137" />
+        <source>Welcome, %1</source>
+        <translation>欢迎，%1</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/login.py" line="138" />
+        <source>Recognised as %1 (score %2)</source>
+        <translation>识别为 %1（得分 %2）</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/login.py" line="141" />
+        <source>Try again</source>
+        <translation>请再试一次</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/login.py" line="144" />
+        <source>Not recognised</source>
+        <translation>未能识别</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/login.py" line="147" />
+        <source>Try again in %1 s.</source>
+        <translation>请在 %1 秒后再试。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/login.py" line="155" />
+        <source>Microphone problem</source>
+        <translation>麦克风问题</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/login.py" line="156" />
+        <source>Press Speak to retry.</source>
+        <translation>按“说话”重试。</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <location filename="../../ui/app.py" line="39" />
+        <source>Edge-VoMID</source>
+        <translation>Edge-VoMID 声纹识别</translation>
+    </message>
+    <message>
+        <location filename="../../ui/app.py" line="45" />
+        <source>Sign in</source>
+        <translation>登录</translation>
+    </message>
+    <message>
+        <location filename="../../ui/app.py" line="46" />
+        <source>Enrol</source>
+        <translation>注册</translation>
+    </message>
+    <message>
+        <location filename="../../ui/app.py" line="47" />
+        <source>Meeting room</source>
+        <translation>会议室</translation>
+    </message>
+    <message>
+        <location filename="../../ui/app.py" line="48" />
+        <source>Admin</source>
+        <translation>管理</translation>
+    </message>
+    <message>
+        <location filename="../../ui/app.py" line="116" />
+        <source>Administrator</source>
+        <translation>管理员</translation>
+    </message>
+    <message>
+        <location filename="../../ui/app.py" line="116" />
+        <source>Admin PIN:</source>
+        <translation>管理员 PIN：</translation>
+    </message>
+    <message>
+        <location filename="../../ui/app.py" line="171" />
+        <source>The voice model could not load: %1</source>
+        <translation>声纹模型无法加载：%1</translation>
+    </message>
+    <message>
+        <location filename="../../ui/app.py" line="180" />
+        <source>Node: %1</source>
+        <translation>节点：%1</translation>
+    </message>
+    <message>
+        <location filename="../../ui/app.py" line="181" />
+        <source>Peers: %1</source>
+        <translation>对等节点：%1</translation>
+    </message>
+    <message>
+        <location filename="../../ui/app.py" line="182" />
+        <source>Model: %1</source>
+        <translation>模型：%1</translation>
+    </message>
+    <message>
+        <location filename="../../ui/app.py" line="182" />
+        <source>loading…</source>
+        <translation>加载中…</translation>
+    </message>
+    <message>
+        <location filename="../../ui/app.py" line="184" />
+        <source>Fault: %1</source>
+        <translation>故障：%1</translation>
+    </message>
+    <message>
+        <location filename="../../ui/app.py" line="186" />
+        <source>Default admin PIN in use: set VOMID_ADMIN_PIN</source>
+        <translation>正在使用默认管理员 PIN：请设置 VOMID_ADMIN_PIN</translation>
+    </message>
+    <message>
+        <location filename="../../ui/app.py" line="188" />
+        <source>No faults</source>
+        <translation>运行正常</translation>
+    </message>
+</context>
+<context>
+    <name>Messages</name>
+    <message>
+        <location filename="../../ui/messages.py" line="18" />
+        <source>Too short: please keep speaking a little longer.</source>
+        <translation>语音太短：请多说一会儿。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="19" />
+        <source>No speech heard: please speak clearly towards the device.</source>
+        <translation>没有听到语音：请对着设备清晰地说话。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="20" />
+        <source>Nothing was recorded: please try again.</source>
+        <translation>没有录到声音：请再试一次。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="21" />
+        <source>Too quiet: please speak louder or come closer.</source>
+        <translation>声音太小：请大声一点或靠近一些。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="22" />
+        <source>Too noisy: please try again somewhere quieter.</source>
+        <translation>环境太吵：请到安静一些的地方再试。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="23" />
+        <source>Too loud: please speak a little further away.</source>
+        <translation>声音过大：请离设备稍远一些。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="24" />
+        <source>More than one voice: only one person should speak.</source>
+        <translation>检测到多人声音：请只让一个人说话。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="25" />
+        <source>Your voice was not recognised.</source>
+        <translation>未能识别您的声音。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="26" />
+        <source>This id is not enrolled.</source>
+        <translation>此编号尚未注册。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="27" />
+        <source>Too many failed attempts: this id is locked for a while.</source>
+        <translation>失败次数过多：此编号已被暂时锁定。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="28" />
+        <source>This sounds like a recording of an earlier attempt: refused.</source>
+        <translation>这像是之前尝试的录音回放：已拒绝。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="29" />
+        <source>Something went wrong. Please try again.</source>
+        <translation>出现问题，请再试一次。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="37" />
+        <source>Got it.</source>
+        <translation>已收到。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="38" />
+        <source>No speech heard.</source>
+        <translation>没有听到语音。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="39" />
+        <source>Maximum length reached.</source>
+        <translation>已达到最长录音时间。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="40" />
+        <source>Recording ended.</source>
+        <translation>录音结束。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="41" />
+        <source>Stopped.</source>
+        <translation>已停止。</translation>
+    </message>
+</context>
+<context>
+    <name>Prompts</name>
+    <message>
+        <location filename="../../ui/messages.py" line="52" />
+        <source>The quick brown fox jumps over the lazy dog.</source>
+        <translation>敏捷的棕色狐狸跳过了那只懒狗。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="53" />
+        <source>My voice is my passport, please let me in.</source>
+        <translation>我的声音就是我的通行证，请让我进入。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="54" />
+        <source>Spring rain falls softly on the quiet garden.</source>
+        <translation>春雨轻轻地落在安静的花园里。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="55" />
+        <source>Today I will meet my colleagues on the third floor.</source>
+        <translation>今天我要在三楼和同事们见面。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="56" />
+        <source>Seven bright stars shine above the northern hills.</source>
+        <translation>七颗明亮的星星在北山上空闪耀。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="57" />
+        <source>Please open the door to the meeting room.</source>
+        <translation>请打开会议室的门。</translation>
+    </message>
+</context>
+<context>
+    <name>RecorderPanel</name>
+    <message>
+        <location filename="../../ui/screens/recorder_panel.py" line="27" />
+        <source>Please read aloud:</source>
+        <translation>请朗读：</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/recorder_panel.py" line="33" />
+        <location filename="../../ui/screens/recorder_panel.py" line="91" />
+        <location filename="../../ui/screens/recorder_panel.py" line="97" />
+        <source>Speak</source>
+        <translation>说话</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/recorder_panel.py" line="41" />
+        <source>speech %p%</source>
+        <translation>语音 %p%</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/recorder_panel.py" line="61" />
+        <source>Level</source>
+        <translation>音量</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/recorder_panel.py" line="64" />
+        <source>Speech</source>
+        <translation>语音</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/recorder_panel.py" line="86" />
+        <source>Listening… tap to stop</source>
+        <translation>正在聆听… 点击停止</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsTab</name>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="31" />
+        <source>Identify: who is speaking? (1:N)</source>
+        <translation>辨认：谁在说话？（1:N）</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="32" />
+        <source>Verify: claim an id, then speak (1:1)</source>
+        <translation>验证：先输入编号，再说话（1:1）</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="37" />
+        <source>Full screen, closing needs the admin PIN</source>
+        <translation>全屏显示，关闭需要管理员 PIN</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="41" />
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="42" />
+        <source>Login mode</source>
+        <translation>登录方式</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="43" />
+        <source>Accept threshold (cosine)</source>
+        <translation>通过阈值（余弦）</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="44" />
+        <source>Lock an id after failures</source>
+        <translation>失败多少次后锁定编号</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="45" />
+        <source>Lock for</source>
+        <translation>锁定时长</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="46" />
+        <source>Back to login after inactivity</source>
+        <translation>无操作后返回登录</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="47" />
+        <source>Kiosk mode</source>
+        <translation>自助终端模式</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="48" />
+        <source>Language</source>
+        <translation>语言</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="49" />
+        <source>Apply</source>
+        <translation>应用</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="59" />
+        <source>(change with --model and restart)</source>
+        <translation>（用 --model 更改并重启）</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="81" />
+        <source>Applied.</source>
+        <translation>已应用。</translation>
+    </message>
+</context>
+<context>
+    <name>Timeline</name>
+    <message>
+        <location filename="../../ui/widgets/timeline.py" line="81" />
+        <source>No meeting labelled yet</source>
+        <translation>尚未标注会议</translation>
+    </message>
+</context>
+<context>
+    <name>screen</name>
+    <message>
+        <location filename="../../ui/screenshots.py" line="50" />
+        <source>Listening…</source>
+        <translation>正在聆听…</translation>
+    </message>
+</context>
+<context>
+    <name>screen.panel</name>
+    <message>
+        <location filename="../../ui/screenshots.py" line="49" />
+        <source>Listening… tap to stop</source>
+        <translation>正在聆听… 点击停止</translation>
+    </message>
+</context>
+</TS>

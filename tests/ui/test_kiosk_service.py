@@ -1,0 +1,74 @@
+"""The kiosk adapter without Qt: verify mode with lockout, replay refusal, and the node's life cycle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from app.kiosk import KioskOptions, KioskService
+from app.kiosk.guard import LoginLockout
+from app.kiosk.media import decode_file
+from app.kiosk.node import EmbeddedNode
+from app.settings import Settings
+
+
+def enrol_fast(service: KioskService, speaker_id: str, files: list[Path]) -> None:
+    """Enrol from embeddings taken without the (slow) enrolment gate: these tests are about login rules."""
+    from engine.gallery import Voiceprint
+    from engine.scoring import mean_of_takes
+
+    takes = np.stack([service.engine.embed(decode_file(f), 16000, purpose=None).vector for f in files])
+    service.directory.put(Voiceprint(speaker_id, service.model_id, mean_of_takes(takes), takes, 12.0, name="Ada"))
+
+
+def test_verify_mode_locks_the_claimed_id_after_repeated_failures(service: KioskService, voices) -> None:
+    service.set_options(mode="verify", lock_failures=2, lock_s=600.0)
+    enrol_fast(service, "1688", voices["1688"][3:6])
+    own = service.login(decode_file(voices["1688"][8]), "1688")
+    assert own.decision == "accepted" and own.name == "Ada"
+    first = service.login(decode_file(voices["2033"][4]), "1688")
+    assert first.decision == "rejected" and first.code == "not_recognised"
+    second = service.login(decode_file(voices["2033"][7]), "1688")
+    assert second.decision == "locked" and second.retry_after_s == 600.0
+    after = service.login(decode_file(voices["1688"][9]), "1688")
+    assert after.decision == "locked"  # even the right voice waits until the lock ends
+    assert any(e["event"] == "login_lockout" for e in service.audit_log())
+
+
+def test_a_replayed_attempt_is_refused_and_audited(service: KioskService, voices) -> None:
+    enrol_fast(service, "1688", voices["1688"][3:6])
+    attempt = decode_file(voices["1688"][8])
+    assert service.login(attempt).decision == "accepted"
+    replay = service.login(attempt.copy())
+    assert (replay.decision, replay.code) == ("replay", "replay")
+    assert service.audit_log()[0]["event"] == "replay_refused"
+
+
+def test_lockout_ends_after_its_time() -> None:
+    now = [0.0]
+    lock = LoginLockout(failures=2, lock_s=30.0, clock=lambda: now[0])
+    assert not lock.record("a", False) and lock.record("a", False)
+    assert lock.remaining("a") == 30.0
+    now[0] = 31.0
+    assert lock.remaining("a") == 0.0
+
+
+def test_embedded_node_serves_with_the_app_and_stops_with_it(kiosk_settings: Settings, ge2e_parts) -> None:
+    from app.wiring import open_store
+
+    store = open_store(kiosk_settings)
+    node = EmbeddedNode(kiosk_settings, store, host="127.0.0.1", port=0, tls=False)
+    service = KioskService(kiosk_settings, options=KioskOptions(), directory=store, node=node)
+    service.use_model(*ge2e_parts)
+    service.load()
+    try:
+        assert node.url is not None and node.fault() is None
+        assert httpx.get(node.url + "/health", timeout=10).status_code == 200
+        me = service.peers()[0]
+        assert me.is_self and me.model == "ge2e"
+        assert service.status().peers == 0
+    finally:
+        service.close()
+    assert node.url is None

@@ -1,0 +1,74 @@
+"""The meeting screen: right number of lanes, exports, cancel, and a GUI thread that keeps running."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from PySide6.QtCore import QTimer
+
+from app.kiosk import KioskService
+from ui.audio_source import FileSource
+from ui.screens.labeling import LabelingScreen
+from ui.workers import Workers
+
+WAIT_MS = 300_000
+
+
+@pytest.fixture
+def screen(qtbot, service: KioskService):
+    """A labeling screen with its own workers, drained at teardown."""
+    workers = Workers()
+    widget = LabelingScreen(service, workers, FileSource([]))
+    qtbot.addWidget(widget)
+    yield widget
+    widget.shutdown()
+    workers.shutdown()
+
+
+@pytest.fixture
+def long_meeting(shared_data: Path, tmp_path: Path) -> Path:
+    """About two minutes of meetings, back to back."""
+    parts = [sf.read(shared_data / "diarization" / f"{u}.wav", dtype="float32")[0]
+             for u in ("dev00", "dev01", "tst00", "trn00")]
+    path = tmp_path / "long_meeting.wav"
+    sf.write(path, np.concatenate(parts), 16000)
+    return path
+
+
+def test_dev00_shows_two_speaker_lanes_and_exports(qtbot, screen, shared_data, tmp_path) -> None:
+    with qtbot.waitSignal(screen.labelled, timeout=WAIT_MS) as done:
+        screen.open_file(shared_data / "diarization" / "dev00.wav")
+    result = done.args[0]
+    assert screen.timeline.lane_count == 2 == len(result.speakers)
+    assert "2 speakers" in screen.status.text()
+    screen.rename(result.speakers[0], "Chair")
+    rttm = screen.export_to(tmp_path / "dev00.rttm").read_text().splitlines()
+    assert len(rttm) == len(result.segments) and all(line.startswith("SPEAKER dev00 1 ") for line in rttm)
+    assert any(" Chair " in line for line in rttm)
+    data = json.loads(screen.export_to(tmp_path / "dev00.json").read_text())
+    assert {s["name"] for s in data["segments"]} >= {"Chair"}
+    assert "-->" in screen.export_to(tmp_path / "dev00.srt").read_text()
+
+
+def test_gui_thread_keeps_running_while_a_long_file_is_labelled(qtbot, screen, long_meeting) -> None:
+    ticks_while_busy = []
+    timer = QTimer(interval=20)
+    timer.timeout.connect(lambda: ticks_while_busy.append(1) if screen.task is not None else None)
+    timer.start()
+    with qtbot.waitSignal(screen.labelled, timeout=WAIT_MS):
+        screen.open_file(long_meeting)
+    timer.stop()
+    assert len(ticks_while_busy) >= 3  # the timer fired again and again during the work
+    assert screen.timeline.lane_count >= 2
+
+
+def test_labelling_can_be_cancelled(qtbot, screen, long_meeting) -> None:
+    with qtbot.waitSignal(screen.failed, timeout=WAIT_MS):
+        screen.open_file(long_meeting)
+        screen.cancel()
+    assert screen.status.text() == "Cancelled."
+    assert screen.result is None and screen.open_btn.isEnabled()

@@ -1,0 +1,101 @@
+"""Start the kiosk app: Qt first (the window shows at once), the model and the node load behind it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from app.kiosk import KioskOptions, KioskService, MemoryDirectory
+from app.kiosk.node import LocalNode, NodeHandle
+from app.settings import Settings
+from ui import style
+from ui.app import MainWindow
+from ui.audio_source import AudioSource, FileSource, MicSource
+from ui.i18n import install_translators, pick_language
+from ui.workers import Workers
+
+log = logging.getLogger(__name__)
+
+
+def seconds_since_process_start() -> float | None:
+    """Seconds since this process started (Linux), or None elsewhere."""
+    try:
+        ticks = os.sysconf("SC_CLK_TCK")
+        start = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19]) / ticks
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return uptime - start
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def make_application(settings: Settings) -> tuple[QApplication, list[object]]:
+    """The QApplication with our style and the chosen language."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Edge-VoMID")
+    app.setStyleSheet(style.STYLE_SHEET)
+    translators = install_translators(app, pick_language(settings.language))
+    return app, translators  # type: ignore[return-value]
+
+
+def open_directory(settings: Settings, memory: bool) -> tuple[object, str | None]:
+    """The encrypted store named by settings, or memory; the second value is a fault to show."""
+    if memory:
+        return MemoryDirectory(), None
+    from app.wiring import open_store
+
+    try:
+        return open_store(settings), None
+    except Exception as exc:  # noqa: BLE001 - any store problem: keep the kiosk usable, say so loudly
+        log.error("store unavailable: %s", exc)
+        return MemoryDirectory(), f"store unavailable ({getattr(exc, 'message', exc)}); enrolments kept in memory"
+
+
+def make_node(settings: Settings, directory: object, memory: bool) -> NodeHandle:
+    """The embedded HTTP node over the store (a local stand-in with the in-memory directory)."""
+    if memory or isinstance(directory, MemoryDirectory):
+        return LocalNode(settings.node_name)
+    from app.kiosk.node import EmbeddedNode
+
+    return EmbeddedNode(settings, directory)
+
+
+def make_source(audio_source: Path | None) -> AudioSource:
+    """A file source for ``--audio-source``, else the microphone."""
+    return FileSource.from_path(audio_source) if audio_source else MicSource()
+
+
+def run_gui(settings: Settings, *, kiosk: bool | None = None, audio_source: Path | None = None,
+            model_id: str | None = None, memory: bool = False, exit_when_ready: bool = False) -> int:
+    """Run the app until its window closes; returns the exit status."""
+    t0 = time.perf_counter()
+    app, _translators = make_application(settings)
+    directory, fault = open_directory(settings, memory)
+    options = KioskOptions.from_settings(settings)
+    service = KioskService(settings, options=options, directory=directory,  # type: ignore[arg-type]
+                           node=make_node(settings, directory, memory), model_id=model_id)
+    if fault:
+        service.note_fault(fault)
+    window = MainWindow(service, Workers(), make_source(audio_source),
+                        kiosk=options.kiosk_mode if kiosk is None else kiosk)
+    window.start()
+    app.processEvents()
+    shown = time.perf_counter() - t0
+    base = seconds_since_process_start()
+
+    def ready(model: str) -> None:
+        loaded = time.perf_counter() - t0
+        since = "" if base is None else f"; since process start: shown {base:.2f} s, ready {base - shown + loaded:.2f} s"
+        print(f"startup: window shown {shown:.2f} s, login usable with model {model} {loaded:.2f} s "
+              f"after the app started{since}", file=sys.stderr, flush=True)
+        if exit_when_ready:
+            window.allow_close()
+            window.close()
+
+    window.ready.connect(ready)
+    window.load_failed.connect(lambda _m: exit_when_ready and (window.allow_close(), window.close()))
+    return int(app.exec())

@@ -1,0 +1,180 @@
+"""The admin screen's settings and calibration tabs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.kiosk import KioskService
+from ui.workers import Task, Workers
+
+
+class SettingsTab(QWidget):
+    """Mode, threshold, lockout, kiosk mode, idle reset and language; ``applied`` after Apply."""
+
+    applied = Signal()
+    kiosk_changed = Signal(bool)
+    language_changed = Signal(str)
+
+    def __init__(self, service: KioskService, workers: Workers, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.workers = workers
+        form = QFormLayout(self)
+        self.model = QLabel()
+        self.mode = QComboBox()
+        self.mode.addItem(self.tr("Identify: who is speaking? (1:N)"), "identify")
+        self.mode.addItem(self.tr("Verify: claim an id, then speak (1:1)"), "verify")
+        self.threshold = QDoubleSpinBox(decimals=3, minimum=-1.0, maximum=1.0, singleStep=0.01)
+        self.failures = QSpinBox(minimum=1, maximum=20)
+        self.lock_s = QSpinBox(minimum=5, maximum=3600, suffix=" s")
+        self.idle_s = QSpinBox(minimum=10, maximum=3600, suffix=" s")
+        self.kiosk = QCheckBox(self.tr("Full screen, closing needs the admin PIN"))
+        self.language = QComboBox()
+        self.language.addItem("English", "en")
+        self.language.addItem("中文（简体）", "zh_CN")
+        form.addRow(self.tr("Model"), self.model)
+        form.addRow(self.tr("Login mode"), self.mode)
+        form.addRow(self.tr("Accept threshold (cosine)"), self.threshold)
+        form.addRow(self.tr("Lock an id after failures"), self.failures)
+        form.addRow(self.tr("Lock for"), self.lock_s)
+        form.addRow(self.tr("Back to login after inactivity"), self.idle_s)
+        form.addRow(self.tr("Kiosk mode"), self.kiosk)
+        form.addRow(self.tr("Language"), self.language)
+        apply = QPushButton(self.tr("Apply"))
+        apply.clicked.connect(self.apply)
+        form.addRow("", apply)
+        self.note = QLabel()
+        self.note.setObjectName("hint")
+        form.addRow("", self.note)
+
+    def load(self) -> None:
+        """Show the settings in force."""
+        o = self.service.options
+        self.model.setText(self.service.model_id + "  " + self.tr("(change with --model and restart)"))
+        self.mode.setCurrentIndex(self.mode.findData(o.mode))
+        if self.service.ready:
+            self.threshold.setValue(self.service.threshold())
+        self.failures.setValue(o.lock_failures)
+        self.lock_s.setValue(int(o.lock_s))
+        self.idle_s.setValue(int(o.idle_reset_s))
+        self.kiosk.setChecked(o.kiosk_mode)
+        self.language.setCurrentIndex(max(0, self.language.findData(o.language or "en")))
+
+    def apply(self) -> None:
+        """Put the edited settings in force for this session."""
+        old = self.service.options
+        self.service.set_options(mode=self.mode.currentData(), lock_failures=self.failures.value(),
+                                 lock_s=float(self.lock_s.value()), idle_reset_s=float(self.idle_s.value()),
+                                 kiosk_mode=self.kiosk.isChecked(), language=self.language.currentData())
+        if self.service.ready and abs(self.threshold.value() - self.service.threshold()) > 1e-6:
+            self.workers.submit(self.service.set_threshold, self.threshold.value(), write=True)
+        if old.kiosk_mode != self.kiosk.isChecked():
+            self.kiosk_changed.emit(self.kiosk.isChecked())
+        if (old.language or "en") != self.language.currentData():
+            self.language_changed.emit(self.language.currentData())
+        self.note.setText(self.tr("Applied."))
+        self.applied.emit()
+
+
+class CalibrationTab(QWidget):
+    """Pick a trial list and a target false-accept rate; see and apply the threshold it gives."""
+
+    calibrated = Signal(object)
+
+    def __init__(self, service: KioskService, workers: Workers, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.workers = workers
+        self.task: Task | None = None
+        self.result: Any = None
+        lay = QVBoxLayout(self)
+        intro = QLabel(self.tr("Choose a trial list (lines: label enrol test) recorded at this site and the "
+                               "false-accept rate you can accept. The threshold that gives it is computed here."))
+        intro.setWordWrap(True)
+        lay.addWidget(intro)
+        row = QHBoxLayout()
+        self.path = QLineEdit()
+        self.path.setPlaceholderText(self.tr("Trial list file"))
+        browse = QPushButton(self.tr("Browse…"))
+        browse.clicked.connect(self._browse)
+        row.addWidget(self.path, 1)
+        row.addWidget(browse)
+        lay.addLayout(row)
+        form = QFormLayout()
+        self.far = QDoubleSpinBox(decimals=2, minimum=0.01, maximum=50.0, value=1.0, suffix=" %")
+        form.addRow(self.tr("Target false-accept rate"), self.far)
+        lay.addLayout(form)
+        buttons = QHBoxLayout()
+        self.run_btn = QPushButton(self.tr("Calibrate"))
+        self.run_btn.clicked.connect(self.run)
+        self.use_btn = QPushButton(self.tr("Use this threshold"))
+        self.use_btn.setEnabled(False)
+        self.use_btn.clicked.connect(self.use)
+        buttons.addWidget(self.run_btn)
+        buttons.addWidget(self.use_btn)
+        buttons.addStretch(1)
+        lay.addLayout(buttons)
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        lay.addWidget(self.progress)
+        self.outcome = QLabel()
+        self.outcome.setWordWrap(True)
+        lay.addWidget(self.outcome)
+        lay.addStretch(1)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Trial list"), "", self.tr("Trial lists (*.txt)"))
+        if path:
+            self.path.setText(path)
+
+    def run(self) -> None:
+        """Score the trials in a worker."""
+        if not self.path.text().strip() or not self.service.ready:
+            return
+        self.run_btn.setEnabled(False)
+        self.progress.setVisible(True)
+        self.outcome.setText(self.tr("Scoring the trials…"))
+        self.task = self.workers.submit(self.service.calibrate, self.path.text().strip(), self.far.value() / 100,
+                                        on_done=self._done, on_failed=self._failed, on_progress=self._progress)
+
+    def _progress(self, _step: str, done: int, total: int) -> None:
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+
+    def _done(self, result: Any) -> None:
+        self.result = result
+        self.run_btn.setEnabled(True)
+        self.use_btn.setEnabled(True)
+        self.progress.setVisible(False)
+        self.outcome.setText(self.tr("Threshold %1: false accepts %2 %, false rejects %3 % on %4 trials.")
+                             .replace("%1", f"{result.threshold:.3f}").replace("%2", f"{100 * result.far:.2f}")
+                             .replace("%3", f"{100 * result.frr:.2f}").replace("%4", str(result.n_trials)))
+        self.calibrated.emit(result)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.run_btn.setEnabled(True)
+        self.progress.setVisible(False)
+        self.outcome.setText(self.tr("Calibration failed: %1").replace("%1", getattr(exc, "message", str(exc))))
+
+    def use(self) -> None:
+        """Put the calibrated threshold in force."""
+        if self.result is not None:
+            self.workers.submit(self.service.set_threshold, self.result.threshold, write=True)
+            self.outcome.setText(self.outcome.text() + "  " + self.tr("In use."))

@@ -1,0 +1,125 @@
+"""Render each screen offscreen to PNG in a realistic state, with real recordings and the real engine."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QEventLoop
+from PySide6.QtWidgets import QApplication, QWidget
+
+from app.kiosk import KioskOptions, KioskService, MemoryDirectory
+from app.kiosk.media import decode_file
+from app.settings import Settings
+from ui.app import MainWindow
+from ui.audio_source import FileSource
+from ui.launch import make_application
+from ui.screens.login import set_state
+from ui.workers import Workers
+
+REPO = Path(__file__).resolve().parents[1]
+PEOPLE = {"1688": ("Ada Lovelace", (3, 4, 6)), "3080": ("Grace Hopper", (0, 4, 5))}
+
+
+def _files(data: Path, speaker: str) -> list[Path]:
+    return sorted((data / "verification" / "en" / speaker).glob("*.flac"))
+
+
+def _enrol(service: KioskService, data: Path) -> None:
+    for sid, (name, picks) in PEOPLE.items():
+        takes = [decode_file(_files(data, sid)[i]) for i in picks]
+        service.enrol(sid, name, takes, [service.check_take(t) for t in takes])
+
+
+def _settle(app: QApplication, window: QWidget) -> None:
+    """Let layouts, deferred deletes and repaints finish before grabbing."""
+    for _ in range(10):
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        time.sleep(0.02)
+    window.repaint()
+
+
+def _login(window: MainWindow, data: Path) -> None:
+    screen = window.login
+    x = decode_file(_files(data, "2414")[7])[: 16000 * 4]
+    screen.panel.waveform.set_samples(x)
+    screen.panel.meter.set_level(-21.0)
+    screen.panel.speech.setValue(64)
+    screen.panel.speak.setText(screen.panel.tr("Listening… tap to stop"))
+    set_state(screen.result, "busy", screen.tr("Listening…"))
+
+
+def _enrolment(window: MainWindow, service: KioskService, data: Path) -> None:
+    screen = window.enrol
+    screen.speaker_id.setText("2033")
+    screen.name.setText("Lin Wei")
+    screen.agree.setChecked(True)
+    screen.start_takes()
+    for i, path in enumerate(_files(data, "2033")[3:5]):
+        take = decode_file(path)
+        screen.takes[i] = take
+        screen._checked(i, service.check_take(take))
+    screen.panel.waveform.set_samples(take)
+
+
+def _labeling(window: MainWindow, service: KioskService, data: Path) -> None:
+    screen = window.labeling
+    screen._done(service.label_file(str(data / "diarization" / "dev00.wav")))
+    segs = screen.result.segments if screen.result else []
+    if segs:
+        pick = min(2, len(segs) - 1)
+        screen.timeline.selected = pick
+        screen._cursor((segs[pick].start + segs[pick].end) / 2)
+        screen.selection.setText(f"{segs[pick].name or segs[pick].label}, "
+                                 f"{segs[pick].start:.1f}–{segs[pick].end:.1f} s")
+        screen._set_busy(False)
+
+
+def render_all(settings: Settings, out_dir: Path, *, data: Path | None = None, model_id: str = "ge2e",
+               language: str | None = None) -> list[Path]:
+    """Write login.png, enrol.png, labeling.png and admin.png; returns their paths."""
+    data = data or REPO.parent / "shared" / "data"
+    if not (data / "verification").is_dir():
+        raise FileNotFoundError(f"real recordings not found under {data}; pass --data")
+    if language:
+        settings = settings.model_copy(update={"language": language})
+    out_dir.mkdir(parents=True, exist_ok=True)
+    app, _translators = make_application(settings)
+    service = KioskService(settings, options=KioskOptions(admin_pin="2468"), directory=MemoryDirectory(),
+                           model_id=model_id)
+    service.load()
+    _enrol(service, data)
+    window = MainWindow(service, Workers(), FileSource([]))
+    window.resize(1280, 800)
+    window.show()
+    window.login.set_ready(True)
+    window.refresh_status()
+    shots = {"login": _login, "enrol": lambda w, d: _enrolment(w, service, d),
+             "labeling": lambda w, d: _labeling(w, service, d)}
+    paths = []
+    for index, (name, stage) in enumerate(shots.items()):
+        window.stack.setCurrentIndex(index)
+        window.nav.button(index).setChecked(True)
+        stage(window, data)
+        _settle(app, window)
+        paths.append(_save(window, out_dir / f"{name}.png"))
+    window.stack.setCurrentWidget(window.admin)
+    window.nav.button(3).setChecked(True)
+    window.admin.tabs.setCurrentIndex(1)
+    window.admin._show_peers(service.peers())
+    _settle(app, window)
+    paths.append(_save(window, out_dir / "admin.png"))
+    window.workers.pool.waitForDone(60000)
+    window.allow_close()
+    window.close()
+    return paths
+
+
+def _save(window: QWidget, path: Path) -> Path:
+    if not window.grab().save(str(path)):
+        raise OSError(f"could not write {path}")
+    return path
+
+
+__all__ = ["render_all"]
