@@ -9,7 +9,7 @@ from sqlalchemy import select, text, update
 
 from engine.store import apikeys, audit, keystore
 from engine.store.apikeys import ApiKeyRecord
-from engine.store.base import StoreBase
+from engine.store.base import StoreBase, voiceprint_rows
 
 if TYPE_CHECKING:
     from engine.store.repository import VoiceprintStore
@@ -162,7 +162,7 @@ class StoreAdmin(StoreBase):
                 result = conn.execute(text("PRAGMA integrity_check")).scalars().all()
                 if result != ["ok"]:
                     problems.extend(f"sqlite: {r}" for r in result)
-            rows = conn.execute(select(voiceprints).where(voiceprints.c.deleted.is_(False))).all()
+            rows = conn.execute(voiceprint_rows().where(voiceprints.c.deleted.is_(False))).all()
             for row in rows:
                 try:
                     if row.mean_ct is None or row.takes_ct is None:

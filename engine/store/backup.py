@@ -26,13 +26,13 @@ from engine.store import audit as audit_mod
 from engine.store import keystore, schema
 from engine.store.crypto import MasterKey, OpenFailed, dek_aad
 from engine.store.errors import BackupError, BackupIntegrityError, MasterKeyError
-from engine.store.models import api_keys, audit_log, data_keys, speakers, voiceprints
+from engine.store.models import api_keys, audit_log, data_keys, speakers, voiceprint_takes, voiceprints
 
 if TYPE_CHECKING:
     from engine.store.repository import VoiceprintStore
 
 MAGIC = b"VOMIDBK1"
-TABLES: tuple[Table, ...] = (speakers, data_keys, voiceprints, audit_log, api_keys)
+TABLES: tuple[Table, ...] = (speakers, data_keys, voiceprints, voiceprint_takes, audit_log, api_keys)
 _KEEP_META = ("audit_key", audit_mod.HEAD_KEY)
 
 

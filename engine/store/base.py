@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, Select, and_, delete, func, insert, select, update
 
 from engine.gallery import Voiceprint
 from engine.store import audit, keystore
@@ -24,7 +24,7 @@ from engine.store.errors import (
 from engine.store.hlc import HybridLogicalClock
 from engine.store.index import MeanIndex
 from engine.store.keys import MasterKeyProvider
-from engine.store.models import REPLICATED_TABLES, data_keys, speakers, voiceprints
+from engine.store.models import REPLICATED_TABLES, data_keys, speakers, voiceprint_takes, voiceprints
 from engine.store.records import (
     open_mean,
     open_voiceprint,
@@ -32,6 +32,26 @@ from engine.store.records import (
 )
 
 Progress = Callable[[str, int, int], None]
+
+
+def voiceprint_rows() -> Select[Any]:
+    """Voiceprint rows with their takes ciphertext (None when the takes row is missing)."""
+    return select(voiceprints, voiceprint_takes.c.takes_ct).outerjoin(
+        voiceprint_takes,
+        and_(
+            voiceprint_takes.c.speaker_id == voiceprints.c.speaker_id,
+            voiceprint_takes.c.model_id == voiceprints.c.model_id,
+        ),
+    )
+
+
+def put_takes(conn: Connection, speaker_id: str, model_id: str, takes_ct: bytes) -> None:
+    """Insert or replace one voiceprint's takes ciphertext."""
+    key = (voiceprint_takes.c.speaker_id == speaker_id) & (voiceprint_takes.c.model_id == model_id)
+    if conn.execute(update(voiceprint_takes).where(key).values(takes_ct=takes_ct)).rowcount == 0:
+        conn.execute(
+            insert(voiceprint_takes).values(speaker_id=speaker_id, model_id=model_id, takes_ct=takes_ct)
+        )
 
 
 class StoreBase:
@@ -171,7 +191,8 @@ class StoreBase:
     def _voiceprint(self, speaker_id: str, model_id: str, *, active_only: bool) -> Voiceprint | None:
         with self._engine.connect() as conn:
             query = (
-                select(voiceprints, speakers.c.name, speakers.c.status)
+                voiceprint_rows()
+                .add_columns(speakers.c.name, speakers.c.status)
                 .join(speakers, speakers.c.speaker_id == voiceprints.c.speaker_id)
                 .where(
                     voiceprints.c.speaker_id == speaker_id,
@@ -282,10 +303,11 @@ class StoreBase:
         """Inside a write: destroy the data key, drop the ciphertext, turn the rows into tombstones."""
         now = time.time()
         conn.execute(delete(data_keys).where(data_keys.c.speaker_id == speaker_id))
+        conn.execute(delete(voiceprint_takes).where(voiceprint_takes.c.speaker_id == speaker_id))
         conn.execute(
             update(voiceprints)
             .where(voiceprints.c.speaker_id == speaker_id)
-            .values(mean_ct=None, takes_ct=None, deleted=True, hlc=hlc, writer_node=writer)
+            .values(mean_ct=None, deleted=True, hlc=hlc, writer_node=writer)
         )
         conn.execute(
             update(speakers)

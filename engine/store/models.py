@@ -69,7 +69,6 @@ voiceprints = Table(
     Column("dim", Integer, nullable=False),
     Column("n_takes", Integer, nullable=False),
     Column("mean_ct", LargeBinary, nullable=True),
-    Column("takes_ct", LargeBinary, nullable=True),
     Column("speech_seconds", Float, nullable=False),
     Column("quality", Text, nullable=False),
     Column("enrolled_at", Float, nullable=False),
@@ -78,6 +77,17 @@ voiceprints = Table(
     Column("writer_node", NODE, nullable=False),
     Column("deleted", Boolean, nullable=False, default=False),
     Index("ix_voiceprints_model_live", "model_id", "deleted"),
+)
+
+# Per-take embeddings live apart from the means, so a cold start reads only the means. No foreign
+# key: SQLite migrations rebuild ``voiceprints``, which a reference to it would forbid; the store's
+# writes and deletes keep the two in step and check_integrity() reports a missing takes row.
+voiceprint_takes = Table(
+    "voiceprint_takes",
+    metadata,
+    Column("speaker_id", ID, primary_key=True),
+    Column("model_id", String(64), primary_key=True),
+    Column("takes_ct", LargeBinary, nullable=False),
 )
 
 audit_log = Table(

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table, delete, insert, select, update
 
 from engine.store import audit
-from engine.store.base import StoreBase
+from engine.store.base import StoreBase, put_takes
 from engine.store.crypto import OpenFailed, field_aad, open_sealed, seal
 from engine.store.errors import RecordDecryptError, StoreError
-from engine.store.models import api_keys, data_keys, speakers, voiceprints
+from engine.store.models import api_keys, data_keys, speakers, voiceprint_takes, voiceprints
 
 _REPL = ("hlc", "origin_node", "writer_node", "deleted")
 _KINDS: dict[str, tuple[Table, tuple[str, ...]]] = {
@@ -111,6 +111,12 @@ class Replication(StoreBase):
             open_sealed(aead, bytes(row["mean_ct"]), field_aad("mean", sid, mid))
             dek = self._raw_dek(conn, sid)
             data["transport_dek"] = seal(wrap, dek, _transport_aad(sid, mid))
+            takes_ct = conn.execute(
+                select(voiceprint_takes.c.takes_ct).where(
+                    voiceprint_takes.c.speaker_id == sid, voiceprint_takes.c.model_id == mid
+                )
+            ).scalar_one()
+            data["takes_ct"] = bytes(takes_ct)
         return ReplicaRecord(
             kind,
             tuple(str(row[k]) for k in keys),
@@ -211,7 +217,12 @@ class Replication(StoreBase):
             conn.execute(
                 update(voiceprints)
                 .where(voiceprints.c.speaker_id == sid, voiceprints.c.model_id == mid)
-                .values(mean_ct=None, takes_ct=None, deleted=True, hlc=rec.hlc, writer_node=rec.writer_node)
+                .values(mean_ct=None, deleted=True, hlc=rec.hlc, writer_node=rec.writer_node)
+            )
+            conn.execute(
+                delete(voiceprint_takes).where(
+                    voiceprint_takes.c.speaker_id == sid, voiceprint_takes.c.model_id == mid
+                )
             )
             return True
         try:
@@ -240,7 +251,6 @@ class Replication(StoreBase):
         }
         values.update(
             mean_ct=seal(ours, mean, field_aad("mean", sid, mid)),
-            takes_ct=seal(ours, takes, field_aad("takes", sid, mid)),
             hlc=rec.hlc,
             writer_node=rec.writer_node,
             deleted=False,
@@ -257,6 +267,7 @@ class Replication(StoreBase):
                 .where(voiceprints.c.speaker_id == sid, voiceprints.c.model_id == mid)
                 .values(**values)
             )
+        put_takes(conn, sid, mid, seal(ours, takes, field_aad("takes", sid, mid)))
         return True
 
     def digest(self) -> dict[str, dict[str, Any]]:

@@ -14,9 +14,9 @@ from sqlalchemy import Connection, insert, select, update
 
 from engine.gallery import Voiceprint
 from engine.store import audit
-from engine.store.base import StoreBase
+from engine.store.base import StoreBase, put_takes
 from engine.store.crypto import dek_aad, new_key
-from engine.store.models import data_keys, speakers, voiceprints
+from engine.store.models import data_keys, speakers, voiceprint_takes, voiceprints
 from engine.store.records import seal_fields, validate
 
 
@@ -32,6 +32,7 @@ class _Batch:
         self.speakers: list[dict[str, Any]] = []
         self.keys: list[dict[str, Any]] = []
         self.prints: list[dict[str, Any]] = []
+        self.takes: list[dict[str, Any]] = []
         self.audit: list[tuple[str, str, str | None, dict[str, Any]]] = []
         self.index: list[tuple[str, str, np.ndarray]] = []
 
@@ -100,10 +101,13 @@ class EnrolmentWrites(StoreBase):
                     status[sid] = self._speaker_for_write(conn, rows, known.get(sid), vp, hlc)
                 aead = self._dek.get(sid) or self._data_key(conn, sid)
                 values = self._print_values(aead, vp, mean, takes, hlc)
+                takes_ct = values.pop("takes_ct")
                 if (sid, mid) in have:
                     key = (voiceprints.c.speaker_id == sid) & (voiceprints.c.model_id == mid)
                     conn.execute(update(voiceprints).where(key).values(**values))
+                    put_takes(conn, sid, mid, takes_ct)
                 else:
+                    rows.takes.append({"speaker_id": sid, "model_id": mid, "takes_ct": takes_ct})
                     rows.prints.append(
                         {
                             "speaker_id": sid,
@@ -127,6 +131,7 @@ class EnrolmentWrites(StoreBase):
                 (speakers, rows.speakers),
                 (data_keys, rows.keys),
                 (voiceprints, rows.prints),
+                (voiceprint_takes, rows.takes),
             ):
                 if values_list:
                     conn.execute(insert(table), values_list)

@@ -20,7 +20,8 @@ from engine.store import (
     VoiceprintStore,
     WrongMasterKeyError,
 )
-from engine.store.models import data_keys, voiceprints
+from engine.store.base import voiceprint_rows
+from engine.store.models import data_keys, voiceprint_takes, voiceprints
 from tests.engine.store.conftest import make_voiceprint
 
 Opener = Callable[..., VoiceprintStore]
@@ -52,11 +53,16 @@ def test_row_copied_onto_another_speaker_fails_naming_it_and_others_still_load(o
         store.put(make_voiceprint(sid, seed=i))
     store.put(make_voiceprint("bob", "resemblyzer", seed=7, dim=256))
     with store.engine.begin() as conn:
-        alice_row = conn.execute(select(voiceprints).where(voiceprints.c.speaker_id == "alice")).one()
+        alice_row = conn.execute(voiceprint_rows().where(voiceprints.c.speaker_id == "alice")).one()
         conn.execute(
             update(voiceprints)
             .where(voiceprints.c.speaker_id == "bob", voiceprints.c.model_id == "campplus")
-            .values(mean_ct=alice_row.mean_ct, takes_ct=alice_row.takes_ct)
+            .values(mean_ct=alice_row.mean_ct)
+        )
+        conn.execute(
+            update(voiceprint_takes)
+            .where(voiceprint_takes.c.speaker_id == "bob", voiceprint_takes.c.model_id == "campplus")
+            .values(takes_ct=alice_row.takes_ct)
         )
     store.close()
 
@@ -77,12 +83,13 @@ def test_row_copied_between_models_of_the_same_speaker_fails(open_store: Opener)
     store.put(make_voiceprint("bob", "campplus", seed=1))
     store.put(make_voiceprint("bob", "other", seed=2))
     with store.engine.begin() as conn:
-        src = conn.execute(select(voiceprints).where(voiceprints.c.model_id == "other")).one()
+        src = conn.execute(select(voiceprint_takes).where(voiceprint_takes.c.model_id == "other")).one()
         conn.execute(
-            update(voiceprints)
-            .where(voiceprints.c.model_id == "campplus")
-            .values(mean_ct=src.mean_ct, takes_ct=src.takes_ct)
+            update(voiceprint_takes)
+            .where(voiceprint_takes.c.model_id == "campplus")
+            .values(takes_ct=src.takes_ct)
         )
+    assert store.matrix("campplus")[0] == ["bob"]  # the mean is intact: only the takes were swapped
     with pytest.raises(RecordDecryptError, match="voiceprint bob/campplus"):
         store.get("bob", "campplus")
     assert store.get("bob", "other") is not None

@@ -23,8 +23,9 @@ from engine.store import (
     VoiceprintStore,
     WrongMasterKeyError,
 )
+from engine.store.base import put_takes, voiceprint_rows
 from engine.store.crypto import MasterKey, OpenFailed, dek_aad
-from engine.store.models import data_keys, speakers, voiceprints
+from engine.store.models import data_keys, speakers, voiceprint_takes, voiceprints
 from engine.store.models import meta as store_meta
 from engine.store.schema import sqlite_path
 from tests.engine.store.conftest import make_voiceprint
@@ -34,7 +35,7 @@ Opener = Callable[..., VoiceprintStore]
 
 def _salvage(store: VoiceprintStore, sid: str) -> tuple[bytes, bytes, bytes]:
     with store.engine.connect() as conn:
-        vp = conn.execute(select(voiceprints).where(voiceprints.c.speaker_id == sid)).one()
+        vp = conn.execute(voiceprint_rows().where(voiceprints.c.speaker_id == sid)).one()
         wrapped = conn.execute(select(data_keys.c.wrapped).where(data_keys.c.speaker_id == sid)).scalar_one()
     return bytes(vp.mean_ct), bytes(vp.takes_ct), bytes(wrapped)
 
@@ -52,7 +53,12 @@ def test_deleted_speaker_leaves_tombstones_and_no_key_or_ciphertext(open_store: 
     with store.engine.connect() as conn:
         assert conn.execute(select(data_keys).where(data_keys.c.speaker_id == "alice")).first() is None
         row = conn.execute(select(voiceprints).where(voiceprints.c.speaker_id == "alice")).one()
-    assert row.deleted and row.mean_ct is None and row.takes_ct is None and row.hlc == tomb.hlc
+    assert row.deleted and row.mean_ct is None and row.hlc == tomb.hlc
+    with store.engine.connect() as conn:
+        assert (
+            conn.execute(select(voiceprint_takes).where(voiceprint_takes.c.speaker_id == "alice")).first()
+            is None
+        )
 
 
 def test_ciphertext_salvaged_from_before_the_delete_no_longer_decrypts(open_store: Opener) -> None:
@@ -66,19 +72,17 @@ def test_ciphertext_salvaged_from_before_the_delete_no_longer_decrypts(open_stor
         conn.execute(
             update(voiceprints)
             .where(voiceprints.c.speaker_id == "alice")
-            .values(deleted=False, mean_ct=mean_ct, takes_ct=takes_ct)
+            .values(deleted=False, mean_ct=mean_ct)
         )
+        put_takes(conn, "alice", "campplus", takes_ct)
     with pytest.raises(DataKeyShreddedError, match="speaker alice"):
         store.get("alice", "campplus")
     # The same id enrolled again gets a new data key: the old ciphertext still does not open.
     store.delete_speaker("alice")
     store.put(make_voiceprint("alice", seed=9))
     with store.engine.begin() as conn:
-        conn.execute(
-            update(voiceprints)
-            .where(voiceprints.c.speaker_id == "alice")
-            .values(mean_ct=mean_ct, takes_ct=takes_ct)
-        )
+        conn.execute(update(voiceprints).where(voiceprints.c.speaker_id == "alice").values(mean_ct=mean_ct))
+        put_takes(conn, "alice", "campplus", takes_ct)
     with pytest.raises(RecordDecryptError, match="voiceprint alice/campplus"):
         store.get("alice", "campplus")
 
