@@ -7,7 +7,7 @@ import logging
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import soxr
@@ -24,7 +24,7 @@ from engine.waveform import SAMPLE_RATE, Waveform
 
 log = logging.getLogger(__name__)
 
-AudioSource = Union[str, os.PathLike, bytes, bytearray, memoryview, np.ndarray, Mapping[str, Any], Waveform]
+AudioSource = str | os.PathLike[str] | bytes | bytearray | memoryview | np.ndarray | Mapping[str, Any] | Waveform
 
 SUPPORTED_FORMATS = "WAV, FLAC, MP3, OGG (Vorbis or Opus), M4A/AAC, or another audio format FFmpeg reads"
 _BLOCK_FRAMES = 1 << 16
@@ -192,13 +192,13 @@ def _decode(opener: Any, name: str, max_duration_s: float | None) -> np.ndarray:
         raise
     except _PartialDecode as exc:
         partial, sf_problem = exc.samples, exc.reason
-    except Exception as exc:  # libsndfile rejects the container: try FFmpeg
+    except Exception as exc:  # noqa: BLE001 - libsndfile rejects the container: try FFmpeg
         sf_problem = _reason(exc)
     try:
         samples = _decode_pyav(opener, name, max_duration_s)
     except (AudioTooLongError, InvalidSamplesError):
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any FFmpeg failure becomes one AudioDecodeError
         if len(partial):
             log.warning("%s is damaged after %.2f s (%s); using the part before", name, len(partial) / SAMPLE_RATE,
                         sf_problem)
@@ -249,7 +249,7 @@ def _decode_soundfile(opener: Any, name: str, max_duration_s: float | None) -> _
                 sink.add(block)
         except VomidError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a damaged stream: keep what came before
             raise _PartialDecode(sink.finish(), _reason(exc)) from None
         return sink
 

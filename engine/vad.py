@@ -24,7 +24,7 @@ def silero_model_path() -> Path:
     spec = importlib.util.find_spec("silero_vad")  # finds the package without importing it (and torch)
     if spec is None or not spec.submodule_search_locations:
         raise ModelUnavailableError("silero-vad is not installed: pip install silero-vad==6.2.3")
-    path = Path(list(spec.submodule_search_locations)[0]) / "data" / _MODEL_FILE
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / _MODEL_FILE
     if not path.is_file():
         raise ModelUnavailableError(f"silero-vad's ONNX model is missing from its wheel: {path}")
     return path
@@ -97,7 +97,7 @@ class SileroVad:
         path = model_path or silero_model_path()
         try:
             self._session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - reported as the engine's own error
             raise ModelUnavailableError(f"cannot load the VAD model {path}: {exc}") from None
         self._to_segments = _timestamps_from_probs()
 
@@ -118,9 +118,9 @@ class SileroVad:
         n_frames = -(-len(x) // FRAME)
         if n_frames == 0:
             return np.zeros(0, np.float32)
-        frames = np.zeros(n_frames * FRAME, np.float32)
-        frames[: len(x)] = x
-        frames = frames.reshape(n_frames, FRAME)
+        padded = np.zeros(n_frames * FRAME, np.float32)
+        padded[: len(x)] = x
+        frames = padded.reshape(n_frames, FRAME)
         context = np.zeros((n_frames, CONTEXT), np.float32)
         context[1:] = frames[:-1, -CONTEXT:]
         blocks = np.concatenate([context, frames], axis=1)
@@ -150,14 +150,14 @@ class SileroVad:
         probs = self.probabilities(wav)
         if len(probs) == 0:
             return []
-        n = int(round(wav.duration * SAMPLE_RATE))
+        n = round(wav.duration * SAMPLE_RATE)
         stamps = self._to_segments(
             probs.tolist(),
             sampling_rate=SAMPLE_RATE,
             threshold=self.threshold,
-            min_speech_duration_ms=int(round(self.min_speech_s * 1000)),
-            min_silence_duration_ms=int(round(self.min_silence_s * 1000)),
-            speech_pad_ms=int(round(self.pad_s * 1000)),
+            min_speech_duration_ms=round(self.min_speech_s * 1000),
+            min_silence_duration_ms=round(self.min_silence_s * 1000),
+            speech_pad_ms=round(self.pad_s * 1000),
             audio_length_samples=n,
         )
         return [(s["start"] / SAMPLE_RATE, s["end"] / SAMPLE_RATE) for s in stamps if s["end"] > s["start"]]
