@@ -1,0 +1,67 @@
+"""Benchmark command: median latency of ``embed_batch`` (features included) with random weights.
+
+Run ``python -m engine.models.bench --model campplus --threads 2 --runs 20``. For stable torch
+latency start it with ``OMP_WAIT_POLICY=PASSIVE`` (see the printed hint) and the glibc malloc
+settings in MACHINE-NOTES; the machine's load average is printed beside the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Callable
+from functools import partial
+
+import numpy as np
+
+from engine.config import ModelConfig
+from engine.features import fbank
+from engine.models.loader import load_model
+
+
+def _median_ms(fn: Callable[[], object], runs: int) -> tuple[float, float]:
+    """Median wall and process-CPU time of ``fn()`` in ms over ``runs`` calls, after two warm-ups.
+
+    On a loaded machine wall time measures the queue; with one thread, CPU time is the work.
+    """
+    fn()
+    fn()
+    wall, cpu = [], []
+    for _ in range(runs):
+        w0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        wall.append(time.perf_counter() - w0)
+        cpu.append(time.process_time() - c0)
+    return float(np.median(wall) * 1000.0), float(np.median(cpu) * 1000.0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print fbank and embedding latency for 3 s and 10 s inputs, eager and traced."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", default="campplus")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--seconds", type=float, nargs="+", default=[3.0, 10.0])
+    args = parser.parse_args(argv)
+    rng = np.random.default_rng(0)
+    print(f"load average {os.getloadavg()[0]:.1f}; OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '')}")
+    for trace in (False, True):
+        start = time.perf_counter()
+        config = ModelConfig(model_id=args.model, threads=args.threads, trace=trace)
+        model = load_model(config, random_weights=True)
+        load_s = time.perf_counter() - start
+        label = "traced" if getattr(model, "traced", False) else "eager"
+        for seconds in args.seconds:
+            wav = (rng.standard_normal(int(seconds * model.sample_rate)) * 0.1).astype(np.float32)
+            feats_ms, feats_cpu = _median_ms(partial(fbank, wav), args.runs)
+            embed_ms, embed_cpu = _median_ms(partial(model.embed_batch, [wav]), args.runs)
+            print(
+                f"{args.model} {label:6s} threads={args.threads} {seconds:4.1f} s: "
+                f"fbank {feats_ms:6.1f} ms (cpu {feats_cpu:5.1f}), embed_batch incl. fbank {embed_ms:7.1f} ms "
+                f"(cpu {embed_cpu:6.1f}), RTF {embed_ms / 1000 / seconds:.4f} (load {load_s:.1f} s, median of {args.runs})"
+            )
+
+
+if __name__ == "__main__":
+    main()
