@@ -168,6 +168,11 @@ class GE2EModel:
         return self._spec.min_samples
 
     @property
+    def spec(self) -> ModelSpec:
+        """The registry entry this model was built from."""
+        return self._spec
+
+    @property
     def random_weights(self) -> bool:
         """True when the encoder holds seeded random weights."""
         return self._random_weights

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import socket
 import threading
 from pathlib import Path
@@ -26,6 +27,7 @@ from engine.models.registry import ModelSpec, get_spec
 
 HUB_HOST = "www.modelscope.cn"
 HUB_PORT = 443
+HUB_ENV = "MODELSCOPE_DOMAIN"  # ModelScope's own override of the hub address (a mirror)
 RANDOM_SEED = 0
 
 
@@ -70,13 +72,24 @@ def _checkpoint_in_dir(directory: Path, spec: ModelSpec) -> Path | None:
     return None
 
 
+def hub_address() -> tuple[str, int]:
+    """Host and port ModelScope will download from: ``MODELSCOPE_DOMAIN`` when set, else the public hub."""
+    domain = os.environ.get(HUB_ENV, "").strip()
+    if not domain:
+        return HUB_HOST, HUB_PORT
+    scheme, _, rest = domain.rpartition("://")
+    host, _, port = rest.split("/", 1)[0].partition(":")
+    return host, int(port) if port.isdigit() else (80 if scheme == "http" else 443)
+
+
 def hub_reachable(timeout_s: float) -> bool:
     """True when a TCP connection to the hub opens within ``timeout_s`` (DNS included)."""
     result: list[bool] = []
+    address = hub_address()
 
     def probe() -> None:
         try:
-            with socket.create_connection((HUB_HOST, HUB_PORT), timeout=timeout_s):
+            with socket.create_connection(address, timeout=timeout_s):
                 result.append(True)
         except OSError:
             result.append(False)
@@ -148,7 +161,8 @@ def find_checkpoint(spec: ModelSpec, config: ModelConfig) -> Path:
         reasons.append("downloads are disabled (allow_download=False)")
         raise _unavailable(spec, reasons, "not_cached")
     if not hub_reachable(config.download_timeout_s):
-        reasons.append(f"offline: cannot reach {HUB_HOST}:{HUB_PORT} within {config.download_timeout_s:g} s")
+        host, port = hub_address()
+        reasons.append(f"offline: cannot reach {host}:{port} within {config.download_timeout_s:g} s")
         raise _unavailable(spec, reasons, "offline")
     try:
         found = _checkpoint_in_dir(_from_modelscope(spec, config, local_only=False), spec)

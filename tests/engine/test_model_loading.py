@@ -29,6 +29,7 @@ def closed_hub(monkeypatch: pytest.MonkeyPatch) -> tuple[str, int]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    monkeypatch.delenv(loader.HUB_ENV, raising=False)
     monkeypatch.setattr(loader, "HUB_HOST", "127.0.0.1")
     monkeypatch.setattr(loader, "HUB_PORT", port)
     return "127.0.0.1", port
@@ -77,6 +78,16 @@ def test_offline_without_cache_fails_fast_and_says_how_to_fix(tmp_path: Path, cl
     assert err.value.details["reason"] == "offline"
     assert "campplus" in message and "not in the ModelScope cache" in message and "offline" in message
     assert "model_dir" in message and "VOMID_MODEL_DIR" in message and "--model ge2e" in message
+    assert f"127.0.0.1:{closed_hub[1]}" in message
+
+
+def test_a_mirror_set_for_modelscope_is_the_address_probed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(loader.HUB_ENV, "http://127.0.0.1:9/")
+    assert loader.hub_address() == ("127.0.0.1", 9)
+    monkeypatch.setenv(loader.HUB_ENV, "mirror.example.org")
+    assert loader.hub_address() == ("mirror.example.org", 443)
+    monkeypatch.delenv(loader.HUB_ENV)
+    assert loader.hub_address() == (loader.HUB_HOST, loader.HUB_PORT)
 
 
 def test_downloads_disabled_and_not_cached(tmp_path: Path, closed_hub: tuple[str, int]) -> None:
