@@ -8,7 +8,6 @@ seconds (a bare ModelScope hub call with no network hangs for about 32 s).
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import socket
 import threading
@@ -56,20 +55,17 @@ def _import_class(dotted: str) -> Any:
 
 
 def _checkpoint_in_dir(directory: Path, spec: ModelSpec) -> Path | None:
-    """The checkpoint inside a model directory (honouring configuration.json), or None."""
+    """The pinned checkpoint file inside a model directory (or its ``owner/name`` subfolders), or None."""
     for base in (directory, directory / spec.repo_id, directory / spec.repo_id.split("/")[-1]):
-        names = [spec.checkpoint]
-        config = base / "configuration.json"
-        if config.is_file():
-            try:
-                pretrained = json.loads(config.read_text(encoding="utf-8"))["model"]["pretrained_model"]
-                names.insert(0, str(pretrained))
-            except (ValueError, KeyError, TypeError):
-                pass
-        for name in names:
-            if (base / name).is_file():
-                return base / name
+        if (base / spec.checkpoint).is_file():
+            return base / spec.checkpoint
     return None
+
+
+def _listing(directory: Path) -> str:
+    """A few file names in a directory, for error messages."""
+    names = sorted(p.name for p in directory.iterdir())[:6] if directory.is_dir() else []
+    return f"it holds {', '.join(names)}" if names else "it is empty or missing"
 
 
 def hub_address() -> tuple[str, int]:
@@ -147,7 +143,7 @@ def find_checkpoint(spec: ModelSpec, config: ModelConfig) -> Path:
         found = _checkpoint_in_dir(model_dir, spec) if model_dir.is_dir() else None
         if found is not None:
             return found
-        reasons.append(f"no {spec.checkpoint} in model_dir {model_dir}")
+        reasons.append(f"no {spec.checkpoint} in model_dir {model_dir} ({_listing(model_dir)})")
     try:
         found = _checkpoint_in_dir(_from_modelscope(spec, config, local_only=True), spec)
         if found is not None:

@@ -100,7 +100,12 @@ def test_downloads_disabled_and_not_cached(tmp_path: Path, closed_hub: tuple[str
 
 def test_empty_model_dir_is_reported_before_the_cache(tmp_path: Path, closed_hub: tuple[str, int]) -> None:
     config = ModelConfig(model_dir=tmp_path / "nothing-here", cache_dir=tmp_path / "cache", allow_download=False)
-    with pytest.raises(ModelUnavailableError, match=r"no campplus_cn_common\.bin in model_dir"):
+    with pytest.raises(ModelUnavailableError, match=r"no campplus_cn_common\.bin in model_dir .*empty or missing"):
+        load_model(config)
+    _write_model_dir(tmp_path / "other", {"w": torch.zeros(1)})
+    (tmp_path / "other" / SPEC.checkpoint).rename(tmp_path / "other" / "pretrained_eres2netv2.ckpt")
+    config = ModelConfig(model_dir=tmp_path / "other", cache_dir=tmp_path / "cache", allow_download=False)
+    with pytest.raises(ModelUnavailableError, match=r"it holds configuration\.json, pretrained_eres2netv2\.ckpt"):
         load_model(config)
 
 
