@@ -74,12 +74,13 @@ def run_gui(settings: Settings, *, kiosk: bool | None = None, audio_source: Path
     """Run the app until its window closes; returns the exit status."""
     t0 = time.perf_counter()
     app, _translators = make_application(settings)
-    directory, fault = open_directory(settings, memory)
     options = KioskOptions.from_settings(settings)
-    service = KioskService(settings, options=options, directory=directory,  # type: ignore[arg-type]
-                           node=make_node(settings, directory, memory), model_id=model_id)
-    if fault:
-        service.note_fault(fault)
+
+    def opener() -> tuple[object, NodeHandle, str | None]:
+        directory, fault = open_directory(settings, memory)
+        return directory, make_node(settings, directory, memory), fault
+
+    service = KioskService(settings, options=options, model_id=model_id, opener=opener)  # type: ignore[arg-type]
     window = MainWindow(service, Workers(), make_source(audio_source),
                         kiosk=options.kiosk_mode if kiosk is None else kiosk)
     window.start()
@@ -89,9 +90,10 @@ def run_gui(settings: Settings, *, kiosk: bool | None = None, audio_source: Path
 
     def ready(model: str) -> None:
         loaded = time.perf_counter() - t0
-        since = "" if base is None else f"; since process start: shown {base:.2f} s, ready {base - shown + loaded:.2f} s"
-        print(f"startup: window shown {shown:.2f} s, login usable with model {model} {loaded:.2f} s "
-              f"after the app started{since}", file=sys.stderr, flush=True)
+        since = "" if base is None else (f"; since process start: login screen shown {base:.2f} s, "
+                                         f"model ready {base - shown + loaded:.2f} s")
+        print(f"startup: login screen shown (Speak enabled) {shown:.2f} s, model {model} ready {loaded:.2f} s "
+              f"after run_gui began{since}", file=sys.stderr, flush=True)
         if exit_when_ready:
             window.allow_close()
             window.close()

@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # the engine (and torch) load in a worker after the window sh
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
+Opener = Callable[[], "tuple[Directory, NodeHandle, str | None]"]
 ACTOR = "kiosk"
 DEFAULT_PIN = "0000"
 
@@ -82,10 +83,12 @@ class KioskService:
         engine: Engine | None = None,
         node: NodeHandle | None = None,
         model_id: str | None = None,
+        opener: Opener | None = None,
     ) -> None:
         self.settings = settings
         self.options = options or KioskOptions.from_settings(settings)
-        self.directory: Directory = directory if directory is not None else MemoryDirectory()
+        self._opener = opener
+        self._directory = directory if directory is not None or opener is not None else MemoryDirectory()
         self.node: NodeHandle = node or LocalNode()
         self._model_id = model_id or settings.model
         self._engine = engine
@@ -96,6 +99,20 @@ class KioskService:
         self.replays = ReplayDetector(self.options.replay_similarity)
 
     # -- life cycle ----------------------------------------------------------------------------
+    @property
+    def directory(self) -> Directory:
+        """The speaker directory; waits (in a worker) while :meth:`load` is still opening it."""
+        if self._directory is None:
+            self._wait_for_load()
+        if self._directory is None:
+            raise RuntimeError(self._fault or "the speaker store is not open")
+        return self._directory
+
+    def _wait_for_load(self) -> None:
+        if self._loading.is_set():
+            with self._load_lock:  # held by load() until the store and the model are in
+                pass
+
     def use_model(self, model: Any, vad: Any = None) -> None:
         """Use an already loaded model (and VAD) over this service's directory instead of loading one."""
         from engine.facade import Engine
@@ -107,6 +124,9 @@ class KioskService:
         """Load the model (slow: run in a worker) and start the node; returns the model id."""
         self._loading.set()
         with self._load_lock:
+            if self._directory is None and self._opener is not None:
+                self._directory, self.node, fault = self._opener()
+                self._fault = fault or self._fault
             if self._engine is None:
                 from app.wiring import build_engine
 
@@ -126,7 +146,7 @@ class KioskService:
     def close(self) -> None:
         """Stop the node and release the directory."""
         self.node.stop()
-        closer = getattr(self.directory, "close", None)
+        closer = getattr(self._directory, "close", None)
         if closer is not None:
             closer()
 
@@ -138,9 +158,8 @@ class KioskService:
     @property
     def engine(self) -> Engine:
         """The loaded engine; waits (in a worker) while :meth:`load` is still running."""
-        if self._engine is None and self._loading.is_set():
-            with self._load_lock:  # held by load() until the model is in
-                pass
+        if self._engine is None:
+            self._wait_for_load()
         if self._engine is None:
             raise RuntimeError(self._fault or "the voice model is not loaded")
         return self._engine
@@ -310,8 +329,13 @@ class KioskService:
         self.options = replace(self.options, **changes)
         self.lockout.failures, self.lockout.lock_s = self.options.lock_failures, self.options.lock_s
 
-    def calibrate(self, trials_path: str, target_far: float, progress: Progress | None = None) -> Any:
-        """Choose a threshold at ``target_far`` from a trial list (``label enrol[,enrol] test`` lines)."""
+    def calibrate(self, trials_path: str, target_far: float, progress: Progress | None = None, *,
+                  root: Any = None) -> Any:
+        """Choose a threshold at ``target_far`` from a trial list (``label enrol[,enrol] test`` lines).
+
+        Paths in the list are relative to ``root``: by default the list's folder, or its parent when the list
+        sits in a ``trials`` folder (the layout of ../shared/data).
+        """
         from pathlib import Path
 
         from engine.calibration import calibrate
@@ -319,7 +343,7 @@ class KioskService:
 
         path = Path(trials_path)
         trials = parse_trials(path.read_text(encoding="utf-8"), source=str(path))
-        root = path.parent.parent if path.parent.name == "trials" else path.parent
+        root = Path(root) if root is not None else path.parent.parent if path.parent.name == "trials" else path.parent
         cache: dict[str, np.ndarray] = {}
 
         def vector(name: str) -> np.ndarray:

@@ -3,163 +3,163 @@
 <context>
     <name>AdminScreen</name>
     <message>
-        <location filename="../../ui/screens/admin.py" line="54" />
+        <location filename="../../ui/screens/admin.py" line="65" />
         <source>Speakers</source>
         <translation>说话人</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="55" />
+        <location filename="../../ui/screens/admin.py" line="66" />
         <source>Peers</source>
         <translation>对等节点</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="57" />
+        <location filename="../../ui/screens/admin.py" line="68" />
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="58" />
+        <location filename="../../ui/screens/admin.py" line="69" />
         <source>Audit log</source>
         <translation>审计日志</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="60" />
+        <location filename="../../ui/screens/admin.py" line="71" />
         <source>Calibration</source>
         <translation>阈值校准</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="63" />
+        <location filename="../../ui/screens/admin.py" line="74" />
         <source>Administration</source>
         <translation>系统管理</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="76" />
+        <location filename="../../ui/screens/admin.py" line="87" />
         <source>Search by id or name</source>
         <translation>按编号或姓名搜索</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="79" />
+        <location filename="../../ui/screens/admin.py" line="90" />
         <source>Enable</source>
         <translation>启用</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="80" />
+        <location filename="../../ui/screens/admin.py" line="91" />
         <source>Disable</source>
         <translation>停用</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="81" />
+        <location filename="../../ui/screens/admin.py" line="92" />
         <source>Delete</source>
         <translation>删除</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="88" />
+        <location filename="../../ui/screens/admin.py" line="99" />
         <source>Id</source>
         <translation>编号</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="88" />
+        <location filename="../../ui/screens/admin.py" line="99" />
         <source>Name</source>
         <translation>姓名</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="88" />
-        <location filename="../../ui/screens/admin.py" line="144" />
+        <location filename="../../ui/screens/admin.py" line="99" />
+        <location filename="../../ui/screens/admin.py" line="155" />
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="88" />
+        <location filename="../../ui/screens/admin.py" line="99" />
         <source>Models</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="89" />
+        <location filename="../../ui/screens/admin.py" line="100" />
         <source>Enrolled</source>
         <translation>注册时间</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="102" />
+        <location filename="../../ui/screens/admin.py" line="113" />
         <source>active</source>
         <translation>启用</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="102" />
+        <location filename="../../ui/screens/admin.py" line="113" />
         <source>disabled</source>
         <translation>停用</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="102" />
+        <location filename="../../ui/screens/admin.py" line="113" />
         <source>locked</source>
         <translation>已锁定</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="125" />
+        <location filename="../../ui/screens/admin.py" line="136" />
         <source>Delete speaker</source>
         <translation>删除说话人</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="126" />
+        <location filename="../../ui/screens/admin.py" line="137" />
         <source>Delete %1 and their voiceprints? This cannot be undone.</source>
         <translation>删除 %1 及其声纹？此操作无法撤销。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="144" />
+        <location filename="../../ui/screens/admin.py" line="155" />
         <source>Node</source>
         <translation>节点</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="144" />
+        <location filename="../../ui/screens/admin.py" line="155" />
         <source>Address</source>
         <translation>地址</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="144" />
+        <location filename="../../ui/screens/admin.py" line="155" />
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="145" />
+        <location filename="../../ui/screens/admin.py" line="156" />
         <source>Latency (ms)</source>
         <translation>延迟（毫秒）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="145" />
+        <location filename="../../ui/screens/admin.py" line="156" />
         <source>Load</source>
         <translation>负载</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="147" />
+        <location filename="../../ui/screens/admin.py" line="158" />
         <source>Refreshed every 2 seconds while shown.</source>
         <translation>显示时每 2 秒刷新一次。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="157" />
+        <location filename="../../ui/screens/admin.py" line="168" />
         <source> (this node)</source>
         <translation>（本节点）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="166" />
+        <location filename="../../ui/screens/admin.py" line="177" />
         <source>Time</source>
         <translation>时间</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="166" />
+        <location filename="../../ui/screens/admin.py" line="177" />
         <source>Event</source>
         <translation>事件</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="166" />
+        <location filename="../../ui/screens/admin.py" line="177" />
         <source>Actor</source>
         <translation>操作者</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="166" />
+        <location filename="../../ui/screens/admin.py" line="177" />
         <source>Subject</source>
         <translation>对象</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="167" />
+        <location filename="../../ui/screens/admin.py" line="178" />
         <source>Details</source>
         <translation>详情</translation>
     </message>
@@ -190,62 +190,62 @@
 <context>
     <name>CalibrationTab</name>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="97" />
+        <location filename="../../ui/screens/admin_settings.py" line="108" />
         <source>Choose a trial list (lines: label enrol test) recorded at this site and the false-accept rate you can accept. The threshold that gives it is computed here.</source>
         <translation>请选择在本场所录制的试验列表（每行：标签 注册 测试）以及可接受的误接受率，系统将计算对应的阈值。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="103" />
+        <location filename="../../ui/screens/admin_settings.py" line="114" />
         <source>Trial list file</source>
         <translation>试验列表文件</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="104" />
+        <location filename="../../ui/screens/admin_settings.py" line="115" />
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="111" />
+        <location filename="../../ui/screens/admin_settings.py" line="122" />
         <source>Target false-accept rate</source>
         <translation>目标误接受率</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="114" />
+        <location filename="../../ui/screens/admin_settings.py" line="125" />
         <source>Calibrate</source>
         <translation>校准</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="116" />
+        <location filename="../../ui/screens/admin_settings.py" line="127" />
         <source>Use this threshold</source>
         <translation>使用此阈值</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="132" />
+        <location filename="../../ui/screens/admin_settings.py" line="143" />
         <source>Trial list</source>
         <translation>试验列表</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="132" />
+        <location filename="../../ui/screens/admin_settings.py" line="143" />
         <source>Trial lists (*.txt)</source>
         <translation>试验列表 (*.txt)</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="142" />
+        <location filename="../../ui/screens/admin_settings.py" line="153" />
         <source>Scoring the trials…</source>
         <translation>正在计算试验得分…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="155" />
+        <location filename="../../ui/screens/admin_settings.py" line="166" />
         <source>Threshold %1: false accepts %2 %, false rejects %3 % on %4 trials.</source>
         <translation>阈值 %1：在 %4 次试验中误接受 %2 %，误拒绝 %3 %。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="163" />
+        <location filename="../../ui/screens/admin_settings.py" line="174" />
         <source>Calibration failed: %1</source>
         <translation>校准失败：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="169" />
+        <location filename="../../ui/screens/admin_settings.py" line="180" />
         <source>In use.</source>
         <translation>已启用。</translation>
     </message>
@@ -253,142 +253,142 @@
 <context>
     <name>EnrolScreen</name>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="27" />
+        <location filename="../../ui/screens/enrol.py" line="36" />
         <source>Your voiceprint (a set of numbers computed from your voice, not the recording) will be stored, encrypted, to recognise you at this site's kiosks and meeting rooms. The recordings are not kept. You can ask an administrator to delete your voiceprint at any time.</source>
         <translation>您的声纹（根据您的声音计算出的一组数字，而不是录音本身）将被加密保存，用于在本场所的自助终端和会议室识别您。录音不会被保留。您可以随时请管理员删除您的声纹。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="57" />
+        <location filename="../../ui/screens/enrol.py" line="66" />
         <source>Enrol a new person</source>
         <translation>注册新人员</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="70" />
+        <location filename="../../ui/screens/enrol.py" line="79" />
         <source>Badge number or login (scan or type)</source>
         <translation>工号或登录名（扫描或输入）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="72" />
+        <location filename="../../ui/screens/enrol.py" line="81" />
         <source>Full name</source>
         <translation>姓名</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="73" />
+        <location filename="../../ui/screens/enrol.py" line="82" />
         <source>Id</source>
         <translation>编号</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="75" />
+        <location filename="../../ui/screens/enrol.py" line="84" />
         <source>Name</source>
         <translation>姓名</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="81" />
+        <location filename="../../ui/screens/enrol.py" line="90" />
         <source>Consent</source>
         <translation>知情同意</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="86" />
+        <location filename="../../ui/screens/enrol.py" line="95" />
         <source>I have read this and agree</source>
         <translation>我已阅读并同意</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="96" />
+        <location filename="../../ui/screens/enrol.py" line="105" />
         <source>Start recording</source>
         <translation>开始录音</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="119" />
+        <location filename="../../ui/screens/enrol.py" line="128" />
         <source>Takes</source>
         <translation>录音</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="124" />
+        <location filename="../../ui/screens/enrol.py" line="133" />
         <source>%v of %m good takes</source>
         <translation>合格录音 %v / %m</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="126" />
+        <location filename="../../ui/screens/enrol.py" line="135" />
         <source>Finish enrolment</source>
         <translation>完成注册</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="141" />
+        <location filename="../../ui/screens/enrol.py" line="150" />
         <source>Enrol someone else</source>
         <translation>注册其他人</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="169" />
+        <location filename="../../ui/screens/enrol.py" line="178" />
         <source>Please enter the person's id.</source>
         <translation>请输入此人的编号。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="172" />
+        <location filename="../../ui/screens/enrol.py" line="181" />
         <source>Consent is needed before recording.</source>
         <translation>录音前需要您的同意。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="190" />
+        <location filename="../../ui/screens/enrol.py" line="199" />
         <source>Checking take %1…</source>
         <translation>正在检查第 %1 次录音…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="198" />
+        <location filename="../../ui/screens/enrol.py" line="207" />
         <source>Take %1 is good (%2 s of speech).</source>
         <translation>第 %1 次录音合格（语音 %2 秒）。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="203" />
+        <location filename="../../ui/screens/enrol.py" line="212" />
         <source>Take %1: %2</source>
         <translation>第 %1 次录音：%2</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="220" />
+        <location filename="../../ui/screens/enrol.py" line="229" />
         <source>Take %1: to do</source>
         <translation>第 %1 次：待录</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="223" />
+        <location filename="../../ui/screens/enrol.py" line="232" />
         <source>Take %1: good, %2 s</source>
         <translation>第 %1 次：合格，%2 秒</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="225" />
+        <location filename="../../ui/screens/enrol.py" line="234" />
         <source>Take %1: retry needed</source>
         <translation>第 %1 次：需要重录</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="229" />
+        <location filename="../../ui/screens/enrol.py" line="238" />
         <source>Retry</source>
         <translation>重录</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="237" />
+        <location filename="../../ui/screens/enrol.py" line="246" />
         <source>All takes recorded</source>
         <translation>全部录音已完成</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="238" />
+        <location filename="../../ui/screens/enrol.py" line="247" />
         <source>Take %1 of %2</source>
         <translation>第 %1 次录音，共 %2 次</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="247" />
+        <location filename="../../ui/screens/enrol.py" line="256" />
         <source>Saving the voiceprint…</source>
         <translation>正在保存声纹…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="255" />
+        <location filename="../../ui/screens/enrol.py" line="264" />
         <source>%1 is enrolled</source>
         <translation>%1 已注册</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="257" />
+        <location filename="../../ui/screens/enrol.py" line="266" />
         <source>%1 is enrolled, but the check is weak</source>
         <translation>%1 已注册，但校验得分偏低</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="259" />
+        <location filename="../../ui/screens/enrol.py" line="268" />
         <source>Verification against the new voiceprint: score %1, threshold %2 (%3 takes, %4 s of speech).</source>
         <translation>与新声纹的核验：得分 %1，阈值 %2（%3 次录音，语音 %4 秒）。</translation>
     </message>
@@ -396,158 +396,158 @@
 <context>
     <name>LabelingScreen</name>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="64" />
+        <location filename="../../ui/screens/labeling.py" line="72" />
         <source>Meeting room: who spoke when</source>
         <translation>会议室：谁在何时发言</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="68" />
+        <location filename="../../ui/screens/labeling.py" line="76" />
         <source>Open audio file…</source>
         <translation>打开音频文件…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="69" />
-        <location filename="../../ui/screens/labeling.py" line="134" />
+        <location filename="../../ui/screens/labeling.py" line="77" />
+        <location filename="../../ui/screens/labeling.py" line="142" />
         <source>Record the room</source>
         <translation>录制会议室</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="70" />
+        <location filename="../../ui/screens/labeling.py" line="78" />
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="74" />
+        <location filename="../../ui/screens/labeling.py" line="82" />
         <source>Export %1</source>
         <translation>导出 %1</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="80" />
+        <location filename="../../ui/screens/labeling.py" line="88" />
         <source>Open a recording or record the room to see who spoke when.</source>
         <translation>打开录音或录制会议室，查看谁在何时发言。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="91" />
+        <location filename="../../ui/screens/labeling.py" line="99" />
         <source>Click a segment to play it.</source>
         <translation>点击片段即可播放。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="93" />
+        <location filename="../../ui/screens/labeling.py" line="101" />
         <source>Play</source>
         <translation>播放</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="94" />
+        <location filename="../../ui/screens/labeling.py" line="102" />
         <source>Rename speaker…</source>
         <translation>重命名说话人…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="95" />
+        <location filename="../../ui/screens/labeling.py" line="103" />
         <source>Enrol this speaker…</source>
         <translation>注册此说话人…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="113" />
+        <location filename="../../ui/screens/labeling.py" line="121" />
         <source>Open a meeting recording</source>
         <translation>打开会议录音</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="114" />
+        <location filename="../../ui/screens/labeling.py" line="122" />
         <source>Audio (*.wav *.flac *.mp3 *.m4a *.ogg)</source>
         <translation>音频 (*.wav *.flac *.mp3 *.m4a *.ogg)</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="120" />
+        <location filename="../../ui/screens/labeling.py" line="128" />
         <source>Labelling %1…</source>
         <translation>正在标注 %1…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="130" />
+        <location filename="../../ui/screens/labeling.py" line="138" />
         <source>Stop and label</source>
         <translation>停止并标注</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="131" />
+        <location filename="../../ui/screens/labeling.py" line="139" />
         <source>Recording the room…</source>
         <translation>正在录制会议室…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="135" />
+        <location filename="../../ui/screens/labeling.py" line="143" />
         <source>Labelling the recording…</source>
         <translation>正在标注录音…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="143" />
+        <location filename="../../ui/screens/labeling.py" line="151" />
         <source>Cancelling…</source>
         <translation>正在取消…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="156" />
+        <location filename="../../ui/screens/labeling.py" line="164" />
         <source>%1: %2 speakers, %3 segments, %4 s.</source>
         <translation>%1：%2 位说话人，%3 个片段，%4 秒。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="164" />
+        <location filename="../../ui/screens/labeling.py" line="172" />
         <source>Cancelled.</source>
         <translation>已取消。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="166" />
+        <location filename="../../ui/screens/labeling.py" line="174" />
         <source>Cannot open this file: %1</source>
         <translation>无法打开此文件：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="200" />
+        <location filename="../../ui/screens/labeling.py" line="208" />
         <source>%1, %2–%3 s</source>
         <translation>%1，%2–%3 秒</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="211" />
+        <location filename="../../ui/screens/labeling.py" line="219" />
         <source>No audio output here: showing the position only.</source>
         <translation>此处没有音频输出：仅显示播放位置。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="218" />
+        <location filename="../../ui/screens/labeling.py" line="226" />
         <source>Rename speaker</source>
         <translation>重命名说话人</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="218" />
+        <location filename="../../ui/screens/labeling.py" line="226" />
         <source>Name:</source>
         <translation>姓名：</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="238" />
+        <location filename="../../ui/screens/labeling.py" line="246" />
         <source>Enrol this speaker</source>
         <translation>注册此说话人</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="238" />
+        <location filename="../../ui/screens/labeling.py" line="246" />
         <source>Id for this person:</source>
         <translation>此人的编号：</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="243" />
+        <location filename="../../ui/screens/labeling.py" line="251" />
         <source>Enrolling %1…</source>
         <translation>正在注册 %1…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="248" />
+        <location filename="../../ui/screens/labeling.py" line="256" />
         <source>%1 is enrolled.</source>
         <translation>%1 已注册。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="252" />
+        <location filename="../../ui/screens/labeling.py" line="260" />
         <source>Could not enrol from this meeting: %1</source>
         <translation>无法从本次会议注册：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="259" />
+        <location filename="../../ui/screens/labeling.py" line="267" />
         <source>Export</source>
         <translation>导出</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="266" />
+        <location filename="../../ui/screens/labeling.py" line="274" />
         <source>Saved %1</source>
         <translation>已保存 %1</translation>
     </message>
@@ -555,24 +555,19 @@
 <context>
     <name>LoginScreen</name>
     <message>
-        <location filename="../../ui/screens/login.py" line="44" />
+        <location filename="../../ui/screens/login.py" line="45" />
         <source>Your id (badge or login)</source>
         <translation>您的编号（工号或登录名）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="84" />
+        <location filename="../../ui/screens/login.py" line="85" />
         <source>Say the phrase to sign in</source>
         <translation>朗读句子即可登录</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="84" />
+        <location filename="../../ui/screens/login.py" line="85" />
         <source>Who is speaking?</source>
         <translation>请问您是谁？</translation>
-    </message>
-    <message>
-        <location filename="../../ui/screens/login.py" line="91" />
-        <source>Loading the voice model…</source>
-        <translation>正在加载声纹模型…</translation>
     </message>
     <message>
         <location filename="../../ui/screens/login.py" line="93" />
@@ -596,37 +591,42 @@
         <translation>正在核验您的声音…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="137" />
+        <location filename="../../ui/screens/login.py" line="124" />
+        <source>Checking your voice (the voice model is still loading)…</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../ui/screens/login.py" line="138" />
         <source>Welcome, %1</source>
         <translation>欢迎，%1</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="138" />
+        <location filename="../../ui/screens/login.py" line="139" />
         <source>Recognised as %1 (score %2)</source>
         <translation>识别为 %1（得分 %2）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="141" />
+        <location filename="../../ui/screens/login.py" line="142" />
         <source>Try again</source>
         <translation>请再试一次</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="144" />
+        <location filename="../../ui/screens/login.py" line="145" />
         <source>Not recognised</source>
         <translation>未能识别</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="147" />
+        <location filename="../../ui/screens/login.py" line="148" />
         <source>Try again in %1 s.</source>
         <translation>请在 %1 秒后再试。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="155" />
+        <location filename="../../ui/screens/login.py" line="156" />
         <source>Microphone problem</source>
         <translation>麦克风问题</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="156" />
+        <location filename="../../ui/screens/login.py" line="157" />
         <source>Press Speak to retry.</source>
         <translation>按“说话”重试。</translation>
     </message>
@@ -634,77 +634,77 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../ui/app.py" line="39" />
+        <location filename="../../ui/app.py" line="48" />
         <source>Edge-VoMID</source>
         <translation>Edge-VoMID 声纹识别</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="45" />
+        <location filename="../../ui/app.py" line="54" />
         <source>Sign in</source>
         <translation>登录</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="46" />
+        <location filename="../../ui/app.py" line="55" />
         <source>Enrol</source>
         <translation>注册</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="47" />
+        <location filename="../../ui/app.py" line="56" />
         <source>Meeting room</source>
         <translation>会议室</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="48" />
+        <location filename="../../ui/app.py" line="57" />
         <source>Admin</source>
         <translation>管理</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="116" />
+        <location filename="../../ui/app.py" line="125" />
         <source>Administrator</source>
         <translation>管理员</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="116" />
+        <location filename="../../ui/app.py" line="125" />
         <source>Admin PIN:</source>
         <translation>管理员 PIN：</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="171" />
+        <location filename="../../ui/app.py" line="180" />
         <source>The voice model could not load: %1</source>
         <translation>声纹模型无法加载：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="180" />
+        <location filename="../../ui/app.py" line="189" />
         <source>Node: %1</source>
         <translation>节点：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="181" />
+        <location filename="../../ui/app.py" line="190" />
         <source>Peers: %1</source>
         <translation>对等节点：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="182" />
+        <location filename="../../ui/app.py" line="191" />
         <source>Model: %1</source>
         <translation>模型：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="182" />
+        <location filename="../../ui/app.py" line="191" />
         <source>loading…</source>
         <translation>加载中…</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="184" />
+        <location filename="../../ui/app.py" line="193" />
         <source>Fault: %1</source>
         <translation>故障：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="186" />
+        <location filename="../../ui/app.py" line="195" />
         <source>Default admin PIN in use: set VOMID_ADMIN_PIN</source>
         <translation>正在使用默认管理员 PIN：请设置 VOMID_ADMIN_PIN</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="188" />
+        <location filename="../../ui/app.py" line="197" />
         <source>No faults</source>
         <translation>运行正常</translation>
     </message>
@@ -868,72 +868,72 @@
 <context>
     <name>SettingsTab</name>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="31" />
+        <location filename="../../ui/screens/admin_settings.py" line="42" />
         <source>Identify: who is speaking? (1:N)</source>
         <translation>辨认：谁在说话？（1:N）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="32" />
+        <location filename="../../ui/screens/admin_settings.py" line="43" />
         <source>Verify: claim an id, then speak (1:1)</source>
         <translation>验证：先输入编号，再说话（1:1）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="37" />
+        <location filename="../../ui/screens/admin_settings.py" line="48" />
         <source>Full screen, closing needs the admin PIN</source>
         <translation>全屏显示，关闭需要管理员 PIN</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="41" />
+        <location filename="../../ui/screens/admin_settings.py" line="52" />
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="42" />
+        <location filename="../../ui/screens/admin_settings.py" line="53" />
         <source>Login mode</source>
         <translation>登录方式</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="43" />
+        <location filename="../../ui/screens/admin_settings.py" line="54" />
         <source>Accept threshold (cosine)</source>
         <translation>通过阈值（余弦）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="44" />
+        <location filename="../../ui/screens/admin_settings.py" line="55" />
         <source>Lock an id after failures</source>
         <translation>失败多少次后锁定编号</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="45" />
+        <location filename="../../ui/screens/admin_settings.py" line="56" />
         <source>Lock for</source>
         <translation>锁定时长</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="46" />
+        <location filename="../../ui/screens/admin_settings.py" line="57" />
         <source>Back to login after inactivity</source>
         <translation>无操作后返回登录</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="47" />
+        <location filename="../../ui/screens/admin_settings.py" line="58" />
         <source>Kiosk mode</source>
         <translation>自助终端模式</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="48" />
+        <location filename="../../ui/screens/admin_settings.py" line="59" />
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="49" />
+        <location filename="../../ui/screens/admin_settings.py" line="60" />
         <source>Apply</source>
         <translation>应用</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="59" />
+        <location filename="../../ui/screens/admin_settings.py" line="70" />
         <source>(change with --model and restart)</source>
         <translation>（用 --model 更改并重启）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="81" />
+        <location filename="../../ui/screens/admin_settings.py" line="92" />
         <source>Applied.</source>
         <translation>已应用。</translation>
     </message>

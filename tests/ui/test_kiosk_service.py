@@ -72,3 +72,17 @@ def test_embedded_node_serves_with_the_app_and_stops_with_it(kiosk_settings: Set
     finally:
         service.close()
     assert node.url is None
+
+
+def test_calibration_picks_a_threshold_between_targets_and_impostors(service: KioskService, voices,
+                                                                    tmp_path: Path) -> None:
+    root = voices["1688"][0].parents[2]
+    rel = {k: [str(p.relative_to(root)) for p in v] for k, v in voices.items()}
+    lines = [f"1 {','.join(rel['1688'][3:6])} {rel['1688'][8]}", f"1 {','.join(rel['3080'][0:3])} {rel['3080'][4]}",
+             f"0 {','.join(rel['1688'][3:6])} {rel['2033'][4]}", f"0 {','.join(rel['3080'][0:3])} {rel['2414'][6]}"]
+    trials = tmp_path / "site.txt"
+    trials.write_text("\n".join(lines) + "\n")
+    result = service.calibrate(str(trials), 0.01, root=root)
+    assert result.n_trials == 4 and result.far == 0.0 and result.frr == 0.0
+    service.set_threshold(result.threshold)
+    assert service.threshold() == result.threshold

@@ -38,6 +38,7 @@ class LoginScreen(QWidget):
         self.service = service
         self.workers = workers
         self.busy = False
+        self.model_ready = False
         self.title = QLabel()
         self.title.setObjectName("title")
         self.claim = QLineEdit()
@@ -85,11 +86,10 @@ class LoginScreen(QWidget):
         self.claim.setVisible(self.verify_mode)
 
     def set_ready(self, ready: bool) -> None:
-        """Enable speaking once the model is loaded."""
-        self.panel.speak.setEnabled(ready and not self.busy)
-        if not ready:
-            set_state(self.result, "busy", self.tr("Loading the voice model…"))
-        elif self.result.property("state") in (None, "busy") and not self.busy:
+        """Note whether the model is loaded; speaking works before that (the check waits for the model)."""
+        self.model_ready = ready
+        self.panel.speak.setEnabled(not self.busy)
+        if not self.busy and not self.panel.recording and self.result.property("state") in (None, "busy", "idle"):
             set_state(self.result, "idle", self.tr("Press Speak (or the space bar) and read the phrase."))
 
     def reset(self) -> None:
@@ -120,7 +120,8 @@ class LoginScreen(QWidget):
             return
         self.busy = True
         self.panel.speak.setEnabled(False)
-        set_state(self.result, "busy", self.tr("Checking your voice…"))
+        set_state(self.result, "busy", self.tr("Checking your voice…") if self.model_ready
+                  else self.tr("Checking your voice (the voice model is still loading)…"))
         self.workers.submit(self.service.login, samples, claimed, on_done=self._done, on_failed=self._failed)
 
     def _done(self, outcome: LoginOutcome) -> None:
