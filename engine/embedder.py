@@ -12,8 +12,8 @@ from engine.config import QualityConfig
 from engine.errors import QualityRejected
 from engine.models.base import EmbeddingModel
 from engine.quality import QualityReport, check_quality
+from engine.speech_trim import speech_for
 from engine.vad import SileroVad
-from engine.waveform import Waveform
 
 Purpose = Literal["enrol", "verify"]
 
@@ -42,6 +42,7 @@ class Embedder:
         self.model = model
         self.vad = vad
         self.quality = quality
+        self._speech = speech_for(model.model_id)
 
     def _embed_windows(self, windows: list[np.ndarray]) -> np.ndarray:
         fast = getattr(self.model, "embed_windows", None)
@@ -74,16 +75,8 @@ class Embedder:
         )
         if purpose is not None and not report.ok:
             raise QualityRejected(report)
-        speech = _concat(wav, segments)
+        speech = self._speech(wav, segments)
         if len(speech) < self.model.min_samples:
             speech = np.pad(speech, (0, self.model.min_samples - len(speech)), mode="wrap" if len(speech) else "constant")
         vector = l2_normalise(self.model.embed_batch([speech])[0])
         return EmbeddingResult(vector, report, report.speech_seconds, self.model.model_id)
-
-
-def _concat(wav: Waveform, segments: list[tuple[float, float]]) -> np.ndarray:
-    """Speech parts joined; the whole signal when the VAD found none."""
-    if not segments:
-        return wav.samples
-    parts = [wav.crop(a, b).samples for a, b in segments]
-    return np.concatenate(parts) if parts else wav.samples
