@@ -20,7 +20,8 @@ from peer.node import Node, batched_engine
 from peer.server import NodeServer
 
 SCOPES = ("enrol", "verify", "admin")
-CONFIG = EngineConfig(model=ModelConfig(model_id="ge2e"))
+# One torch thread: spinning OpenMP threads crawl on the shared 2-core test machine.
+CONFIG = EngineConfig(model=ModelConfig(model_id="ge2e", threads=1))
 # Takes with at least 3 s of speech each (the enrolment gate), and held-out attempts.
 TAKES = {"1688": [3, 4, 5], "1998": [1, 3, 6]}
 ATTEMPT = {"1688": 7, "1998": 9, "2414": 5, "3080": 5}
@@ -92,7 +93,7 @@ def attempt_of(shared_data: Path, speaker: str) -> bytes:
 @pytest.fixture(scope="session")
 def ge2e() -> EmbeddingModel:
     """The offline GE2E model, loaded once."""
-    return load_model(ModelConfig(model_id="ge2e"))
+    return load_model(CONFIG.model)
 
 
 @pytest.fixture(scope="session")
