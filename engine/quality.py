@@ -16,6 +16,7 @@ FRAME = 512  # 32 ms analysis frames, the VAD's own
 _SILENCE_DBFS = -100.0  # below this the input is digital silence, not a quiet voice
 _PROBE_LEVEL_DBFS = -26.0  # quiet input is amplified to this level to ask the VAD whether it holds speech
 _FLOOR_POWER = 1e-12
+_MAX_WINDOWS = 40  # windows embedded to count speakers, however long the take
 
 Segments = Sequence[tuple[float, float]]
 EmbedWindows = Callable[[list[np.ndarray]], np.ndarray]
@@ -149,15 +150,15 @@ def _quiet_take(
     failures: list[QualityIssue],
 ) -> list[tuple[float, float]]:
     """Tell a quiet voice (too_quiet) from no voice at all (no_speech); return the speech found."""
-    if level > _SILENCE_DBFS:
+    if level <= _SILENCE_DBFS:
+        return segs
+    if not segs:  # amplify and ask again: a quiet voice is still a voice
         gain = 10 ** ((_PROBE_LEVEL_DBFS - level) / 20)
-        loud = Waveform(np.clip(wav.samples * np.float32(gain), -1.0, 1.0), wav.sample_rate)
-        probe = vad.segments(loud)
-        if probe:
-            failures.append(QualityIssue(
-                "too_quiet", f"the voice is too quiet ({level:.0f} dBFS, at least {config.min_level_dbfs:.0f} "
-                "dBFS needed): speak closer to the microphone or raise its gain", level, config.min_level_dbfs))
-            return list(probe) if not segs else segs
+        segs = vad.segments(Waveform(np.clip(wav.samples * np.float32(gain), -1.0, 1.0), wav.sample_rate))
+    if segs:
+        failures.append(QualityIssue(
+            "too_quiet", f"the voice is too quiet ({level:.0f} dBFS, at least {config.min_level_dbfs:.0f} "
+            "dBFS needed): speak closer to the microphone or raise its gain", level, config.min_level_dbfs))
     return segs
 
 
@@ -230,9 +231,11 @@ def count_speakers(
     speech = np.concatenate([x[int(a * sample_rate): int(b * sample_rate)] for a, b in segs])
     win = int(config.speaker_window_s * sample_rate)
     hop = int(config.speaker_hop_s * sample_rate)
-    starts = list(range(0, max(len(speech) - win, 0) + 1, hop)) if len(speech) >= win else []
-    if len(starts) < 3:
+    n_windows = (len(speech) - win) // hop + 1 if len(speech) >= win else 0
+    if n_windows < 3:
         return None
+    # A long take is sampled with at most _MAX_WINDOWS windows spread evenly over its speech.
+    starts = np.linspace(0, len(speech) - win, min(n_windows, _MAX_WINDOWS)).astype(int)
     emb = np.asarray(embed_windows([speech[s: s + win] for s in starts]), np.float64)
     emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
     labels = _two_clusters(emb)

@@ -195,3 +195,19 @@ def test_speakers_are_not_counted_for_verification(
 ) -> None:
     report = check_quality(_two_takes(english, "1688", "1998"), vad, CONFIG, "verify", embed_windows=embed_windows)
     assert report.n_speakers is None and report.ok
+
+
+def test_a_long_enrolment_take_embeds_a_bounded_number_of_windows(
+    vad: SileroVad, english: dict[str, list[Waveform]], embed_windows  # type: ignore[no-untyped-def]
+) -> None:
+    take = Waveform(np.concatenate([w.samples for w in english["2033"]]))  # all ten utterances, one reader
+    seen: list[int] = []
+
+    def counting(windows: list[np.ndarray]) -> np.ndarray:
+        seen.append(len(windows))
+        return embed_windows(windows)  # type: ignore[no-any-return]
+
+    report = check_quality(take, vad, CONFIG, "enrol", embed_windows=counting)
+    assert take.duration > 60
+    assert report.n_speakers == 1 and report.ok
+    assert seen == [40]
