@@ -1,7 +1,7 @@
 """Meeting labeling for the kiosk: who spoke when, with names for enrolled people.
 
-Uses the engine's labeling pipeline when it is installed (``engine.labeling``); until then an interim
-labeler (VAD, sliding-window embeddings, agglomerative clustering) gives the screen real segments.
+Uses the engine's labeling pipeline (``engine.labeling.Labeler``); where that package is absent (a partial
+install) an interim labeler (VAD, sliding-window embeddings, agglomerative clustering) stands in.
 """
 
 from __future__ import annotations

@@ -396,158 +396,158 @@
 <context>
     <name>LabelingScreen</name>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="72" />
+        <location filename="../../ui/screens/labeling.py" line="73" />
         <source>Meeting room: who spoke when</source>
         <translation>会议室：谁在何时发言</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="76" />
+        <location filename="../../ui/screens/labeling.py" line="77" />
         <source>Open audio file…</source>
         <translation>打开音频文件…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="77" />
-        <location filename="../../ui/screens/labeling.py" line="142" />
+        <location filename="../../ui/screens/labeling.py" line="78" />
+        <location filename="../../ui/screens/labeling.py" line="143" />
         <source>Record the room</source>
         <translation>录制会议室</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="78" />
+        <location filename="../../ui/screens/labeling.py" line="79" />
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="82" />
+        <location filename="../../ui/screens/labeling.py" line="83" />
         <source>Export %1</source>
         <translation>导出 %1</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="88" />
+        <location filename="../../ui/screens/labeling.py" line="89" />
         <source>Open a recording or record the room to see who spoke when.</source>
         <translation>打开录音或录制会议室，查看谁在何时发言。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="99" />
+        <location filename="../../ui/screens/labeling.py" line="100" />
         <source>Click a segment to play it.</source>
         <translation>点击片段即可播放。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="101" />
+        <location filename="../../ui/screens/labeling.py" line="102" />
         <source>Play</source>
         <translation>播放</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="102" />
+        <location filename="../../ui/screens/labeling.py" line="103" />
         <source>Rename speaker…</source>
         <translation>重命名说话人…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="103" />
+        <location filename="../../ui/screens/labeling.py" line="104" />
         <source>Enrol this speaker…</source>
         <translation>注册此说话人…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="121" />
+        <location filename="../../ui/screens/labeling.py" line="122" />
         <source>Open a meeting recording</source>
         <translation>打开会议录音</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="122" />
+        <location filename="../../ui/screens/labeling.py" line="123" />
         <source>Audio (*.wav *.flac *.mp3 *.m4a *.ogg)</source>
         <translation>音频 (*.wav *.flac *.mp3 *.m4a *.ogg)</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="128" />
+        <location filename="../../ui/screens/labeling.py" line="129" />
         <source>Labelling %1…</source>
         <translation>正在标注 %1…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="138" />
+        <location filename="../../ui/screens/labeling.py" line="139" />
         <source>Stop and label</source>
         <translation>停止并标注</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="139" />
+        <location filename="../../ui/screens/labeling.py" line="140" />
         <source>Recording the room…</source>
         <translation>正在录制会议室…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="143" />
+        <location filename="../../ui/screens/labeling.py" line="144" />
         <source>Labelling the recording…</source>
         <translation>正在标注录音…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="151" />
+        <location filename="../../ui/screens/labeling.py" line="152" />
         <source>Cancelling…</source>
         <translation>正在取消…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="164" />
+        <location filename="../../ui/screens/labeling.py" line="166" />
         <source>%1: %2 speakers, %3 segments, %4 s.</source>
         <translation>%1：%2 位说话人，%3 个片段，%4 秒。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="172" />
+        <location filename="../../ui/screens/labeling.py" line="174" />
         <source>Cancelled.</source>
         <translation>已取消。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="174" />
+        <location filename="../../ui/screens/labeling.py" line="176" />
         <source>Cannot open this file: %1</source>
         <translation>无法打开此文件：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="208" />
+        <location filename="../../ui/screens/labeling.py" line="210" />
         <source>%1, %2–%3 s</source>
         <translation>%1，%2–%3 秒</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="219" />
+        <location filename="../../ui/screens/labeling.py" line="221" />
         <source>No audio output here: showing the position only.</source>
         <translation>此处没有音频输出：仅显示播放位置。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="226" />
+        <location filename="../../ui/screens/labeling.py" line="228" />
         <source>Rename speaker</source>
         <translation>重命名说话人</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="226" />
+        <location filename="../../ui/screens/labeling.py" line="228" />
         <source>Name:</source>
         <translation>姓名：</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="246" />
+        <location filename="../../ui/screens/labeling.py" line="248" />
         <source>Enrol this speaker</source>
         <translation>注册此说话人</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="246" />
+        <location filename="../../ui/screens/labeling.py" line="248" />
         <source>Id for this person:</source>
         <translation>此人的编号：</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="251" />
+        <location filename="../../ui/screens/labeling.py" line="258" />
         <source>Enrolling %1…</source>
         <translation>正在注册 %1…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="256" />
+        <location filename="../../ui/screens/labeling.py" line="263" />
         <source>%1 is enrolled.</source>
         <translation>%1 已注册。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="260" />
+        <location filename="../../ui/screens/labeling.py" line="268" />
         <source>Could not enrol from this meeting: %1</source>
         <translation>无法从本次会议注册：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="267" />
+        <location filename="../../ui/screens/labeling.py" line="276" />
         <source>Export</source>
         <translation>导出</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="274" />
+        <location filename="../../ui/screens/labeling.py" line="283" />
         <source>Saved %1</source>
         <translation>已保存 %1</translation>
     </message>
@@ -593,7 +593,7 @@
     <message>
         <location filename="../../ui/screens/login.py" line="124" />
         <source>Checking your voice (the voice model is still loading)…</source>
-        <translation type="unfinished" />
+        <translation>正在核验您的声音（声纹模型仍在加载）…</translation>
     </message>
     <message>
         <location filename="../../ui/screens/login.py" line="138" />

@@ -72,3 +72,30 @@ def test_labelling_can_be_cancelled(qtbot, screen, long_meeting) -> None:
         screen.cancel()
     assert screen.status.text() == "Cancelled."
     assert screen.result is None and screen.open_btn.isEnabled()
+
+
+def test_enrol_a_meeting_speaker_then_the_next_meeting_names_them(qtbot, screen, shared_data) -> None:
+    with qtbot.waitSignal(screen.labelled, timeout=WAIT_MS) as first:
+        screen.open_file(shared_data / "diarization" / "dev00.wav")
+    talker = first.args[0].speakers[0]
+    screen.rename(talker, "Mee Nine")
+    with qtbot.waitSignal(screen.speaker_enrolled, timeout=WAIT_MS) as enrolled:
+        screen.enrol_speaker(talker, "MEE009")
+    assert enrolled.args[0].speaker_id == "MEE009"
+    with qtbot.waitSignal(screen.labelled, timeout=WAIT_MS) as second:
+        screen.open_file(shared_data / "diarization" / "dev01.wav")  # the same two people, another excerpt
+    assert "MEE009" in second.args[0].speakers
+    assert "Mee Nine" in screen.timeline.display.values()
+
+
+def test_record_the_room_from_the_file_source_and_label_it(qtbot, service, shared_data) -> None:
+    workers = Workers()
+    source = FileSource([shared_data / "diarization" / "dev00.wav"], speed=3.0)  # 30 s played in 10 s
+    widget = LabelingScreen(service, workers, source)
+    qtbot.addWidget(widget)
+    with qtbot.waitSignal(widget.labelled, timeout=WAIT_MS) as done:
+        widget.toggle_record()  # plays until the file ends, then labels what was recorded
+    assert done.args[0].uri == "room" and round(done.args[0].duration) == 30
+    assert widget.timeline.lane_count == 2
+    widget.shutdown()
+    workers.shutdown()

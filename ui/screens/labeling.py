@@ -40,6 +40,7 @@ class LabelingScreen(QWidget):
 
     labelled = Signal(object)
     failed = Signal(str)
+    speaker_enrolled = Signal(object)
 
     def __init__(self, service: KioskService, workers: Workers, source: AudioSource,
                  parent: QWidget | None = None) -> None:
@@ -151,8 +152,9 @@ class LabelingScreen(QWidget):
             self.status.setText(self.tr("Cancelling…"))
 
     def _progress(self, step: str, done: int, total: int) -> None:
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(done)
+        if total > 0:  # steps without a known total leave the bar as it is
+            self.progress.setRange(0, total)
+            self.progress.setValue(min(done, total))
 
     def _done(self, result: MeetingResult) -> None:
         self.task = None
@@ -244,20 +246,27 @@ class LabelingScreen(QWidget):
         if seg is None or self.result is None:
             return
         sid, ok = QInputDialog.getText(self, self.tr("Enrol this speaker"), self.tr("Id for this person:"))
-        if not ok or not sid.strip():
+        if ok and sid.strip():
+            self.enrol_speaker(seg.label, sid.strip())
+
+    def enrol_speaker(self, label: str, speaker_id: str) -> None:
+        """Enrol the speaker of ``label`` as ``speaker_id`` from all their segments (write pool)."""
+        if self.result is None:
             return
-        name = self.names.get(seg.label) or seg.name
-        segs = [s for s in self.result.segments if s.label == seg.label]
-        self.status.setText(self.tr("Enrolling %1…").replace("%1", sid.strip()))
-        self.workers.submit(self.service.enrol_from_segments, sid.strip(), name, self.result.samples, segs,
+        name = self.names.get(label) or next((s.name for s in self.result.segments if s.label == label), None)
+        segs = [s for s in self.result.segments if s.label == label]
+        self.status.setText(self.tr("Enrolling %1…").replace("%1", speaker_id))
+        self.workers.submit(self.service.enrol_from_segments, speaker_id, name, self.result.samples, segs,
                             on_done=self._enrolled, on_failed=self._enrol_failed, write=True)
 
     def _enrolled(self, outcome: object) -> None:
         self.status.setText(self.tr("%1 is enrolled.").replace("%1", getattr(outcome, "speaker_id", "")))
+        self.speaker_enrolled.emit(outcome)
 
     def _enrol_failed(self, exc: BaseException) -> None:
         code = exc.code if isinstance(exc, EnrolFromMeetingError) else "error"
         self.status.setText(self.tr("Could not enrol from this meeting: %1").replace("%1", reason_text(code)))
+        self.speaker_enrolled.emit(exc)
 
     # -- export --------------------------------------------------------------------------------
     def choose_export(self, fmt: str) -> None:
