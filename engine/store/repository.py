@@ -8,7 +8,7 @@ from typing import Self
 import numpy as np
 
 from engine.gallery import Voiceprint
-from engine.store import keystore, schema
+from engine.store import audit, keystore, schema
 from engine.store.admin import StoreAdmin
 from engine.store.base import Progress
 from engine.store.keys import MasterKeyProvider
@@ -63,21 +63,21 @@ class VoiceprintStore(EnrolmentWrites, SpeakerAdmin, StoreAdmin, Replication):
         engine = schema.make_engine(url)
         try:
             if schema.current_revision(engine) is None:
-                schema.upgrade(engine)
-                with engine.begin() as conn:
+                schema.upgrade(engine)  # an empty database: nothing to protect yet
+            store = None
+            with engine.begin() as conn:
+                audit.lock_chain(
+                    conn
+                )  # two processes creating one store: the second one sees the first's keys
+                values = keystore.read_meta(conn)
+                if "store_id" not in values:
                     keys = keystore.initialise(conn, master_key_provider, node_id)
                     store = cls(engine, url, keys, master_key_provider)
-                    store._audit(
-                        conn,
-                        "store_created",
-                        "local",
-                        {"node_id": keys.node_id, "key_id": keys.master.key_id},
-                    )
-            else:
-                with engine.connect() as conn:
-                    values = keystore.read_meta(conn)
+                    fields = {"node_id": keys.node_id, "key_id": keys.master.key_id}
+                    store._audit(conn, "store_created", "local", fields)
+            if store is None:
                 keys = keystore.unlock(values, master_key_provider, node_id)
-                schema.upgrade(engine)
+                schema.upgrade(engine)  # only once the key is known to be right
                 store = cls(engine, url, keys, master_key_provider)
             store._observe_stored_clock()
             if model_id is not None:

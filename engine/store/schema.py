@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from engine.store.errors import SchemaError
@@ -19,6 +20,8 @@ from engine.store.errors import SchemaError
 APP_NAME = "edge-vomid"
 DB_FILE_NAME = "store.db"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_MIGRATION_LOCK_ID = 0x766F6D6964 + 1
+_MIGRATING = threading.Lock()
 
 
 def default_data_dir() -> Path:
@@ -112,6 +115,10 @@ def upgrade(engine: Engine) -> str:
         raise SchemaError(
             f"the database is at schema {current}, newer than this program knows; upgrade the app"
         )
-    with engine.begin() as conn:
+    # Alembic's context is process-global (one migration per process at a time); across processes,
+    # SQLite's BEGIN IMMEDIATE and PostgreSQL's advisory lock make a second migrator wait, then no-op.
+    with _MIGRATING, engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_ID})
         command.upgrade(_alembic_config(conn), "head")
     return head_revision()

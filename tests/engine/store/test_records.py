@@ -158,3 +158,46 @@ def test_concurrent_writers_and_readers_keep_the_store_consistent(open_store: Op
     assert len(store.matrix("campplus")[0]) == 33
     assert store.check_integrity() == []
     assert store.verify_audit_chain().entries == 1 + 4 * 8 * 3
+
+
+def test_two_openers_of_a_new_store_agree_on_its_keys(store_url: str, key_path: Path) -> None:
+    import threading
+
+    from engine.store import KeyFileProvider
+
+    opened: list[VoiceprintStore] = []
+    errors: list[BaseException] = []
+
+    def opener() -> None:
+        try:
+            opened.append(VoiceprintStore.open(store_url, KeyFileProvider(key_path)))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=opener, name=f"opener-{i}") for i in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    try:
+        assert errors == []
+        first, second = opened
+        assert first.store_id == second.store_id and first.master_key_id == second.master_key_id
+        first.put(make_voiceprint("alice", seed=1))
+        assert second.get("alice", "campplus") is not None
+        assert [e["event"] for e in second.audit_entries()].count("store_created") == 1
+    finally:
+        for store in opened:
+            store.close()
+
+
+def test_a_store_interrupted_between_schema_and_keys_still_opens(store_url: str, key_path: Path) -> None:
+    from engine.store import KeyFileProvider, schema
+
+    engine = schema.make_engine(store_url)
+    schema.upgrade(engine)  # the process died right after creating the tables
+    engine.dispose()
+    store = VoiceprintStore.open(store_url, KeyFileProvider(key_path))
+    store.put(make_voiceprint("alice"))
+    assert store.check_integrity() == []
+    store.close()
