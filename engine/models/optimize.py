@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 
 Forward = Callable[[torch.Tensor], torch.Tensor]
 TRACE_FRAMES = 298  # 3 s of fbank
-CHECK_SHAPE = (2, 437)  # another batch size and length (4.4 s) than the traced one
+CHECK_SHAPE = (2, 157)  # another batch size and length (1.6 s) than the traced one
 TOLERANCE = 1e-4
 
 
@@ -45,7 +45,9 @@ def traced(net: nn.Module, feat_dim: int = 80, seed: int = 0) -> Forward:
             with torch.inference_mode(False), torch.no_grad():
                 module = torch.jit.freeze(torch.jit.trace(net, example, check_trace=False))
         with torch.inference_mode():
-            if (module(probe) - net(probe)).abs().max().item() > TOLERANCE:
+            module(probe)  # TorchScript profiles the first call and optimises on the second:
+            got = module(probe)  # warm it up here so a user's first embedding is not slow
+            if (got - net(probe)).abs().max().item() > TOLERANCE:
                 raise ValueError("traced network differs from eager on another length and batch size")
     except Exception as exc:  # noqa: BLE001  any tracing problem: keep the eager network, which is always right
         log.warning("using the eager network: tracing failed (%s)", exc)
