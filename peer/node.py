@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import importlib.metadata
 import logging
 import threading
 import uuid
@@ -30,7 +31,14 @@ from peer.single import SingleNodeCluster
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-VERSION = "0.1.0"
+def _version() -> str:
+    try:
+        return importlib.metadata.version("edge-vomid")
+    except importlib.metadata.PackageNotFoundError:
+        return "0.0.0+source"
+
+
+VERSION = _version()
 
 
 def batched_engine(config: EngineConfig, model: EmbeddingModel, store: NodeStore) -> Engine:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 import socket
+import ssl
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,15 +85,19 @@ class NodeServer:
     """The node's HTTP server; ``start``/``stop`` run it on a thread, ``serve`` blocks until SIGTERM/SIGINT."""
 
     def __init__(self, node: Node, *, host: str = "127.0.0.1", port: int = 0, tls: bool = True,
-                 cert_dir: Path | None = None) -> None:
+                 cert_dir: Path | None = None, certificate: NodeCertificate | None = None,
+                 client_ca: Path | None = None) -> None:
         if not tls and not is_loopback(host):
             raise PlainHttpRefusedError(f"plain HTTP is allowed only on loopback, not on {host}; drop --no-tls")
-        if tls and cert_dir is None:
-            raise ValueError("TLS needs a directory for the node certificate")
+        if tls and cert_dir is None and certificate is None:
+            raise ValueError("TLS needs a certificate or a directory to generate one in")
         self.node = node
         self.host = host
         self.tls = tls
-        self.certificate: NodeCertificate | None = ensure_certificate(cert_dir, [host]) if tls and cert_dir else None
+        if tls and certificate is None and cert_dir is not None:
+            certificate = ensure_certificate(cert_dir, [host])
+        self.certificate: NodeCertificate | None = certificate if tls else None
+        self.client_ca = client_ca if tls else None  # set: clients must present a certificate it signed
         self._socket = _bind(host, port)
         self.port = int(self._socket.getsockname()[1])
         self._server = uvicorn.Server(self._config())
@@ -116,6 +121,8 @@ class NodeServer:
             timeout_graceful_shutdown=const.GRACEFUL_SHUTDOWN_S, limit_concurrency=const.MAX_CONNECTIONS,
             h11_max_incomplete_event_size=const.MAX_HEADER_BYTES,
             ssl_certfile=str(cert.cert_path) if cert else None, ssl_keyfile=str(cert.key_path) if cert else None,
+            ssl_ca_certs=str(self.client_ca) if self.client_ca else None,
+            ssl_cert_reqs=ssl.CERT_REQUIRED if self.client_ca else ssl.CERT_NONE,
             server_header=False,
         )
 

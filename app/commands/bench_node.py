@@ -67,11 +67,12 @@ def run(args: argparse.Namespace) -> int:
 
 def format_report(r: dict[str, Any]) -> str:
     """The human summary."""
-    lines = [f"node bench: model {r['model']}{' (RANDOM WEIGHTS)' if r.get('random_weights') else ''}, "
-             f"{r['torch_threads']} torch thread(s), {r['concurrency']} concurrent clients, {r['attempt_s']:g} s audio, {r['gallery']} enrolled, "
-             f"load average {r['load_average_1m']}",
-             f"batched    verify p50 {r['verify_ms_p50']} ms, p99 {r['verify_ms_p99']} ms, {r['verify_rps']} req/s "
-             f"({r['requests']} ok, {r['errors']} errors, mean batch {r['mean_batch']})"]
+    head = (f"node bench: model {r['model']}{' (RANDOM WEIGHTS)' if r.get('random_weights') else ''}, "
+            f"{r['torch_threads']} torch thread(s), {r['concurrency']} concurrent clients, {r['attempt_s']:g} s audio, "
+            f"{r['gallery']} enrolled, load average {r['load_average_1m']}")
+    batched = (f"batched    verify p50 {r['verify_ms_p50']} ms, p99 {r['verify_ms_p99']} ms, {r['verify_rps']} req/s "
+               f"({r['requests']} ok, {r['errors']} errors, mean batch {r['mean_batch']})")
+    lines = [head, batched]
     if "unbatched_verify_rps" in r:
         lines.append(f"unbatched  verify p50 {r['unbatched_verify_ms_p50']} ms, p99 {r['unbatched_verify_ms_p99']} ms, "
                      f"{r['unbatched_verify_rps']} req/s ({r['unbatched_requests']} ok, {r['unbatched_errors']} errors)")

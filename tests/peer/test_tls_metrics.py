@@ -54,3 +54,49 @@ def test_metrics_count_requests_decisions_and_batches(node: Running, shared_data
     verify = stats["routes"]["/api/v1/voiceprint/verify"]
     assert verify["count"] >= 2 and verify["p50_ms"] > 0 and verify["p99_ms"] >= verify["p50_ms"]
     assert 0 < stats["verify_accept_rate"] <= 1 and stats["batched_embeddings"] >= stats["batches"] > 0
+
+
+def _ca_and_client(directory: Path) -> tuple[Path, Path, Path]:
+    """A CA certificate and a client certificate + key it signed (what a cluster's CA hands a member)."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.timezone.utc)
+
+    def cert(subject: str, key: ec.EllipticCurvePrivateKey, issuer: str, signer: ec.EllipticCurvePrivateKey,
+             ca: bool) -> x509.Certificate:
+        return (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+                .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - dt.timedelta(minutes=1)).not_valid_after(now + dt.timedelta(days=1))
+                .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+                .sign(signer, hashes.SHA256()))
+
+    ca_key, client_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    pem = serialization.Encoding.PEM
+    paths = (directory / "ca.pem", directory / "client.pem", directory / "client.key")
+    paths[0].write_bytes(cert("test cluster CA", ca_key, "test cluster CA", ca_key, True).public_bytes(pem))
+    paths[1].write_bytes(cert("member", client_key, "test cluster CA", ca_key, False).public_bytes(pem))
+    paths[2].write_bytes(client_key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
+                                                  serialization.NoEncryption()))
+    return paths
+
+
+def test_a_client_ca_makes_the_node_require_client_certificates(tmp_path: Path) -> None:
+    ca, client_cert, client_key = _ca_and_client(tmp_path)
+    with VoiceprintStore.open(tmp_path / "s.db", KeyFileProvider(tmp_path / "m.key")) as store:
+        with NodeServer(Node(store), cert_dir=tmp_path, client_ca=ca) as server:
+            assert server.certificate is not None
+            trust = ssl.create_default_context(cadata=server.certificate.cert_path.read_text())
+            trust.check_hostname = False
+            member = ssl.create_default_context(cadata=server.certificate.cert_path.read_text())
+            member.check_hostname = False
+            member.load_cert_chain(client_cert, client_key)
+            with httpx.Client(verify=member) as ok:
+                assert ok.get(server.url + "/health").status_code == 200
+            with httpx.Client(verify=trust) as stranger, pytest.raises(httpx.HTTPError):
+                stranger.get(server.url + "/health")
