@@ -11,6 +11,7 @@ run: install
 	$(VENV)/bin/vomid selfcheck
 
 test: install
+	bash scripts/install-postgres.sh
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
 
 install: $(STAMP)
