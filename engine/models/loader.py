@@ -26,7 +26,7 @@ from engine.models.registry import ModelSpec, get_spec
 
 HUB_HOST = "www.modelscope.cn"
 HUB_PORT = 443
-HUB_ENV = "MODELSCOPE_DOMAIN"  # ModelScope's own override of the hub address (a mirror)
+HUB_ENVS = ("MODELSCOPE_ENDPOINT", "MODELSCOPE_DOMAIN")  # ModelScope's overrides of the hub (a mirror), in its order
 RANDOM_SEED = 0
 
 
@@ -68,9 +68,14 @@ def _listing(directory: Path) -> str:
     return f"it holds {', '.join(names)}" if names else "it is empty or missing"
 
 
+def hub_endpoint() -> str | None:
+    """The hub mirror named by ModelScope's environment variables, or None for the public hub."""
+    return next((os.environ[name].strip() for name in HUB_ENVS if os.environ.get(name, "").strip()), None)
+
+
 def hub_address() -> tuple[str, int]:
-    """Host and port ModelScope will download from: ``MODELSCOPE_DOMAIN`` when set, else the public hub."""
-    domain = os.environ.get(HUB_ENV, "").strip()
+    """Host and port a download will use: the mirror from the environment, else the public hub."""
+    domain = hub_endpoint()
     if not domain:
         return HUB_HOST, HUB_PORT
     scheme, _, rest = domain.rpartition("://")
@@ -106,11 +111,13 @@ def _from_modelscope(spec: ModelSpec, config: ModelConfig, local_only: bool) -> 
             f"to fix: `pip install modelscope==1.40.2`, or {_fix_hint(spec)}",
             details={"model_id": spec.model_id, "reason": "missing_package"},
         ) from exc
+    endpoint = None if local_only else hub_endpoint()  # explicit: ModelScope reads its variables at import
     path = snapshot_download(
         spec.repo_id,
         revision=spec.revision,
         cache_dir=str(config.cache_dir) if config.cache_dir else None,
         local_files_only=local_only,
+        endpoint=endpoint,
     )
     return Path(path)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import socket
+import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -29,7 +32,8 @@ def closed_hub(monkeypatch: pytest.MonkeyPatch) -> tuple[str, int]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    monkeypatch.delenv(loader.HUB_ENV, raising=False)
+    for name in loader.HUB_ENVS:
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(loader, "HUB_HOST", "127.0.0.1")
     monkeypatch.setattr(loader, "HUB_PORT", port)
     return "127.0.0.1", port
@@ -82,12 +86,50 @@ def test_offline_without_cache_fails_fast_and_says_how_to_fix(tmp_path: Path, cl
 
 
 def test_a_mirror_set_for_modelscope_is_the_address_probed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(loader.HUB_ENV, "http://127.0.0.1:9/")
-    assert loader.hub_address() == ("127.0.0.1", 9)
-    monkeypatch.setenv(loader.HUB_ENV, "mirror.example.org")
-    assert loader.hub_address() == ("mirror.example.org", 443)
-    monkeypatch.delenv(loader.HUB_ENV)
+    for name in loader.HUB_ENVS:
+        monkeypatch.delenv(name, raising=False)
     assert loader.hub_address() == (loader.HUB_HOST, loader.HUB_PORT)
+    monkeypatch.setenv("MODELSCOPE_DOMAIN", "mirror.example.org")
+    assert loader.hub_address() == ("mirror.example.org", 443)
+    monkeypatch.setenv("MODELSCOPE_ENDPOINT", "http://127.0.0.1:9/")
+    assert loader.hub_address() == ("127.0.0.1", 9)
+
+
+class _NotFoundHub(http.server.BaseHTTPRequestHandler):
+    """A hub mirror that knows no model: every request gets a JSON 404 and is recorded."""
+
+    seen: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.seen.append(self.path)
+        body = b'{"Code": 404, "Message": "not found"}'
+        self.send_response(404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        """Quiet."""
+
+
+def test_download_asks_for_the_pinned_revision_and_reports_failure(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    server = http.server.HTTPServer(("127.0.0.1", 0), _NotFoundHub)
+    thread = threading.Thread(target=server.serve_forever, name="fake-hub", daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("MODELSCOPE_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
+        monkeypatch.delenv("MODELSCOPE_DOMAIN", raising=False)
+        with pytest.raises(ModelUnavailableError) as err:
+            load_model(ModelConfig(cache_dir=tmp_path / "cache", allow_download=True, threads=THREADS))
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert err.value.details["reason"] == "download_failed"
+    assert "download failed" in str(err.value) and "model_dir" in str(err.value)
+    assert any(SPEC.repo_id in path and "Revision=v1.0.0" in path for path in _NotFoundHub.seen)
 
 
 def test_downloads_disabled_and_not_cached(tmp_path: Path, closed_hub: tuple[str, int]) -> None:
