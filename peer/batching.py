@@ -3,7 +3,8 @@
 :class:`BatchingModel` wraps a loaded :class:`~engine.models.base.EmbeddingModel` and is passed to the
 engine in its place. Worker threads that call ``embed_batch`` queue their waveforms and wait; one batcher
 thread takes whatever is queued (up to ``max_batch``, waiting at most ``max_wait_s`` for stragglers),
-runs the real model once and hands each caller its rows. The engine is untouched.
+runs the real model once and hands each caller its rows. ``workers`` batcher threads run batches side by
+side (with one torch thread each they use one core each). The engine is untouched.
 """
 
 from __future__ import annotations
@@ -47,15 +48,17 @@ class BatchingModel:
         max_batch: int | None = None,
         max_wait_s: float | None = None,
         queue_limit: int | None = None,
+        workers: int | None = None,
         observer: BatchObserver | None = None,
     ) -> None:
         self.inner = model
         self.max_batch = max_batch or const.BATCH_MAX
         self.max_wait_s = const.BATCH_WAIT_S if max_wait_s is None else max_wait_s
         self.queue_limit = queue_limit or const.QUEUE_LIMIT
+        self.workers = workers or const.BATCH_WORKERS
         self.observer = observer
         self._queue: queue.Queue[_Job | None] = queue.Queue()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self.batches = 0
         self.items = 0
@@ -99,25 +102,29 @@ class BatchingModel:
         return self._queue.qsize()
 
     def start(self) -> None:
-        """Start the batcher thread (idempotent)."""
+        """Start the batcher threads (idempotent)."""
         with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="vomid-batcher", daemon=True)
-                self._thread.start()
+            if not self._threads:
+                self._threads = [threading.Thread(target=self._run, name=f"vomid-batcher-{i}", daemon=True)
+                                 for i in range(self.workers)]
+                for thread in self._threads:
+                    thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Finish queued work and stop the batcher thread."""
+        """Finish queued work and stop the batcher threads."""
         with self._lock:
-            thread, self._thread = self._thread, None
-        if thread is not None:
-            self._queue.put(None)
+            threads, self._threads = self._threads, []
+        for _ in threads:
+            self._queue.put(None)  # after every queued job: each worker takes one and stops
+        for thread in threads:
             thread.join(timeout)
+        self._drain()  # a job queued while stopping runs here rather than waiting forever
 
     # -- internals ---------------------------------------------------------------------------
     def _submit(self, waveforms: list[np.ndarray], *, windows: bool) -> np.ndarray:
         if not waveforms:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if self._thread is None:
+        if not self._threads:
             return self.inner.embed_batch(waveforms) if not windows else self._run_windows(waveforms)
         if self._queue.qsize() >= self.queue_limit:
             raise OverloadedError(f"{self.queue_limit} requests are already waiting for the model")
@@ -159,7 +166,6 @@ class BatchingModel:
             jobs, stop = self._collect(first)
             self._execute(jobs)
             if stop:
-                self._drain()
                 return
 
     def _drain(self) -> None:

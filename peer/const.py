@@ -19,6 +19,7 @@ GRACEFUL_SHUTDOWN_S = 5
 # -- work -------------------------------------------------------------------------------------
 WORKER_THREADS = 4  # decode, VAD, quality gate and scoring run here, off the event loop
 BATCH_MAX = 16  # embeddings per model call
+BATCH_WORKERS = 2  # batcher threads running model calls side by side (one per core with 1 torch thread)
 BATCH_WAIT_S = 0.002  # how long the batcher waits for more work once it has some
 QUEUE_LIMIT = 256  # requests waiting for the model beyond this get 503
 
