@@ -8,6 +8,8 @@ from PySide6.QtCore import QObject, Signal
 from ui.audio_source import AudioSource, AudioSourceError
 from ui.endpointer import EndpointConfig, Endpointer
 
+PRE_ROLL = 8000  # samples kept from before the speech onset (0.5 s)
+
 
 class Capture(QObject):
     """Records one utterance: emits the samples as they arrive, level and speech progress, then the take."""
@@ -68,6 +70,8 @@ class Capture(QObject):
             return
         self._blocks.append(block)
         reason = self._endpointer.feed(block)
+        if self._endpointer.waiting:  # hands-free: keep only a short pre-roll before the speech starts
+            self._blocks = [np.concatenate(self._blocks)[-PRE_ROLL:]]
         self.samples.emit(block)
         self.level.emit(self._endpointer.level_dbfs)
         self.progress.emit(self._endpointer.voiced_s, self._endpointer.config.target_speech_s)

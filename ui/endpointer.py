@@ -20,6 +20,7 @@ class EndpointConfig:
     max_s: float = 15.0  # hard limit
     min_level_dbfs: float = -50.0  # quieter frames are never speech
     margin_db: float = 12.0  # speech is this much above the noise floor
+    wait_for_speech: bool = False  # hands-free: nothing counts (and nothing stops) until speech starts
 
 
 class Endpointer:
@@ -35,6 +36,7 @@ class Endpointer:
         self.floor_dbfs = -70.0
         self.level_dbfs = -120.0
         self.done_reason: str | None = None
+        self.onset_frame: int | None = None
 
     @property
     def frame_s(self) -> float:
@@ -48,8 +50,14 @@ class Endpointer:
 
     @property
     def elapsed_s(self) -> float:
-        """Seconds fed so far."""
-        return self.frames * self.frame_s
+        """Seconds fed so far (since speech started, when waiting for it)."""
+        start = (self.onset_frame or 0) if self.config.wait_for_speech else 0
+        return (self.frames - start) * self.frame_s
+
+    @property
+    def waiting(self) -> bool:
+        """True while a hands-free take still waits for the first speech."""
+        return self.config.wait_for_speech and self.onset_frame is None
 
     def feed(self, samples: np.ndarray) -> str | None:
         """Process a block; returns why the take is complete, or None to keep listening."""
@@ -72,6 +80,8 @@ class Endpointer:
         self.floor_dbfs += rate * (level - self.floor_dbfs)
         voiced = level > max(self.config.min_level_dbfs, self.floor_dbfs + self.config.margin_db)
         if voiced:
+            if self.onset_frame is None:
+                self.onset_frame = self.frames - 1
             self.voiced_frames += 1
             self.silent_run = 0
         else:
@@ -79,6 +89,8 @@ class Endpointer:
 
     def _decide(self) -> str | None:
         c, pause = self.config, self.silent_run * self.frame_s
+        if self.waiting:
+            return None
         if self.voiced_s >= c.target_speech_s and pause >= c.end_silence_s:
             return "end_of_speech"
         if self.voiced_s > 0.3 and pause >= c.give_up_silence_s:

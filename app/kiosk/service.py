@@ -61,6 +61,7 @@ class KioskOptions:
     kiosk_mode: bool = False
     idle_reset_s: float = 60.0
     language: str | None = None
+    auto_listen: bool = False  # hands-free login: a take starts when someone speaks
 
     @classmethod
     def from_settings(cls, settings: Settings) -> KioskOptions:

@@ -190,62 +190,62 @@
 <context>
     <name>CalibrationTab</name>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="108" />
+        <location filename="../../ui/screens/admin_settings.py" line="112" />
         <source>Choose a trial list (lines: label enrol test) recorded at this site and the false-accept rate you can accept. The threshold that gives it is computed here.</source>
         <translation>请选择在本场所录制的试验列表（每行：标签 注册 测试）以及可接受的误接受率，系统将计算对应的阈值。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="114" />
+        <location filename="../../ui/screens/admin_settings.py" line="118" />
         <source>Trial list file</source>
         <translation>试验列表文件</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="115" />
+        <location filename="../../ui/screens/admin_settings.py" line="119" />
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="122" />
+        <location filename="../../ui/screens/admin_settings.py" line="126" />
         <source>Target false-accept rate</source>
         <translation>目标误接受率</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="125" />
+        <location filename="../../ui/screens/admin_settings.py" line="129" />
         <source>Calibrate</source>
         <translation>校准</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="127" />
+        <location filename="../../ui/screens/admin_settings.py" line="131" />
         <source>Use this threshold</source>
         <translation>使用此阈值</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="143" />
+        <location filename="../../ui/screens/admin_settings.py" line="147" />
         <source>Trial list</source>
         <translation>试验列表</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="143" />
+        <location filename="../../ui/screens/admin_settings.py" line="147" />
         <source>Trial lists (*.txt)</source>
         <translation>试验列表 (*.txt)</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="153" />
+        <location filename="../../ui/screens/admin_settings.py" line="157" />
         <source>Scoring the trials…</source>
         <translation>正在计算试验得分…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="166" />
+        <location filename="../../ui/screens/admin_settings.py" line="170" />
         <source>Threshold %1: false accepts %2 %, false rejects %3 % on %4 trials.</source>
         <translation>阈值 %1：在 %4 次试验中误接受 %2 %，误拒绝 %3 %。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="174" />
+        <location filename="../../ui/screens/admin_settings.py" line="178" />
         <source>Calibration failed: %1</source>
         <translation>校准失败：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="180" />
+        <location filename="../../ui/screens/admin_settings.py" line="184" />
         <source>In use.</source>
         <translation>已启用。</translation>
     </message>
@@ -560,73 +560,78 @@
         <translation>您的编号（工号或登录名）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="85" />
+        <location filename="../../ui/screens/login.py" line="86" />
         <source>Say the phrase to sign in</source>
         <translation>朗读句子即可登录</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="85" />
+        <location filename="../../ui/screens/login.py" line="86" />
         <source>Who is speaking?</source>
         <translation>请问您是谁？</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="93" />
-        <location filename="../../ui/screens/login.py" line="102" />
+        <location filename="../../ui/screens/login.py" line="94" />
+        <location filename="../../ui/screens/login.py" line="125" />
         <source>Press Speak (or the space bar) and read the phrase.</source>
         <translation>请按“说话”（或空格键）并朗读上面的句子。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="109" />
+        <location filename="../../ui/screens/login.py" line="105" />
+        <source>Just start speaking: the phrase above, or anything.</source>
+        <translation>直接开口说话即可：朗读上面的句子或说任何话。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/login.py" line="132" />
         <source>Listening…</source>
         <translation>正在聆听…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="119" />
+        <location filename="../../ui/screens/login.py" line="142" />
         <source>Please enter your id first.</source>
         <translation>请先输入您的编号。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="123" />
+        <location filename="../../ui/screens/login.py" line="146" />
         <source>Checking your voice…</source>
         <translation>正在核验您的声音…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="124" />
+        <location filename="../../ui/screens/login.py" line="147" />
         <source>Checking your voice (the voice model is still loading)…</source>
         <translation>正在核验您的声音（声纹模型仍在加载）…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="138" />
+        <location filename="../../ui/screens/login.py" line="163" />
         <source>Welcome, %1</source>
         <translation>欢迎，%1</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="139" />
+        <location filename="../../ui/screens/login.py" line="164" />
         <source>Recognised as %1 (score %2)</source>
         <translation>识别为 %1（得分 %2）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="142" />
+        <location filename="../../ui/screens/login.py" line="167" />
         <source>Try again</source>
         <translation>请再试一次</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="145" />
+        <location filename="../../ui/screens/login.py" line="170" />
         <source>Not recognised</source>
         <translation>未能识别</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="148" />
+        <location filename="../../ui/screens/login.py" line="173" />
         <source>Try again in %1 s.</source>
         <translation>请在 %1 秒后再试。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="156" />
+        <location filename="../../ui/screens/login.py" line="181" />
         <source>Microphone problem</source>
         <translation>麦克风问题</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="157" />
+        <location filename="../../ui/screens/login.py" line="182" />
         <source>Press Speak to retry.</source>
         <translation>按“说话”重试。</translation>
     </message>
@@ -833,34 +838,35 @@
 <context>
     <name>RecorderPanel</name>
     <message>
-        <location filename="../../ui/screens/recorder_panel.py" line="27" />
+        <location filename="../../ui/screens/recorder_panel.py" line="29" />
         <source>Please read aloud:</source>
         <translation>请朗读：</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/recorder_panel.py" line="33" />
-        <location filename="../../ui/screens/recorder_panel.py" line="91" />
-        <location filename="../../ui/screens/recorder_panel.py" line="97" />
+        <location filename="../../ui/screens/recorder_panel.py" line="35" />
+        <location filename="../../ui/screens/recorder_panel.py" line="104" />
+        <location filename="../../ui/screens/recorder_panel.py" line="110" />
         <source>Speak</source>
         <translation>说话</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/recorder_panel.py" line="41" />
+        <location filename="../../ui/screens/recorder_panel.py" line="43" />
         <source>speech %p%</source>
         <translation>语音 %p%</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/recorder_panel.py" line="61" />
+        <location filename="../../ui/screens/recorder_panel.py" line="63" />
         <source>Level</source>
         <translation>音量</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/recorder_panel.py" line="64" />
+        <location filename="../../ui/screens/recorder_panel.py" line="66" />
         <source>Speech</source>
         <translation>语音</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/recorder_panel.py" line="86" />
+        <location filename="../../ui/screens/recorder_panel.py" line="88" />
+        <location filename="../../ui/screens/recorder_panel.py" line="97" />
         <source>Listening… tap to stop</source>
         <translation>正在聆听… 点击停止</translation>
     </message>
@@ -883,57 +889,67 @@
         <translation>全屏显示，关闭需要管理员 PIN</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="52" />
+        <location filename="../../ui/screens/admin_settings.py" line="49" />
+        <source>Start a login when someone speaks (identify mode)</source>
+        <translation>有人说话时自动开始登录（辨认模式）</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="53" />
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="53" />
+        <location filename="../../ui/screens/admin_settings.py" line="54" />
         <source>Login mode</source>
         <translation>登录方式</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="54" />
+        <location filename="../../ui/screens/admin_settings.py" line="55" />
         <source>Accept threshold (cosine)</source>
         <translation>通过阈值（余弦）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="55" />
+        <location filename="../../ui/screens/admin_settings.py" line="56" />
         <source>Lock an id after failures</source>
         <translation>失败多少次后锁定编号</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="56" />
+        <location filename="../../ui/screens/admin_settings.py" line="57" />
         <source>Lock for</source>
         <translation>锁定时长</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="57" />
+        <location filename="../../ui/screens/admin_settings.py" line="58" />
         <source>Back to login after inactivity</source>
         <translation>无操作后返回登录</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="58" />
+        <location filename="../../ui/screens/admin_settings.py" line="59" />
         <source>Kiosk mode</source>
         <translation>自助终端模式</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="59" />
+        <location filename="../../ui/screens/admin_settings.py" line="60" />
+        <source>Hands-free</source>
+        <translation>免按键</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="61" />
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="60" />
+        <location filename="../../ui/screens/admin_settings.py" line="62" />
         <source>Apply</source>
         <translation>应用</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="70" />
+        <location filename="../../ui/screens/admin_settings.py" line="72" />
         <source>(change with --model and restart)</source>
         <translation>（用 --model 更改并重启）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="92" />
+        <location filename="../../ui/screens/admin_settings.py" line="96" />
         <source>Applied.</source>
         <translation>已应用。</translation>
     </message>

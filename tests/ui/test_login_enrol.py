@@ -85,3 +85,29 @@ def test_silence_asks_to_try_again_with_the_reason(qtbot, window, silence_file) 
     assert outcome.decision == "retry" and outcome.code in ("too_short", "no_speech")
     assert win.login.result.text() == "Try again"
     assert "speak" in win.login.detail.text().lower()
+
+
+def test_hands_free_login_starts_when_speech_starts(qtbot, service: KioskService, voices, tmp_path) -> None:
+    import numpy as np
+    import soundfile as sf
+
+    from ui.screens.login import LoginScreen
+
+    speech, sr = sf.read(voices[SPEAKER][8], dtype="float32")
+    quiet = (1e-4 * np.random.default_rng(1).standard_normal(3 * sr)).astype(np.float32)
+    path = tmp_path / "pause_then_speech.wav"
+    sf.write(path, np.concatenate([quiet, speech]), sr)
+    service.set_options(auto_listen=True)
+    workers = Workers()
+    screen = LoginScreen(service, workers, FileSource([path]))
+    qtbot.addWidget(screen)
+    screen.show()
+    screen.set_ready(True)
+    takes = []
+    screen.panel.take.connect(lambda samples, reason: takes.append(samples))
+    with qtbot.waitSignal(screen.outcome, timeout=WAIT_MS) as shown:
+        screen.arm()  # no button, no key: the take starts by itself when the voice does
+    assert shown.args[0].decision == "rejected"  # nobody is enrolled
+    assert len(takes[0]) < len(speech) + sr  # the three quiet seconds before the voice were not kept
+    screen.hide()
+    workers.shutdown()

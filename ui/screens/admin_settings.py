@@ -46,6 +46,7 @@ class SettingsTab(QWidget):
         self.lock_s = QSpinBox(minimum=5, maximum=3600, suffix=" s")
         self.idle_s = QSpinBox(minimum=10, maximum=3600, suffix=" s")
         self.kiosk = QCheckBox(self.tr("Full screen, closing needs the admin PIN"))
+        self.auto_listen = QCheckBox(self.tr("Start a login when someone speaks (identify mode)"))
         self.language = QComboBox()
         self.language.addItem("English", "en")
         self.language.addItem("中文（简体）", "zh_CN")
@@ -56,6 +57,7 @@ class SettingsTab(QWidget):
         form.addRow(self.tr("Lock for"), self.lock_s)
         form.addRow(self.tr("Back to login after inactivity"), self.idle_s)
         form.addRow(self.tr("Kiosk mode"), self.kiosk)
+        form.addRow(self.tr("Hands-free"), self.auto_listen)
         form.addRow(self.tr("Language"), self.language)
         apply = QPushButton(self.tr("Apply"))
         apply.clicked.connect(self.apply)
@@ -75,6 +77,7 @@ class SettingsTab(QWidget):
         self.lock_s.setValue(int(o.lock_s))
         self.idle_s.setValue(int(o.idle_reset_s))
         self.kiosk.setChecked(o.kiosk_mode)
+        self.auto_listen.setChecked(o.auto_listen)
         self.language.setCurrentIndex(max(0, self.language.findData(o.language or "en")))
 
     def apply(self) -> None:
@@ -82,7 +85,8 @@ class SettingsTab(QWidget):
         old = self.service.options
         self.service.set_options(mode=self.mode.currentData(), lock_failures=self.failures.value(),
                                  lock_s=float(self.lock_s.value()), idle_reset_s=float(self.idle_s.value()),
-                                 kiosk_mode=self.kiosk.isChecked(), language=self.language.currentData())
+                                 kiosk_mode=self.kiosk.isChecked(), language=self.language.currentData(),
+                                 auto_listen=self.auto_listen.isChecked())
         if self.service.ready and abs(self.threshold.value() - self.service.threshold()) > 1e-6:
             self.workers.submit(self.service.set_threshold, self.threshold.value(), write=True)
         if old.kiosk_mode != self.kiosk.isChecked():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
@@ -55,6 +55,7 @@ class LoginScreen(QWidget):
         self._build()
         self.panel.take.connect(self._take)
         self.panel.failed.connect(self._source_failed)
+        self._arm_timer = QTimer(self, singleShot=True, interval=2500, timeout=self.arm)
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, activated=self._space)
         self.set_ready(service.ready)
 
@@ -91,6 +92,28 @@ class LoginScreen(QWidget):
         self.panel.speak.setEnabled(not self.busy)
         if not self.busy and not self.panel.recording and self.result.property("state") in (None, "busy", "idle"):
             set_state(self.result, "idle", self.tr("Press Speak (or the space bar) and read the phrase."))
+
+    @property
+    def hands_free(self) -> bool:
+        """True when a take starts by itself on speech (identify mode only: verify needs the id first)."""
+        return self.service.options.auto_listen and not self.verify_mode
+
+    def arm(self) -> None:
+        """Listen for the next person (hands-free mode), unless busy or already listening."""
+        if self.hands_free and not self.busy and not self.panel.recording and self.isVisible():
+            if self.panel.arm():
+                set_state(self.result, "idle", self.tr("Just start speaking: the phrase above, or anything."))
+
+    def hideEvent(self, event: object) -> None:  # noqa: N802 - Qt override
+        self._arm_timer.stop()
+        if self.panel.recording:  # the person left this screen: drop the take
+            self.panel.cancel()
+        super().hideEvent(event)  # type: ignore[arg-type]
+
+    def showEvent(self, event: object) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)  # type: ignore[arg-type]
+        if self.hands_free:
+            self._arm_timer.start()
 
     def reset(self) -> None:
         """Back to a fresh screen (inactivity)."""
@@ -130,6 +153,8 @@ class LoginScreen(QWidget):
         self.panel.new_prompt()
         self.show_outcome(outcome)
         self.outcome.emit(outcome)
+        if self.hands_free:
+            self._arm_timer.start()
 
     def show_outcome(self, outcome: LoginOutcome) -> None:
         """Put an outcome on screen."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
@@ -84,6 +86,17 @@ class RecorderPanel(QWidget):
         self.speech.setValue(0)
         if self.capture.start(self.config):
             self.speak.setText(self.tr("Listening… tap to stop"))
+
+    def arm(self) -> bool:
+        """Hands-free: listen, and start the take by itself when speech begins."""
+        if self.capture.running:
+            return True
+        self.waveform.clear_wave()
+        self.speech.setValue(0)
+        if self.capture.start(replace(self.config, wait_for_speech=True)):
+            self.speak.setText(self.tr("Listening… tap to stop"))
+            return True
+        return False
 
     def cancel(self) -> None:
         """Drop a running take."""
