@@ -97,6 +97,18 @@ def bundled_model_dir() -> Path | None:
     return folder if folder.is_dir() else None
 
 
+def default_model() -> str:
+    """CAM++, except in an installed bundle built without its weights: there the offline GE2E model."""
+    base = getattr(sys, "_MEIPASS", None)
+    if not getattr(sys, "frozen", False) or base is None:
+        return "campplus"
+    try:
+        models = json.loads((Path(base) / "build_info.json").read_text(encoding="utf-8")).get("models", [])
+    except (OSError, ValueError):
+        return "campplus"
+    return "campplus" if "campplus" in models or not models else str(models[0])
+
+
 def _split_list(value: Any) -> Any:
     """Accept ``a,b`` or a JSON list for list settings given as text."""
     if isinstance(value, str):
@@ -118,7 +130,9 @@ class Settings(BaseSettings):
     profile: Profile = Field("production", description="development, test or production defaults.")
     # Model.
     model: str = Field(
-        "campplus", description="Registry id of the model in use (campplus, eres2netv2, ge2e)."
+        default_factory=lambda: default_model(),
+        description="Registry id of the model in use (campplus, eres2netv2, ge2e); default campplus, or ge2e "
+        "in an installed bundle that carries no CAM++ weights.",
     )
     model_dir: Path | None = Field(
         default_factory=bundled_model_dir,

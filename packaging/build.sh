@@ -4,6 +4,7 @@
 #   packaging/build.sh              GUI + CLI when the app is in the tree (ui/app.py, app/commands/gui.py)
 #   packaging/build.sh --cli-only   CLI only (no PySide6)
 #   packaging/build.sh --venv-only  only make (or refresh) the build venv
+#   packaging/build.sh --incremental  reuse PyInstaller's work folder (faster rebuilds; releases build clean)
 #
 # It makes its own build venv (build/venv, ignored by git) from pyproject.toml: torch first with exactly
 # `torch==2.13.0` (the CPU wheel), then the rest, then removes the old `typing` backport that resemblyzer
@@ -21,13 +22,15 @@ DIST="$REPO/dist"
 BUNDLE="$DIST/edge-vomid"
 CLI_ONLY=0
 VENV_ONLY=0
+CLEAN=--clean
 RUN_SELF_TEST=1
 for arg in "$@"; do
   case "$arg" in
     --cli-only) CLI_ONLY=1 ;;
     --venv-only) VENV_ONLY=1 ;;
+    --incremental) CLEAN= ;;
     --no-self-test) RUN_SELF_TEST=0 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;
   esac
 done
@@ -68,7 +71,7 @@ fi
 log "PyInstaller"
 export VOMID_BUNDLE_GUI=$(( CLI_ONLY ? 0 : 1 ))
 t0=$(now)
-"$VPY" -m PyInstaller --noconfirm --clean --log-level WARN \
+"$VPY" -m PyInstaller --noconfirm $CLEAN --log-level WARN \
   --distpath "$DIST" --workpath "$WORK" packaging/vomid.spec
 BUILD_S=$(elapsed "$t0")
 echo "built $BUNDLE in $BUILD_S s"

@@ -44,6 +44,14 @@ EXCLUDES = [
     # machine has it cached) or finds it in model_dir. Its package drags in half of its model zoo.
     "modelscope",
     "modelscope_hub",
+    # resemblyzer's own modules are bundled only so the engine finds pretrained.pt beside them; the engine
+    # reimplements its front end and calls webrtcvad's C extension directly, so librosa (and numba, llvmlite,
+    # scikit-learn behind it, and pyqtgraph's optional numba path) stay out.
+    "librosa",
+    "numba",
+    "llvmlite",
+    "sklearn",
+    "webrtcvad",
     "PySide6.QtWebEngineCore",
     "PySide6.QtWebEngineWidgets",
     "PySide6.QtWebEngineQuick",
@@ -60,7 +68,6 @@ EXCLUDES = [
 ]
 GUI_ONLY = ["PySide6", "shiboken6", "pyqtgraph", "ui"]
 METADATA = [
-    "webrtcvad",
     "keyring",
     "pydantic",
     "pydantic-settings",

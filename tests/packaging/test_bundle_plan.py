@@ -112,3 +112,16 @@ def test_example_settings_file_loads(tmp_path: Path, monkeypatch: pytest.MonkeyP
         monkeypatch.delenv(name)
     settings = load_settings(config_file=PACKAGING / "config.example.yaml", data_dir=tmp_path)
     assert settings.model == "ge2e" and settings.allow_download is False and settings.kiosk_mode is True
+
+
+@pytest.mark.parametrize(("campplus", "expected"), [(False, "ge2e"), (True, "campplus")])
+def test_an_installed_bundle_defaults_to_a_model_it_carries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, campplus: bool, expected: str
+) -> None:
+    from app.settings import Settings
+
+    bundle_plan.write_build_info(tmp_path / "build_info.json", gui=True, campplus=campplus)
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
+    assert Settings.model_validate({"data_dir": tmp_path}).model == expected
+    assert Settings.model_validate({"data_dir": tmp_path, "model": "campplus"}).model == "campplus"
