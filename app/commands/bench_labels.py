@@ -1,0 +1,58 @@
+"""`vomid bench labels`: real-time factor of speaker labeling offline and of the live mode."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+DEFAULT_FILES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "diarization"
+
+
+def add_bench_labels(bench_sub: argparse._SubParsersAction) -> None:
+    """Register ``bench labels`` under ``vomid bench``."""
+    p = bench_sub.add_parser(
+        "labels", help="speaker labeling real-time factor, offline and live",
+        description="Offline: label every recording given (default: ../shared/data/diarization/*.wav) with "
+        "the offline model and report the real-time factor excluding and including model load. Live: play "
+        "one recording through live mode as fast as it goes with the live model (CAM++ architecture with "
+        "random weights unless its checkpoint is here) and report RTF and the worst backlog a real-time "
+        "source would see.")
+    p.add_argument("files", nargs="*", type=Path, help="recordings (default: the shared meeting excerpts)")
+    p.add_argument("--model", default="ge2e", help="offline model (default ge2e)")
+    p.add_argument("--live-model", default="campplus", help="live model (default campplus, random weights)")
+    p.add_argument("--trained-live-weights", action="store_true", help="load the live model's checkpoint")
+    p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    p.add_argument("--repeat", type=int, default=4, help="times the live source file is played (default 4)")
+    p.add_argument("--json", type=Path, metavar="OUT", help="write the figures as JSON to OUT ('-' for stdout)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run both benchmarks and print their figures."""
+    from engine.labeling.bench import bench_live, bench_offline
+
+    files = list(args.files) or sorted(DEFAULT_FILES.glob("*.wav"))
+    if not files:
+        print(f"error: no recordings given and none in {DEFAULT_FILES}", file=sys.stderr)
+        return 2
+    offline = bench_offline(files, args.model, threads=args.threads)
+    live = bench_live(files[0], args.live_model, random_weights=not args.trained_live_weights,
+                      threads=args.threads, repeat=args.repeat)
+    result: dict[str, Any] = {"offline": offline, "live": live}
+    print(f"offline ({offline['model']}, {offline['files']} files, {offline['audio_s']} s): RTF {offline['rtf']} "
+          f"(with model load {offline['rtf_with_load']}; load {offline['load_s']} s)")
+    print(f"live ({live['model']}{', random weights' if live['random_weights'] else ''}, {live['audio_s']} s): "
+          f"RTF {live['rtf']}, worst backlog {live['max_backlog_s']} s, {live['updates']} updates "
+          f"(median {live['update_ms_p50']} ms, max {live['update_ms_max']} ms), "
+          f"{'keeps up' if live['keeps_up'] else 'does NOT keep up'} with real time")
+    if args.json is not None:
+        text = json.dumps(result, indent=2) + "\n"
+        if str(args.json) == "-":
+            sys.stdout.write(text)
+        else:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(text, encoding="utf-8")
+    return 0

@@ -1,0 +1,168 @@
+"""`vomid label` (who spoke when, named from enrolled voiceprints) and `vomid eval-labels` (DER)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from app.commands.common import settings_from
+
+DEFAULT_MODEL = "ge2e"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``label`` and ``eval-labels``."""
+    p = sub.add_parser(
+        "label", help="label who spoke when in a meeting recording",
+        description="Find the speakers of a recording and their turns. Clusters of speech take the names of "
+        "enrolled people whose voiceprints (of the same model) match; the others are 'Speaker N'. "
+        "Output format follows --out's extension: .rttm, .json or .srt (default: a table on stdout).")
+    p.add_argument("audio", nargs="+", type=Path, help="recording(s): WAV, FLAC, MP3, OGG, M4A ...")
+    p.add_argument("--model", default=DEFAULT_MODEL,
+                   help=f"embedding model (default {DEFAULT_MODEL}, offline; names need voiceprints of this model)")
+    p.add_argument("--speakers", type=int, help="exact number of speakers, when known")
+    p.add_argument("--min-speakers", type=int, help="fewest speakers to consider (default 1)")
+    p.add_argument("--max-speakers", type=int, help="most speakers to consider (default 8)")
+    p.add_argument("--out", type=Path, help="output file: x.rttm, x.json or x.srt (one input)")
+    p.add_argument("--out-dir", type=Path, help="write <stem>.<format> per input into this folder")
+    p.add_argument("--format", choices=["rttm", "json", "srt"], default="rttm", help="format for --out-dir")
+    p.add_argument("--no-names", action="store_true", help="do not open the voiceprint store; label 'Speaker N' only")
+    p.add_argument("--live", action="store_true",
+                   help="label incrementally as the audio plays (file-backed live mode) and print each revision")
+    p.add_argument("--data-dir", type=Path, help="where the store and keys live (default: per-user data dir)")
+    p.set_defaults(func=run_label)
+
+    p = sub.add_parser(
+        "eval-labels", help="diarization error rate of RTTM output against references",
+        description="DER with its parts (false alarm, missed, confusion) per file and pooled, with overlapped "
+        "speech scored and skipped, collar 0.25 s (pyannote.metrics convention: 0.125 s each side of every "
+        "reference boundary), inside <uri>.uem when REF_DIR has one. Files pair by name: REF_DIR/<uri>.rttm "
+        "with HYP_DIR/<uri>.rttm. Computed with pyannote.metrics.")
+    p.add_argument("ref_dir", type=Path)
+    p.add_argument("hyp_dir", type=Path)
+    p.add_argument("--collar", type=float, default=0.25, help="collar in seconds, total width (default 0.25)")
+    p.add_argument("--json", type=Path, metavar="OUT", help="also write the figures as JSON to OUT ('-' for stdout)")
+    p.set_defaults(func=run_eval)
+
+
+def _labeler(args: argparse.Namespace) -> tuple[Any, Any]:
+    """A Labeler for the chosen model, over the store's voiceprints unless --no-names; and the store."""
+    from engine.labeling import Labeler
+    from engine.models import load_model
+
+    settings = settings_from(argparse.Namespace(model=args.model, data_dir=args.data_dir, model_dir=None))
+    model = load_model(settings.engine_config(model_id=args.model).model)
+    store = None
+    if not args.no_names:
+        from app.wiring import open_store
+
+        store = open_store(settings, model_id=args.model)
+    return Labeler(model, gallery=store), store
+
+
+def _table(result: Any) -> str:
+    lines = [f"{result.uri}: {len(result.speakers)} speaker(s), {len(result.turns)} turn(s), model {result.model_id}"]
+    for s in result.speakers:
+        who = f" = {s.name} (score {s.score:.3f})" if s.name else ""
+        lines.append(f"  {s.label}{who}: {s.speech_seconds:.1f} s")
+    for t in result.turns:
+        lines.append(f"  {t.start:8.2f} {t.end:8.2f}  {t.name or t.speaker}  ({t.confidence:.2f})")
+    lines.extend(f"  note: {n}" for n in result.notes)
+    return "\n".join(lines)
+
+
+def run_label(args: argparse.Namespace) -> int:
+    """Label each input and write or print the result."""
+    from engine.labeling.formats import format_of, render
+
+    if args.out is not None and len(args.audio) > 1:
+        print("error: --out takes one input; use --out-dir for several", file=sys.stderr)
+        return 2
+    fmt = format_of(args.out) if args.out is not None else args.format
+    labeler, store = _labeler(args)
+    try:
+        for path in args.audio:
+            if args.live:
+                result = _run_live(labeler, path, args)
+            else:
+                result = labeler.label(path, num_speakers=args.speakers, min_speakers=args.min_speakers,
+                                       max_speakers=args.max_speakers)
+            if args.out is not None:
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                args.out.write_text(render(result, fmt), encoding="utf-8")
+            elif args.out_dir is not None:
+                args.out_dir.mkdir(parents=True, exist_ok=True)
+                (args.out_dir / f"{path.stem}.{fmt}").write_text(render(result, fmt), encoding="utf-8")
+            if args.out is None and args.out_dir is None or args.live:
+                print(_table(result))
+    finally:
+        if store is not None:
+            store.close()
+    return 0
+
+
+def _run_live(labeler: Any, path: Path, args: argparse.Namespace) -> Any:
+    """Feed the file through live mode, printing each revision's speakers; return the final result."""
+    from engine.labeling.live import LiveLabeler, file_chunks
+
+    live = LiveLabeler(labeler, uri=path.stem, num_speakers=args.speakers, min_speakers=args.min_speakers,
+                       max_speakers=args.max_speakers)
+    for chunk in file_chunks(path):
+        update = live.feed(chunk)
+        if update is not None:
+            spoken = ", ".join(f"{t.name or t.speaker} {t.start:.1f}-{t.end:.1f}" for t in update.turns[-3:])
+            print(f"[{update.duration:7.1f} s] {len(update.speakers)} speaker(s); latest: {spoken}", flush=True)
+    return live.finish()
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    """Score HYP_DIR against REF_DIR and print the table."""
+    from engine.labeling.der import score_dirs
+
+    report = score_dirs(args.ref_dir, args.hyp_dir, collar=args.collar)
+    print(format_report(report.as_dict()))
+    if args.json is not None:
+        text = json.dumps(report.as_dict(), indent=2) + "\n"
+        if str(args.json) == "-":
+            sys.stdout.write(text)
+        else:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(text, encoding="utf-8")
+    return 0
+
+
+def format_report(data: dict[str, Any]) -> str:
+    """The DER table: per file and pooled, overlap scored and skipped, with the parts in percent."""
+    head = (f"{'file':<12} {'DER':>6} {'FA':>6} {'miss':>6} {'conf':>6} | {'DER-ov':>6} {'FA':>6} {'miss':>6} "
+            f"{'conf':>6} | ref hyp  (percent of scored speech; -ov: overlap skipped; collar {data['collar']} s)")
+    rows = [head]
+
+    def row(name: str, parts: dict[str, float], skip: dict[str, float], extra: str) -> str:
+        def pct(p: dict[str, float], key: str) -> float:
+            return 100.0 * p[key] / p["total"] if p["total"] else 0.0
+
+        cells = [pct(parts, "false_alarm"), pct(parts, "missed_detection"), pct(parts, "confusion")]
+        cells2 = [pct(skip, "false_alarm"), pct(skip, "missed_detection"), pct(skip, "confusion")]
+        return (f"{name:<12} {sum(cells):6.1f} {cells[0]:6.1f} {cells[1]:6.1f} {cells[2]:6.1f} | {sum(cells2):6.1f} "
+                f"{cells2[0]:6.1f} {cells2[1]:6.1f} {cells2[2]:6.1f} | {extra}")
+
+    for uri, f in data["files"].items():
+        rows.append(row(uri, f["parts"], f["parts_skip_overlap"], f"{f['ref_speakers']:>3} {f['hyp_speakers']:>3}"))
+    rows.append(row("POOLED", data["pooled"]["overlap_scored"], data["pooled"]["overlap_skipped"], ""))
+    rows.extend(f"note: {n}" for n in data.get("notes", []))
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``label`` or ``eval-labels`` on their own (``python -m app.commands.label ...``)."""
+    parser = argparse.ArgumentParser(prog="vomid")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
