@@ -13,6 +13,8 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("VOMID_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Spinning OpenMP threads make torch crawl on a shared 2-core machine; torch reads this at import.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 @pytest.fixture(scope="session")
