@@ -332,35 +332,10 @@ class KioskService:
 
     def calibrate(self, trials_path: str, target_far: float, progress: Progress | None = None, *,
                   root: Any = None) -> Any:
-        """Choose a threshold at ``target_far`` from a trial list (``label enrol[,enrol] test`` lines).
+        """Choose a threshold at ``target_far`` from a trial list (see :func:`app.kiosk.calibration.calibrate_trials`)."""
+        from app.kiosk.calibration import calibrate_trials
 
-        Paths in the list are relative to ``root``: by default the list's folder, or its parent when the list
-        sits in a ``trials`` folder (the layout of ../shared/data).
-        """
-        from pathlib import Path
-
-        from engine.calibration import calibrate
-        from engine.trials import parse_trials
-
-        path = Path(trials_path)
-        trials = parse_trials(path.read_text(encoding="utf-8"), source=str(path))
-        root = Path(root) if root is not None else path.parent.parent if path.parent.name == "trials" else path.parent
-        cache: dict[str, np.ndarray] = {}
-
-        def vector(name: str) -> np.ndarray:
-            if name not in cache:
-                cache[name] = self.engine.embed(root / name, purpose=None).vector
-            return cache[name]
-
-        scores, labels = [], []
-        for i, t in enumerate(trials, 1):
-            enrol = mean_of_takes(np.stack([vector(e) for e in t.enrol]))
-            scores.append(float(vector(t.test) @ enrol))
-            labels.append(t.label)
-            if progress is not None:
-                progress("trials", i, len(trials))
-        return calibrate(np.array(scores), np.array(labels), model_id=self.model_id, target_far=target_far,
-                         source=str(path))
+        return calibrate_trials(self.engine, trials_path, target_far, progress, root=root)
 
     def status(self) -> NodeStatus:
         """Node, peers count, model and any fault, for the status bar."""

@@ -139,27 +139,57 @@
         <translation>（本节点）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="177" />
+        <location filename="../../ui/screens/admin.py" line="175" />
+        <source>serving</source>
+        <translation>服务中</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="175" />
+        <source>up</source>
+        <translation>在线</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="175" />
+        <source>loading</source>
+        <translation>加载中</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="176" />
+        <source>stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="176" />
+        <source>down</source>
+        <translation>离线</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="176" />
+        <source>unreachable</source>
+        <translation>无法连接</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="183" />
         <source>Time</source>
         <translation>时间</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="177" />
+        <location filename="../../ui/screens/admin.py" line="183" />
         <source>Event</source>
         <translation>事件</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="177" />
+        <location filename="../../ui/screens/admin.py" line="183" />
         <source>Actor</source>
         <translation>操作者</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="177" />
+        <location filename="../../ui/screens/admin.py" line="183" />
         <source>Subject</source>
         <translation>对象</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="178" />
+        <location filename="../../ui/screens/admin.py" line="184" />
         <source>Details</source>
         <translation>详情</translation>
     </message>

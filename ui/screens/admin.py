@@ -165,10 +165,16 @@ class AdminScreen(QWidget):
         self.workers.submit(self.service.peers, on_done=self._show_peers)
 
     def _show_peers(self, rows: list[PeerRow]) -> None:
-        fill_table(self.peers, [(r.node_id + (self.tr(" (this node)") if r.is_self else ""), r.address, r.status,
+        fill_table(self.peers, [(r.node_id + (self.tr(" (this node)") if r.is_self else ""), r.address,
+                                 self._peer_status(r.status),
                                  r.model, "" if r.latency_ms is None else f"{r.latency_ms:.0f}",
                                  "" if r.load is None else f"{r.load:.0%}") for r in rows])
         self.peers_shown.emit(rows)
+
+    def _peer_status(self, status: str) -> str:
+        return {"serving": self.tr("serving"), "up": self.tr("up"), "loading": self.tr("loading"),
+                "stopped": self.tr("stopped"), "down": self.tr("down"), "unreachable": self.tr("unreachable")}.get(
+            status, status)
 
     # -- audit ---------------------------------------------------------------------------------
     def _audit_tab(self) -> QWidget:

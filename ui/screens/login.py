@@ -100,17 +100,17 @@ class LoginScreen(QWidget):
 
     def arm(self) -> None:
         """Listen for the next person (hands-free mode), unless busy or already listening."""
-        if self.hands_free and not self.busy and not self.panel.recording and self.isVisible():
-            if self.panel.arm():
-                set_state(self.result, "idle", self.tr("Just start speaking: the phrase above, or anything."))
+        ready = self.hands_free and not self.busy and not self.panel.recording and self.isVisible()
+        if ready and self.panel.arm():
+            set_state(self.result, "idle", self.tr("Just start speaking: the phrase above, or anything."))
 
-    def hideEvent(self, event: object) -> None:  # noqa: N802 - Qt override
+    def hideEvent(self, event: object) -> None:
         self._arm_timer.stop()
         if self.panel.recording:  # the person left this screen: drop the take
             self.panel.cancel()
         super().hideEvent(event)  # type: ignore[arg-type]
 
-    def showEvent(self, event: object) -> None:  # noqa: N802 - Qt override
+    def showEvent(self, event: object) -> None:
         super().showEvent(event)  # type: ignore[arg-type]
         if self.hands_free:
             self._arm_timer.start()
