@@ -38,31 +38,36 @@ log() { printf '\n== %s\n' "$*"; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 
-# -- 1. build venv (reused while pyproject.toml and VENV_RECIPE are unchanged) -----------------------
+# -- 1. build venv: made once (torch first), brought up to date whenever pyproject.toml changes ------
 STAMP="$VENV/.vomid-build-stamp"
-VENV_RECIPE=1  # bump when the venv steps below change
+VENV_RECIPE=2  # bump when the venv steps below change (the venv is then made afresh)
 WANT="$( (cat pyproject.toml; echo "$VENV_RECIPE") | sha256sum | cut -c1-16)"
-if [[ ! -x "$VPY" || "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]]; then
-  log "creating the build venv $VENV"
-  t0=$(now)
+if [[ -x "$VPY" && "$(cut -d' ' -f1 "$STAMP" 2>/dev/null)" != "$VENV_RECIPE" ]]; then
   rm -rf "$VENV"
+fi
+if [[ ! -x "$VPY" ]]; then
+  log "creating the build venv $VENV"
   "$PYTHON" -m venv "$VENV"
   "$VPY" -m pip install --quiet "pip<26"
   "$VPY" -m pip install --quiet torch==2.13.0
+fi
+if [[ "$(cut -d' ' -f2 "$STAMP" 2>/dev/null)" != "$WANT" ]]; then
+  log "installing the dependencies of pyproject.toml into $VENV"
+  t0=$(now)
+  mkdir -p "$REPO/build"
   "$VPY" - > "$REPO/build/requirements-bundle.txt" <<'PY'
 import tomllib
 project = tomllib.load(open("pyproject.toml", "rb"))["project"]
 for dep in project["dependencies"]:
-    if not dep.replace(" ", "").startswith("torch=="):
-        print(dep)
+    print(dep)                  # torch==2.13.0 is already there, so pip keeps the CPU build
 print("PyYAML>=6")              # settings files (app/settings.py)
 print("pyinstaller>=6.10,<7")
 PY
   "$VPY" -m pip install --quiet -r "$REPO/build/requirements-bundle.txt"
   "$VPY" -m pip uninstall --quiet -y typing >/dev/null 2>&1 || true
   "$VPY" -c "import torch, sys; sys.exit('CUDA torch in the build venv' if torch.version.cuda else 0)"
-  echo "$WANT" > "$STAMP"
-  echo "build venv ready in $(elapsed "$t0") s"
+  echo "$VENV_RECIPE $WANT" > "$STAMP"
+  echo "build venv up to date in $(elapsed "$t0") s"
 fi
 
 (( VENV_ONLY )) && exit 0

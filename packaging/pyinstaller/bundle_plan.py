@@ -95,6 +95,7 @@ SUBMODULE_PACKAGES = [
     "sqlalchemy.dialects.sqlite",
     "sqlalchemy.dialects.postgresql",
     "psycopg",
+    "python_multipart",
 ]
 
 
