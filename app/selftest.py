@@ -22,6 +22,10 @@ from typing import Any
 import numpy as np
 
 MIN_MARGIN = 0.02  # same-voice score must beat the other voice's by at least this (cosine)
+# The app's own .qm files: beside the sources, or in the bundle's data folder.
+APP_TRANSLATIONS = (
+    Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[1])) / "resources" / "translations"
+)
 VOICES = {"alice": (110.0, 1.0), "bob": (205.0, 1.17)}
 
 
@@ -152,15 +156,16 @@ def _check_qt(steps: list[dict[str, Any]], notes: list[str]) -> None:
     painter.drawText(4, 20, "VoMID")
     painter.end()
     translations = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
-    translator = QTranslator()
-    zh_ok = translator.load("qtbase_zh_CN", translations)
+    zh_ok = QTranslator().load("qtbase_zh_CN", translations)
+    ours_ok = QTranslator().load("vomid_zh_CN", str(APP_TRANSLATIONS))
     _step(
         steps,
         "qt",
-        app.platformName() != "" and not image.isNull(),
+        app.platformName() != "" and not image.isNull() and ours_ok,
         t0,
         platform=app.platformName(),
         qt_translations_zh_CN=zh_ok,
+        app_translations_zh_CN=ours_ok,
     )
     if not zh_ok:
         notes.append(f"Qt's own zh_CN translation (qtbase_zh_CN.qm) not found under {translations}")

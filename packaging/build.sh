@@ -105,14 +105,28 @@ if (( RUN_SELF_TEST )); then
   if [[ -n "$(ls "$BUNDLE/_internal/models" 2>/dev/null)" ]]; then
     run "$BUNDLE/vomid" --self-test --model campplus --no-qt
   fi
+  GUI_LINE="no GUI in this build"
   if [[ -x "$BUNDLE/vomid-gui" ]]; then
     run "$BUNDLE/vomid-gui" --self-test --model ge2e > /dev/null && echo "vomid-gui --self-test passed"
+    # Cold start of the kiosk app to a usable login screen (store, embedded node on a free port, model).
+    PORT="$("$VPY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    t0=$(now)
+    GUI_OUT="$(run VOMID_NODE_PORT="$PORT" timeout 300 "$BUNDLE/vomid-gui" --exit-when-ready 2>&1)" || true
+    GUI_S=$(elapsed "$t0")
+    GUI_LINE="$(grep -m1 '^startup:' <<< "$GUI_OUT" || true)"
+    if [[ -z "$GUI_LINE" ]]; then
+      echo "$GUI_OUT" | tail -20
+      echo "FAIL: vomid-gui --exit-when-ready never reached a usable login screen" >&2
+      exit 1
+    fi
+    GUI_LINE="$GUI_LINE (process wall $GUI_S s)"
   fi
   log "figures"
   echo "bundle:           $BUNDLE ($SIZE, ${SIZE_MB} MB)"
   echo "build time:       $BUILD_S s"
   echo "cold start:       vomid --version $VERSION_S s, vomid --help $HELP_S s"
   echo "self-test (ge2e): $SELFTEST_S s wall, exit 0"
+  echo "gui cold start:   $GUI_LINE"
 else
   echo "bundle: $BUNDLE ($SIZE); self-test skipped"
 fi

@@ -196,6 +196,8 @@ def repo_data(gui: bool) -> list[tuple[str, str]]:
             out += [
                 (str(p), str(p.parent.relative_to(REPO)))
                 for p in sorted(root.rglob("*"))
-                if p.is_file() and p.suffix.lower() in suffixes and "__pycache__" not in p.parts
+                if p.is_file()
+                and p.suffix.lower() in suffixes
+                and not {"__pycache__", "screenshots"} & set(p.parts)
             ]
     return out
