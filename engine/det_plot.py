@@ -15,8 +15,8 @@ _LIMITS = (0.0005, 0.5)
 
 
 def _deviate(p: np.ndarray) -> np.ndarray:
-    """Probit of rates clipped into the plotted range."""
-    return np.asarray(norm.ppf(np.clip(p, _LIMITS[0] * 0.5, 1 - _LIMITS[0] * 0.5)))
+    """Probit of rates clipped onto the plotted range (zero rates run along the axes)."""
+    return np.asarray(norm.ppf(np.clip(p, _LIMITS[0], _LIMITS[1])))
 
 
 def plot_det(

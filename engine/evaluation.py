@@ -50,6 +50,7 @@ class EvaluationResult:
     summary: Summary
     rejected_by_code: dict[str, int]
     files_rejected_by_code: dict[str, int]
+    rejected_files: dict[str, str] = field(default_factory=dict)
     threshold: float | None = None
     far: float | None = None
     frr: float | None = None
@@ -72,6 +73,7 @@ class EvaluationResult:
             "n_rejected": self.n_rejected,
             "rejected_by_code": dict(self.rejected_by_code),
             "files_rejected_by_code": dict(self.files_rejected_by_code),
+            "rejected_files": dict(self.rejected_files),
             "threshold": self.threshold,
             "far": self.far,
             "frr": self.frr,
@@ -165,6 +167,7 @@ def evaluate(
         summary=summarise(scores, labels),
         rejected_by_code=dict(sorted(by_code.items())),
         files_rejected_by_code=dict(sorted(Counter(rejected.values()).items())),
+        rejected_files=dict(sorted(rejected.items())),
         threshold=threshold,
         far=far,
         frr=frr,

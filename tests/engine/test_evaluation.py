@@ -81,6 +81,7 @@ def test_evaluation_separates_real_speakers_and_counts_rejections(engine: Engine
     # the three silent tests and the silent enrolment are rejected, never accepted
     assert result.n_rejected == 4
     assert result.rejected_by_code == {"enrol_no_speech": 1, "no_speech": 3}
+    assert result.rejected_files == {"silence.wav": "no_speech"}
     assert np.isneginf(result.scores[[3, 7, 11, 12]]).all()
     assert result.summary.n_trials == 13 and result.summary.n_target == 6
     # the nine real trials are separated: the only errors are the three rejected genuine trials
