@@ -79,6 +79,8 @@ class EnrolScreen(QWidget):
         self.speaker_id.setPlaceholderText(self.tr("Badge number or login (scan or type)"))
         self.name = QLineEdit()
         self.name.setPlaceholderText(self.tr("Full name"))
+        self.speaker_id.returnPressed.connect(self.name.setFocus)  # a badge scanner types the id, then Enter
+        self.name.returnPressed.connect(self.start_takes)
         grid.addWidget(QLabel(self.tr("Id")), 0, 0)
         grid.addWidget(self.speaker_id, 0, 1)
         grid.addWidget(QLabel(self.tr("Name")), 1, 0)

@@ -43,6 +43,7 @@ class LoginScreen(QWidget):
         self.title.setObjectName("title")
         self.claim = QLineEdit()
         self.claim.setPlaceholderText(self.tr("Your id (badge or login)"))
+        self.claim.returnPressed.connect(self.speak)  # scan or type the id, Enter, then speak
         self.panel = RecorderPanel(source, self)
         self.panel.config = self._endpoint_config()
         self.result = QLabel()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QWidget
 
 from ui import style
@@ -29,13 +30,20 @@ class WaveformView(pg.PlotWidget):
         self._curve = self.plot(self._x, np.zeros_like(self._x), pen=pg.mkPen(style.ACCENT, width=2))
         self.centre = pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen(style.BORDER, width=1))
         self.addItem(self.centre)
+        self._dirty = False
+        self._frame = QTimer(self, interval=40, timeout=self._redraw_if_dirty)  # at most 25 redraws a second
+        self._frame.start()
 
     def append(self, block: np.ndarray) -> None:
         """Scroll in a block of samples."""
         x = np.asarray(block, np.float32)[-len(self._samples):]
         self._samples = np.roll(self._samples, -len(x))
         self._samples[-len(x):] = x
-        self._redraw()
+        self._dirty = True
+
+    def _redraw_if_dirty(self) -> None:
+        if self._dirty:
+            self._redraw()
 
     def clear_wave(self) -> None:
         """Flat line."""
@@ -47,10 +55,10 @@ class WaveformView(pg.PlotWidget):
         self._samples[:] = 0
         if len(samples):
             self.append(samples)
-        else:
-            self._redraw()
+        self._redraw()
 
     def _redraw(self) -> None:
+        self._dirty = False
         frames = self._samples.reshape(self._bins, -1)
         env = np.empty(2 * self._bins, np.float32)
         env[0::2] = frames.max(axis=1)

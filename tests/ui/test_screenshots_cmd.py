@@ -1,0 +1,32 @@
+"""`vomid gui` / `vomid screenshots` parse, and the screenshots command renders the four screens."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from PySide6.QtGui import QImage
+
+from app.commands import gui
+from app.settings import Settings
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vomid")
+    gui.add_parser(p.add_subparsers())
+    return p
+
+
+def test_gui_options_parse() -> None:
+    args = parser().parse_args(["gui", "--kiosk", "--audio-source", "a.flac", "--model", "ge2e"])
+    assert (args.kiosk, args.audio_source, args.model, args.func) == (True, Path("a.flac"), "ge2e", gui.run_gui)
+
+
+def test_screenshots_render_each_screen(qapp, kiosk_settings: Settings, shared_data: Path, tmp_path: Path) -> None:
+    from ui.screenshots import render_all
+
+    paths = render_all(kiosk_settings, tmp_path, data=shared_data, model_id="ge2e")
+    assert [p.name for p in paths] == ["login.png", "enrol.png", "labeling.png", "admin.png"]
+    for path in paths:
+        image = QImage(str(path))
+        assert image.width() >= 1200 and image.height() >= 700
