@@ -123,12 +123,12 @@ def _drive(server: NodeServer, key: str, attempts: Sequence[bytes], plan: BenchP
         threads = [threading.Thread(target=_load, args=(c, attempts, plan, i * 3, latencies, errors, deadline,
                                                         counter, lock), name=f"bench-client-{i}")
                    for i, c in enumerate(clients)]
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     finally:
         for c in clients:
             c.close()
@@ -142,6 +142,8 @@ def _drive(server: NodeServer, key: str, attempts: Sequence[bytes], plan: BenchP
         "errors": len(errors),
         "first_error": errors[0] if errors else None,
         "seconds": round(wall, 2),
+        # CPU time of this process (node and clients) per request: unlike wall time, not skewed by other load.
+        "cpu_ms_per_verify": round(cpu * 1000.0 / len(latencies), 2) if latencies else None,
         "mean_batch": round(batches[1] / batches[0], 2) if batches[0] else None,
     }
 
@@ -158,4 +160,6 @@ def bench_node(model: EmbeddingModel, config: EngineConfig, audio_dir: Path, pla
         out.update({f"unbatched_{k}": v for k, v in plain.items() if k != "mean_batch"})
         if plain["verify_rps"]:
             out["batching_rps_gain"] = round(batched["verify_rps"] / plain["verify_rps"], 3)
+        if plain["cpu_ms_per_verify"] and batched["cpu_ms_per_verify"]:
+            out["batching_cpu_gain"] = round(plain["cpu_ms_per_verify"] / batched["cpu_ms_per_verify"], 3)
     return out

@@ -71,12 +71,15 @@ def format_report(r: dict[str, Any]) -> str:
             f"{r['torch_threads']} torch thread(s), {r['concurrency']} concurrent clients, {r['attempt_s']:g} s audio, "
             f"{r['gallery']} enrolled, load average {r['load_average_1m']}")
     batched = (f"batched    verify p50 {r['verify_ms_p50']} ms, p99 {r['verify_ms_p99']} ms, {r['verify_rps']} req/s "
-               f"({r['requests']} ok, {r['errors']} errors, mean batch {r['mean_batch']})")
+               f"({r['requests']} ok, {r['errors']} errors, mean batch {r['mean_batch']}, "
+               f"{r['cpu_ms_per_verify']} CPU ms/verify)")
     lines = [head, batched]
     if "unbatched_verify_rps" in r:
         lines.append(f"unbatched  verify p50 {r['unbatched_verify_ms_p50']} ms, p99 {r['unbatched_verify_ms_p99']} ms, "
-                     f"{r['unbatched_verify_rps']} req/s ({r['unbatched_requests']} ok, {r['unbatched_errors']} errors)")
-        lines.append(f"micro-batching throughput gain x{r.get('batching_rps_gain')}")
+                     f"{r['unbatched_verify_rps']} req/s ({r['unbatched_requests']} ok, {r['unbatched_errors']} errors, "
+                     f"{r['unbatched_cpu_ms_per_verify']} CPU ms/verify)")
+        lines.append(f"micro-batching gain: throughput x{r.get('batching_rps_gain')}, "
+                     f"CPU per verify x{r.get('batching_cpu_gain')}")
     if r.get("first_error"):
         lines.append(f"first error: {r['first_error']}")
     return "\n".join(lines)

@@ -18,6 +18,7 @@ def test_bench_node_writes_its_keys(tmp_path: Path, shared_data: Path) -> None:
                               "--json", str(out)])
     assert args.func(args) == 0
     figures = json.loads(out.read_text())
-    assert {"verify_ms_p50", "verify_ms_p99", "verify_rps", "unbatched_verify_rps", "batching_rps_gain"} <= set(figures)
+    assert {"verify_ms_p50", "verify_ms_p99", "verify_rps", "unbatched_verify_rps", "batching_rps_gain",
+            "cpu_ms_per_verify", "batching_cpu_gain"} <= set(figures)
     assert figures["requests"] == 4 and figures["errors"] == 0 and figures["unbatched_errors"] == 0
     assert figures["verify_ms_p99"] >= figures["verify_ms_p50"] > 0
