@@ -324,11 +324,15 @@ class KioskService:
         self.directory.audit("threshold_changed", ACTOR, threshold=round(float(threshold), 4))
 
     def set_options(self, **changes: Any) -> None:
-        """Change kiosk options (mode, lockout, idle reset, kiosk mode, language)."""
+        """Change kiosk options (mode, lockout, idle reset, kiosk mode, language); each change is audited."""
         from dataclasses import replace
 
-        self.options = replace(self.options, **changes)
+        old, self.options = self.options, replace(self.options, **changes)
         self.lockout.failures, self.lockout.lock_s = self.options.lock_failures, self.options.lock_s
+        for name in changes:
+            before, after = getattr(old, name), getattr(self.options, name)
+            if before != after and name != "admin_pin":
+                self.directory.audit("setting_changed", ACTOR, setting=name, old=str(before), new=str(after))
 
     def calibrate(self, trials_path: str, target_far: float, progress: Progress | None = None, *,
                   root: Any = None) -> Any:

@@ -34,7 +34,9 @@ def test_verify_mode_locks_the_claimed_id_after_repeated_failures(service: Kiosk
     assert second.decision == "locked" and second.retry_after_s == 600.0
     after = service.login(decode_file(voices["1688"][9]), "1688")
     assert after.decision == "locked"  # even the right voice waits until the lock ends
-    assert any(e["event"] == "login_lockout" for e in service.audit_log())
+    events = service.audit_log()
+    assert any(e["event"] == "login_lockout" for e in events)
+    assert any(e["event"] == "setting_changed" and e["fields"]["setting"] == "mode" for e in events)
 
 
 def test_a_replayed_attempt_is_refused_and_audited(service: KioskService, voices) -> None:
