@@ -10,7 +10,7 @@ import ssl
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import h11
 import uvicorn
@@ -126,7 +126,7 @@ class NodeServer:
             server_header=False,
         )
 
-    def start(self, timeout: float = 30.0) -> NodeServer:
+    def start(self, timeout: float = 30.0) -> Self:
         """Serve on a background thread; returns once the socket accepts connections."""
         if self._thread is not None:
             return self
@@ -168,7 +168,7 @@ class NodeServer:
                 signal.signal(sig, handler)
             self.stop()
 
-    def __enter__(self) -> NodeServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import httpx
 
@@ -66,7 +66,7 @@ class AsyncNodeClient:
             await self._http.aclose()
             self._http = None
 
-    async def __aenter__(self) -> AsyncNodeClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
