@@ -98,11 +98,38 @@ def count_from_ratios(vals: np.ndarray, k_min: int, k_max: int) -> int:
     return int(np.argmax(ratios[k_min - 1 : k_max]) + k_min)
 
 
-def _kmeans(x: np.ndarray, k: int, seed: int = 0, restarts: int = 10, iters: int = 50) -> np.ndarray:
-    """Plain k-means (k-means++ starts, best of ``restarts``) returning labels."""
-    from sklearn.cluster import KMeans
+def _kmeans(x: np.ndarray, k: int, seed: int = 0, restarts: int = 10, iters: int = 100) -> np.ndarray:
+    """Lloyd's k-means with k-means++ starts, best of ``restarts`` by inertia (numpy only, deterministic)."""
+    rng = np.random.default_rng(seed)
+    best: tuple[float, np.ndarray] | None = None
+    for _ in range(restarts):
+        centres = _kmeans_pp(x, k, rng)
+        labels = np.zeros(len(x), np.int64)
+        for it in range(iters):
+            d = ((x[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+            new = np.argmin(d, axis=1)
+            if it and np.array_equal(new, labels):
+                break
+            labels = new
+            for c in range(k):
+                if (labels == c).any():
+                    centres[c] = x[labels == c].mean(axis=0)
+        inertia = float(((x - centres[labels]) ** 2).sum())
+        if best is None or inertia < best[0]:
+            best = (inertia, labels)
+    assert best is not None
+    return best[1]
 
-    return np.asarray(KMeans(k, n_init=restarts, max_iter=iters, random_state=seed).fit_predict(x))
+
+def _kmeans_pp(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """k-means++ seeding."""
+    centres = [x[rng.integers(len(x))]]
+    for _ in range(1, k):
+        d = np.min(((x[:, None, :] - np.asarray(centres)[None, :, :]) ** 2).sum(axis=2), axis=1)
+        total = float(d.sum())
+        idx = int(rng.choice(len(x), p=d / total)) if total > 0 else int(rng.integers(len(x)))
+        centres.append(x[idx])
+    return np.array(centres, dtype=np.float64)
 
 
 def _group(x: np.ndarray, starts: np.ndarray, max_points: int, hop: int) -> tuple[np.ndarray, np.ndarray]:
