@@ -94,6 +94,9 @@ def run_gui(settings: Settings, *, kiosk: bool | None = None, audio_source: Path
                                          f"model ready {base - shown + loaded:.2f} s")
         print(f"startup: login screen shown (Speak enabled) {shown:.2f} s, model {model} ready {loaded:.2f} s "
               f"after run_gui began{since}", file=sys.stderr, flush=True)
+        node = service.node
+        print(f"node: {getattr(node, 'url', None) or 'local only'}; fault: {service.status().fault or 'none'}",
+              file=sys.stderr, flush=True)
         if exit_when_ready:
             window.allow_close()
             window.close()
