@@ -22,6 +22,8 @@ AuditHook = Callable[..., None]
 
 # Below this many voiceprints of other speakers, s-norm statistics are too noisy: score by cosine.
 MIN_SNORM_COHORT = 20
+# Identify AS-normalises the best raw-cosine candidates only.
+SNORM_SHORTLIST = 64
 
 
 @dataclass(frozen=True)
@@ -211,14 +213,17 @@ class Engine:
         scorer = self._scorer()
         threshold = self.threshold_for(scorer is not None)
         if ids:
-            scores = cosine_scores(result.vector, matrix)
+            raw = cosine_scores(result.vector, matrix)
+            shortlist = _shortlist(raw, max(SNORM_SHORTLIST, top_k))
+            scores = raw[shortlist]
             if scorer is not None:
-                scores = scorer.score_many(result.vector, matrix)
-            order = np.argsort(-scores)[:top_k]
-            for i in order:
-                if scores[i] >= threshold:
-                    vp = self.gallery.get(ids[i], self.model_id)
-                    candidates.append(Candidate(ids[i], float(scores[i]), vp.name if vp else None))
+                # AS-norm only the raw-cosine shortlist: gallery-wide statistics cost seconds at 100k.
+                scores = scorer.score_many(result.vector, matrix[shortlist])
+            for j in np.argsort(-scores, kind="stable")[:top_k]:
+                if scores[j] >= threshold:
+                    speaker_id = ids[int(shortlist[j])]
+                    vp = self.gallery.get(speaker_id, self.model_id)
+                    candidates.append(Candidate(speaker_id, float(scores[j]), vp.name if vp else None))
         best = candidates[0] if candidates else None
         self._emit("identify", model_id=self.model_id, match=best.speaker_id if best else None)
         return IdentifyResult(candidates, threshold, self.model_id, scorer is not None, result.quality, best)
@@ -227,6 +232,13 @@ class Engine:
     def _emit(self, event: str, **fields: Any) -> None:
         if self._audit is not None:
             self._audit(event, **fields)
+
+
+def _shortlist(scores: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the ``n`` highest scores (all of them when there are fewer)."""
+    if scores.shape[0] <= n:
+        return np.arange(scores.shape[0])
+    return np.argpartition(-scores, n)[:n]
 
 
 def _check_same_dim(a: np.ndarray, b: np.ndarray, dim: int, model_id: str) -> tuple[np.ndarray, np.ndarray]:

@@ -109,3 +109,25 @@ def test_a_bad_take_is_named_and_nothing_is_enrolled(ge2e, shared_data):
     assert str(err.value).startswith(("no_speech: take 3 of 3", "too_short: take 3 of 3"))
     assert err.value.details["take"] == 3
     assert engine.gallery.get("2033", "ge2e") is None
+
+
+def test_identify_with_as_norm_over_a_larger_gallery(enrolled, shared_data):
+    """Past 20 voiceprints the gallery is its own AS-norm cohort; identify still finds the speaker."""
+    engine, _ = enrolled
+    zh = sorted((shared_data / "verification" / "zh-cv").iterdir())[:24]
+    for folder in zh:
+        clip = sorted(folder.glob("*.mp3"))[0]
+        vec = engine.embed(clip, purpose=None).vector
+        engine.gallery.put(Voiceprint(f"zh-{folder.name}", "ge2e", vec, vec[None, :], 4.0))
+    try:
+        for spk in SPEAKERS:
+            result = engine.identify(utterances(shared_data, spk)[4])
+            assert result.normalised
+            assert result.best is not None and result.best.speaker_id == spk
+            ids, matrix = engine.gallery.matrix("ge2e")
+            full = engine._scorer().score_many(engine.embed(utterances(shared_data, spk)[4]).vector, matrix)
+            assert ids[int(np.argmax(full))] == spk
+            assert abs(float(full.max()) - result.best.score) < 1e-4
+    finally:
+        for folder in zh:
+            engine.gallery.remove(f"zh-{folder.name}")
