@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 from PySide6.QtCore import QCoreApplication
 
@@ -57,3 +58,11 @@ def random_prompt(rng: random.Random | None = None) -> str:
         QCoreApplication.translate("Prompts", "Please open the door to the meeting room."),
     ]
     return rng.choice(sentences)
+
+
+def speaker_label(label: str) -> str:
+    """A meeting label for display: the engine's "Speaker 3" in the user's language; ids as they are."""
+    match = re.fullmatch(r"Speaker (\d+)", label)
+    if match is None:
+        return label
+    return QCoreApplication.translate("Messages", "Speaker %1").replace("%1", match.group(1))

@@ -70,10 +70,11 @@ def _labeling(window: MainWindow, service: KioskService, data: Path) -> None:
     if segs:
         pick = min(2, len(segs) - 1)
         screen.timeline.selected = pick
+        summary = screen.status.text()
+        screen._select(pick)  # as a click does; there is no audio output offscreen, so stop and keep the cursor
+        screen.player.stop()
         screen._cursor((segs[pick].start + segs[pick].end) / 2)
-        screen.selection.setText(f"{segs[pick].name or segs[pick].label}, "
-                                 f"{segs[pick].start:.1f}–{segs[pick].end:.1f} s")
-        screen._set_busy(False)
+        screen.status.setText(summary)
 
 
 def render_all(settings: Settings, out_dir: Path, *, data: Path | None = None, model_id: str = "ge2e",

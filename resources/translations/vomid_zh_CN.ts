@@ -303,122 +303,122 @@
         <translation>姓名</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="82" />
+        <location filename="../../ui/screens/enrol.py" line="84" />
         <source>Id</source>
         <translation>编号</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="84" />
+        <location filename="../../ui/screens/enrol.py" line="86" />
         <source>Name</source>
         <translation>姓名</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="90" />
+        <location filename="../../ui/screens/enrol.py" line="92" />
         <source>Consent</source>
         <translation>知情同意</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="95" />
+        <location filename="../../ui/screens/enrol.py" line="97" />
         <source>I have read this and agree</source>
         <translation>我已阅读并同意</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="105" />
+        <location filename="../../ui/screens/enrol.py" line="107" />
         <source>Start recording</source>
         <translation>开始录音</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="128" />
+        <location filename="../../ui/screens/enrol.py" line="130" />
         <source>Takes</source>
         <translation>录音</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="133" />
+        <location filename="../../ui/screens/enrol.py" line="135" />
         <source>%v of %m good takes</source>
         <translation>合格录音 %v / %m</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="135" />
+        <location filename="../../ui/screens/enrol.py" line="137" />
         <source>Finish enrolment</source>
         <translation>完成注册</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="150" />
+        <location filename="../../ui/screens/enrol.py" line="152" />
         <source>Enrol someone else</source>
         <translation>注册其他人</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="178" />
+        <location filename="../../ui/screens/enrol.py" line="180" />
         <source>Please enter the person's id.</source>
         <translation>请输入此人的编号。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="181" />
+        <location filename="../../ui/screens/enrol.py" line="183" />
         <source>Consent is needed before recording.</source>
         <translation>录音前需要您的同意。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="199" />
+        <location filename="../../ui/screens/enrol.py" line="201" />
         <source>Checking take %1…</source>
         <translation>正在检查第 %1 次录音…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="207" />
+        <location filename="../../ui/screens/enrol.py" line="209" />
         <source>Take %1 is good (%2 s of speech).</source>
         <translation>第 %1 次录音合格（语音 %2 秒）。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="212" />
+        <location filename="../../ui/screens/enrol.py" line="214" />
         <source>Take %1: %2</source>
         <translation>第 %1 次录音：%2</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="229" />
+        <location filename="../../ui/screens/enrol.py" line="231" />
         <source>Take %1: to do</source>
         <translation>第 %1 次：待录</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="232" />
+        <location filename="../../ui/screens/enrol.py" line="234" />
         <source>Take %1: good, %2 s</source>
         <translation>第 %1 次：合格，%2 秒</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="234" />
+        <location filename="../../ui/screens/enrol.py" line="236" />
         <source>Take %1: retry needed</source>
         <translation>第 %1 次：需要重录</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="238" />
+        <location filename="../../ui/screens/enrol.py" line="240" />
         <source>Retry</source>
         <translation>重录</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="246" />
+        <location filename="../../ui/screens/enrol.py" line="248" />
         <source>All takes recorded</source>
         <translation>全部录音已完成</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="247" />
+        <location filename="../../ui/screens/enrol.py" line="249" />
         <source>Take %1 of %2</source>
         <translation>第 %1 次录音，共 %2 次</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="256" />
+        <location filename="../../ui/screens/enrol.py" line="258" />
         <source>Saving the voiceprint…</source>
         <translation>正在保存声纹…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="264" />
+        <location filename="../../ui/screens/enrol.py" line="266" />
         <source>%1 is enrolled</source>
         <translation>%1 已注册</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="266" />
+        <location filename="../../ui/screens/enrol.py" line="268" />
         <source>%1 is enrolled, but the check is weak</source>
         <translation>%1 已注册，但校验得分偏低</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="268" />
+        <location filename="../../ui/screens/enrol.py" line="270" />
         <source>Verification against the new voiceprint: score %1, threshold %2 (%3 takes, %4 s of speech).</source>
         <translation>与新声纹的核验：得分 %1，阈值 %2（%3 次录音，语音 %4 秒）。</translation>
     </message>
@@ -590,78 +590,78 @@
         <translation>您的编号（工号或登录名）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="86" />
+        <location filename="../../ui/screens/login.py" line="87" />
         <source>Say the phrase to sign in</source>
         <translation>朗读句子即可登录</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="86" />
+        <location filename="../../ui/screens/login.py" line="87" />
         <source>Who is speaking?</source>
         <translation>请问您是谁？</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="94" />
-        <location filename="../../ui/screens/login.py" line="125" />
+        <location filename="../../ui/screens/login.py" line="95" />
+        <location filename="../../ui/screens/login.py" line="126" />
         <source>Press Speak (or the space bar) and read the phrase.</source>
         <translation>请按“说话”（或空格键）并朗读上面的句子。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="105" />
+        <location filename="../../ui/screens/login.py" line="106" />
         <source>Just start speaking: the phrase above, or anything.</source>
         <translation>直接开口说话即可：朗读上面的句子或说任何话。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="132" />
+        <location filename="../../ui/screens/login.py" line="133" />
         <source>Listening…</source>
         <translation>正在聆听…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="142" />
+        <location filename="../../ui/screens/login.py" line="143" />
         <source>Please enter your id first.</source>
         <translation>请先输入您的编号。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="146" />
+        <location filename="../../ui/screens/login.py" line="147" />
         <source>Checking your voice…</source>
         <translation>正在核验您的声音…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="147" />
+        <location filename="../../ui/screens/login.py" line="148" />
         <source>Checking your voice (the voice model is still loading)…</source>
         <translation>正在核验您的声音（声纹模型仍在加载）…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="163" />
+        <location filename="../../ui/screens/login.py" line="164" />
         <source>Welcome, %1</source>
         <translation>欢迎，%1</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="164" />
+        <location filename="../../ui/screens/login.py" line="165" />
         <source>Recognised as %1 (score %2)</source>
         <translation>识别为 %1（得分 %2）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="167" />
+        <location filename="../../ui/screens/login.py" line="168" />
         <source>Try again</source>
         <translation>请再试一次</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="170" />
+        <location filename="../../ui/screens/login.py" line="171" />
         <source>Not recognised</source>
         <translation>未能识别</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="173" />
+        <location filename="../../ui/screens/login.py" line="174" />
         <source>Try again in %1 s.</source>
         <translation>请在 %1 秒后再试。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="181" />
+        <location filename="../../ui/screens/login.py" line="182" />
         <source>Microphone problem</source>
         <translation>麦克风问题</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="182" />
+        <location filename="../../ui/screens/login.py" line="183" />
         <source>Press Speak to retry.</source>
         <translation>按“说话”重试。</translation>
     </message>
@@ -747,120 +747,125 @@
 <context>
     <name>Messages</name>
     <message>
-        <location filename="../../ui/messages.py" line="18" />
+        <location filename="../../ui/messages.py" line="19" />
         <source>Too short: please keep speaking a little longer.</source>
         <translation>语音太短：请多说一会儿。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="19" />
+        <location filename="../../ui/messages.py" line="20" />
         <source>No speech heard: please speak clearly towards the device.</source>
         <translation>没有听到语音：请对着设备清晰地说话。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="20" />
+        <location filename="../../ui/messages.py" line="21" />
         <source>Nothing was recorded: please try again.</source>
         <translation>没有录到声音：请再试一次。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="21" />
+        <location filename="../../ui/messages.py" line="22" />
         <source>Too quiet: please speak louder or come closer.</source>
         <translation>声音太小：请大声一点或靠近一些。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="22" />
+        <location filename="../../ui/messages.py" line="23" />
         <source>Too noisy: please try again somewhere quieter.</source>
         <translation>环境太吵：请到安静一些的地方再试。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="23" />
+        <location filename="../../ui/messages.py" line="24" />
         <source>Too loud: please speak a little further away.</source>
         <translation>声音过大：请离设备稍远一些。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="24" />
+        <location filename="../../ui/messages.py" line="25" />
         <source>More than one voice: only one person should speak.</source>
         <translation>检测到多人声音：请只让一个人说话。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="25" />
+        <location filename="../../ui/messages.py" line="26" />
         <source>Your voice was not recognised.</source>
         <translation>未能识别您的声音。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="26" />
+        <location filename="../../ui/messages.py" line="27" />
         <source>This id is not enrolled.</source>
         <translation>此编号尚未注册。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="27" />
+        <location filename="../../ui/messages.py" line="28" />
         <source>Too many failed attempts: this id is locked for a while.</source>
         <translation>失败次数过多：此编号已被暂时锁定。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="28" />
+        <location filename="../../ui/messages.py" line="29" />
         <source>This sounds like a recording of an earlier attempt: refused.</source>
         <translation>这像是之前尝试的录音回放：已拒绝。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="29" />
+        <location filename="../../ui/messages.py" line="30" />
         <source>Something went wrong. Please try again.</source>
         <translation>出现问题，请再试一次。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="37" />
+        <location filename="../../ui/messages.py" line="38" />
         <source>Got it.</source>
         <translation>已收到。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="38" />
+        <location filename="../../ui/messages.py" line="39" />
         <source>No speech heard.</source>
         <translation>没有听到语音。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="39" />
+        <location filename="../../ui/messages.py" line="40" />
         <source>Maximum length reached.</source>
         <translation>已达到最长录音时间。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="40" />
+        <location filename="../../ui/messages.py" line="41" />
         <source>Recording ended.</source>
         <translation>录音结束。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="41" />
+        <location filename="../../ui/messages.py" line="42" />
         <source>Stopped.</source>
         <translation>已停止。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="68" />
+        <source>Speaker %1</source>
+        <translation>说话人 %1</translation>
     </message>
 </context>
 <context>
     <name>Prompts</name>
     <message>
-        <location filename="../../ui/messages.py" line="52" />
+        <location filename="../../ui/messages.py" line="53" />
         <source>The quick brown fox jumps over the lazy dog.</source>
         <translation>敏捷的棕色狐狸跳过了那只懒狗。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="53" />
+        <location filename="../../ui/messages.py" line="54" />
         <source>My voice is my passport, please let me in.</source>
         <translation>我的声音就是我的通行证，请让我进入。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="54" />
+        <location filename="../../ui/messages.py" line="55" />
         <source>Spring rain falls softly on the quiet garden.</source>
         <translation>春雨轻轻地落在安静的花园里。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="55" />
+        <location filename="../../ui/messages.py" line="56" />
         <source>Today I will meet my colleagues on the third floor.</source>
         <translation>今天我要在三楼和同事们见面。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="56" />
+        <location filename="../../ui/messages.py" line="57" />
         <source>Seven bright stars shine above the northern hills.</source>
         <translation>七颗明亮的星星在北山上空闪耀。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="57" />
+        <location filename="../../ui/messages.py" line="58" />
         <source>Please open the door to the meeting room.</source>
         <translation>请打开会议室的门。</translation>
     </message>
@@ -987,7 +992,7 @@
 <context>
     <name>Timeline</name>
     <message>
-        <location filename="../../ui/widgets/timeline.py" line="81" />
+        <location filename="../../ui/widgets/timeline.py" line="82" />
         <source>No meeting labelled yet</source>
         <translation>尚未标注会议</translation>
     </message>

@@ -25,7 +25,7 @@ from app.kiosk.media import MediaError, export
 from ui.audio_source import AudioSource
 from ui.capture import Capture
 from ui.endpointer import EndpointConfig
-from ui.messages import reason_text
+from ui.messages import reason_text, speaker_label
 from ui.player import Player
 from ui.widgets.overview import Overview
 from ui.widgets.timeline import LABEL_W, Timeline
@@ -206,7 +206,7 @@ class LabelingScreen(QWidget):
         seg = self.result.segments[index] if self.result else None
         if seg is None:
             return
-        who = self.names.get(seg.label) or seg.name or seg.label
+        who = self.names.get(seg.label) or seg.name or speaker_label(seg.label)
         self.selection.setText(self.tr("%1, %2–%3 s").replace("%1", who).replace("%2", f"{seg.start:.1f}")
                                .replace("%3", f"{seg.end:.1f}"))
         self._set_busy(False)
@@ -226,7 +226,7 @@ class LabelingScreen(QWidget):
         if seg is None:
             return
         name, ok = QInputDialog.getText(self, self.tr("Rename speaker"), self.tr("Name:"),
-                                        text=self.names.get(seg.label) or seg.name or seg.label)
+                                        text=self.names.get(seg.label) or seg.name or speaker_label(seg.label))
         if ok and name.strip():
             self.rename(seg.label, name.strip())
 

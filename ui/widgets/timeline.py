@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QWidget
 
 from app.kiosk import Segment
 from ui import style
+from ui.messages import speaker_label
 
 LANE_H, LABEL_W, AXIS_H = 52, 230, 28
 
@@ -39,7 +40,7 @@ class Timeline(QWidget):
         """Show these segments over a file of ``duration`` seconds."""
         self.segments = list(segments)
         self.lanes = list(dict.fromkeys(s.label for s in self.segments))
-        self.display = {s.label: s.name or s.label for s in self.segments}
+        self.display = {s.label: s.name or speaker_label(s.label) for s in self.segments}
         self.duration = max(duration, max((s.end for s in self.segments), default=0.0), 1e-3)
         self.selected = None
         self.setMinimumHeight(AXIS_H + LANE_H * max(1, len(self.lanes)) + 10)
