@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
 from app.settings import Settings
+from engine.config import EngineConfig
 from engine.errors import AudioError, QualityRejected
 from engine.facade import Engine
 from engine.gallery import Gallery
@@ -28,12 +30,31 @@ def build_engine(
     """Load the configured model and return an engine over ``gallery`` (in-memory when None)."""
     from engine.models import load_model
 
-    config = settings.engine_config(model_id=model_id)
+    config = with_calibrated_thresholds(settings.engine_config(model_id=model_id), thresholds_path(settings))
     model = load_model(config.model, random_weights=random_weights)
     engine = Engine(config, model=model, gallery=gallery, audit=audit)
     if cohort_dir is not None:
         engine.set_cohort(embed_cohort(engine, cohort_dir, progress=progress))
     return engine
+
+
+def thresholds_path(settings: Settings) -> Path:
+    """Where calibrated per-model thresholds live (``vomid eval --calibrate-far F --threshold-file`` this)."""
+    return settings.data_dir / "thresholds.json"
+
+
+def with_calibrated_thresholds(config: EngineConfig, path: Path) -> EngineConfig:
+    """Fill thresholds that settings leave unset from the calibration file, for this model."""
+    if not path.exists():
+        return config
+    from engine.calibration import threshold_for
+
+    model_id = config.model.model_id
+    cosine = config.threshold if config.threshold is not None else threshold_for(path, model_id, normalised=False)
+    snorm = config.snorm_threshold
+    if snorm is None:
+        snorm = threshold_for(path, model_id, normalised=True)
+    return replace(config, threshold=cosine, snorm_threshold=snorm)
 
 
 def audio_files(folder: Path) -> list[Path]:
