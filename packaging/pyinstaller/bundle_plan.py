@@ -66,6 +66,22 @@ EXCLUDES = [
     "PySide6.QtSensors",
     "PySide6.QtSerialPort",
 ]
+# Files of torch's wheel that no program of ours runs: C++ test binaries, protoc, test libraries (~135 MB).
+DROP_PREFIXES = ("torch/test/", "torch/bin/", "torch/include/", "torch/share/")
+DROP_NAMES = {
+    "libtorchbind_test.so",
+    "libaoti_custom_ops.so",
+    "libbackend_with_compiler.so",
+    "libjitbackend_test.so",
+}
+
+
+def keep(dest: str) -> bool:
+    """False for a bundle entry (its path inside the bundle) that is left out on purpose."""
+    path = dest.replace("\\", "/")
+    return not path.startswith(DROP_PREFIXES) and path.rsplit("/", 1)[-1] not in DROP_NAMES
+
+
 GUI_ONLY = ["PySide6", "shiboken6", "pyqtgraph", "ui"]
 METADATA = [
     "keyring",

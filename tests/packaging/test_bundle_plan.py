@@ -125,3 +125,11 @@ def test_an_installed_bundle_defaults_to_a_model_it_carries(
     monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
     assert Settings.model_validate({"data_dir": tmp_path}).model == expected
     assert Settings.model_validate({"data_dir": tmp_path, "model": "campplus"}).model == "campplus"
+
+
+def test_torch_test_binaries_are_left_out() -> None:
+    assert not bundle_plan.keep("torch/test/Dict_test")
+    assert not bundle_plan.keep("torch/bin/protoc")
+    assert not bundle_plan.keep("torch/lib/libtorchbind_test.so")
+    assert bundle_plan.keep("torch/lib/libtorch_cpu.so") and bundle_plan.keep("torch/testing/__init__.py")
+    assert bundle_plan.keep("resemblyzer/pretrained.pt")
