@@ -59,23 +59,6 @@ def refined_affinity(x: np.ndarray, keep_fraction: float, blur: float = 1.0) -> 
     return (a + a.T) / 2
 
 
-def _more_than_one(a: np.ndarray) -> bool:
-    """Whether the normalised Laplacian of a pruned affinity puts its largest low eigengap after the first."""
-    d = np.maximum(a.sum(axis=1), _EPS)
-    lap = np.eye(len(a)) - a / np.sqrt(d[:, None] * d[None, :])
-    vals = _smallest(lap, min(len(a) - 1, 9))
-    return bool(np.argmax(np.diff(vals)) > 0)
-
-
-def _smallest(m: np.ndarray, k: int) -> np.ndarray:
-    """The ``k + 1`` smallest eigenvalues of a symmetric matrix, ascending."""
-    if len(m) <= DENSE_EIGH_MAX:
-        return np.asarray(eigh(m, eigvals_only=True, subset_by_index=[0, k], driver="evx"))
-    from scipy.sparse.linalg import eigsh
-
-    return np.sort(eigsh(m, k=k + 1, sigma=-1e-3, which="LM", return_eigenvectors=False))
-
-
 def _largest(a: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` largest eigenpairs of a symmetric matrix, descending."""
     n = len(a)
@@ -159,7 +142,6 @@ def cluster(
     max_speakers: int = 8,
     keep_fraction: float = 0.95,
     count_keep_fraction: float = 0.5,
-    single_keep_fraction: float = 0.2,
     blur: float = 1.0,
     merge_threshold: float | None = None,
     max_points: int = 1500,
@@ -182,8 +164,6 @@ def cluster(
         Share of each row's neighbours kept at full weight in the refined affinity that is clustered.
     count_keep_fraction:
         The same for the affinity whose eigenvalue ratios give the count when there are several.
-    single_keep_fraction:
-        The same for the sparser affinity whose normalised-Laplacian eigengap decides one speaker or several.
     blur:
         Gaussian blur of the affinity along time, in windows.
     merge_threshold:
@@ -213,9 +193,8 @@ def cluster(
     vals, vecs = _largest(affinity, k_hi + 1)
     if k_lo == k_hi:
         k = k_lo
-    elif k_lo == 1 and not _more_than_one(refined_affinity(points, single_keep_fraction, blur)):
-        k = 1
     else:
+        # At least two here: one speaker is found by merging the two halves back (merge_threshold).
         count_vals, _ = _largest(refined_affinity(points, count_keep_fraction, blur), k_hi + 1)
         k = count_from_ratios(count_vals, max(k_lo, 2), k_hi)
     labels = np.zeros(m, np.int64) if k == 1 else _kmeans(unit(vecs[:, :k]), k)

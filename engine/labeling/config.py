@@ -27,7 +27,7 @@ class LabelingConfig:
     vad_step_s: float = 1.024
     # Sliding windows over speech.
     window_s: float = 1.6
-    hop_s: float = 0.256
+    hop_s: float = 0.512
     min_window_speech: float = 0.5
     batch_windows: int = 32
     # Clustering.
@@ -36,8 +36,7 @@ class LabelingConfig:
     num_speakers: int | None = None
     keep_fraction: float = 0.95
     count_keep_fraction: float = 0.5
-    single_keep_fraction: float = 0.2
-    blur_windows: float = 1.0
+    blur_s: float = 0.256
     merge_threshold: float | None = 0.88
     max_cluster_points: int = 1500
     # Refinement.

@@ -134,8 +134,8 @@ class Labeler:
         clusters = cluster(
             emb, starts, hop=front.hop, num_speakers=config.num_speakers, min_speakers=config.min_speakers,
             max_speakers=config.max_speakers, keep_fraction=config.keep_fraction,
-            count_keep_fraction=config.count_keep_fraction, single_keep_fraction=config.single_keep_fraction,
-            blur=config.blur_windows, merge_threshold=config.merge_threshold,
+            count_keep_fraction=config.count_keep_fraction,
+            blur=config.blur_s / (front.hop * FRAME_S), merge_threshold=config.merge_threshold,
             max_points=config.max_cluster_points,
         )
         scores = frame_scores(starts, clusters.labels, clusters.count, n, front.win)
