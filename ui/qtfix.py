@@ -16,8 +16,11 @@ MARGIN = 1 << 40  # about 170 years of emits at 200 per second
 
 
 def _affected() -> bool:
-    """True on CPython before 3.12 (mortal bools); the guard is harmless elsewhere but pointless."""
-    return sys.implementation.name == "cpython" and sys.version_info < (3, 12)
+    """True on CPython before 3.12 (mortal bools) with PySide6 6.12 (pyproject excludes it; this guards a stray install)."""
+    import PySide6
+
+    mortal_bools = sys.implementation.name == "cpython" and sys.version_info < (3, 12)
+    return mortal_bools and PySide6.__version__.startswith("6.12.")
 
 
 def guard_bool_refcounts() -> bool:
