@@ -68,6 +68,7 @@ EXCLUDES = [
 ]
 # Files of torch's wheel that no program of ours runs: C++ test binaries, protoc, test libraries (~135 MB).
 DROP_PREFIXES = ("torch/test/", "torch/bin/", "torch/include/", "torch/share/")
+KEEP_NAMES = {"torch_shm_manager"}  # torch refuses to import without it (torch/__init__.py checks the file)
 DROP_NAMES = {
     "libtorchbind_test.so",
     "libaoti_custom_ops.so",
@@ -79,7 +80,10 @@ DROP_NAMES = {
 def keep(dest: str) -> bool:
     """False for a bundle entry (its path inside the bundle) that is left out on purpose."""
     path = dest.replace("\\", "/")
-    return not path.startswith(DROP_PREFIXES) and path.rsplit("/", 1)[-1] not in DROP_NAMES
+    name = path.rsplit("/", 1)[-1]
+    if name in KEEP_NAMES:
+        return True
+    return not path.startswith(DROP_PREFIXES) and name not in DROP_NAMES
 
 
 GUI_ONLY = ["PySide6", "shiboken6", "pyqtgraph", "ui"]

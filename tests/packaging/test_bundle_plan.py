@@ -130,6 +130,7 @@ def test_an_installed_bundle_defaults_to_a_model_it_carries(
 def test_torch_test_binaries_are_left_out() -> None:
     assert not bundle_plan.keep("torch/test/Dict_test")
     assert not bundle_plan.keep("torch/bin/protoc")
+    assert bundle_plan.keep("torch/bin/torch_shm_manager")
     assert not bundle_plan.keep("torch/lib/libtorchbind_test.so")
     assert bundle_plan.keep("torch/lib/libtorch_cpu.so") and bundle_plan.keep("torch/testing/__init__.py")
     assert bundle_plan.keep("resemblyzer/pretrained.pt")
