@@ -68,12 +68,18 @@ BENCH_EXTENSIONS = [
 
 def _add_store_commands(sub: argparse._SubParsersAction, bench_sub: argparse._SubParsersAction | None) -> None:
     from app.commands import store_cmds
-    from app.wiring import open_store_from_args
 
-    store_cmds.add_store_commands(sub, open_store_from_args)
+    store_cmds.add_store_commands(sub, _open_store)
     if bench_sub is not None:
         for module_name, function in BENCH_EXTENSIONS:
             getattr(importlib.import_module(module_name), function)(bench_sub)
+
+
+def _open_store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """Open the store for a store command (imported lazily: building the parser must not load torch)."""
+    from app.wiring import open_store_from_args
+
+    return open_store_from_args(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

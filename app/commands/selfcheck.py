@@ -8,11 +8,9 @@ import time
 from typing import Any
 
 import numpy as np
-import soundfile as sf
 
 from app.commands.common import add_common, emit, settings_from
 from engine.errors import ModelUnavailableError
-from engine.synth import SynthVoice, synthesize
 
 NEXT_STEP = """\
 Next step: enrol your own voice from three recordings (WAV, FLAC, MP3, M4A or OGG; 5-10 s each):
@@ -48,6 +46,8 @@ def _load(settings: Any, model_id: str | None) -> tuple[Any, list[str]]:
 
 def run(args: argparse.Namespace) -> int:
     """Run every check; print a report and the next step."""
+    from engine.synth import SynthVoice, synthesize
+
     settings = settings_from(args)
     steps: list[dict[str, Any]] = []
     t0 = time.perf_counter()
@@ -56,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
 
     voices = {"A": SynthVoice(110, 1.0), "B": SynthVoice(205, 1.17)}
     takes = {k: [synthesize(v, 4.0, seed=s) for s in range(4)] for k, v in voices.items()}
+    import soundfile as sf
+
     buf = io.BytesIO()
     sf.write(buf, takes["A"][0].samples, 16000, format="FLAC")
     from engine.audio import load_audio
