@@ -1,22 +1,28 @@
 #!/usr/bin/env bash
-# System libraries that Python wheels do not carry: PortAudio for sounddevice (the kiosk microphone).
+# System packages that Python wheels do not carry: PortAudio for sounddevice (the kiosk microphone)
+# and a CJK font for the Chinese UI.
 # Installs it with apt-get where it can; otherwise says what is missing and how to install it.
 # (The PostgreSQL server for the store tests: scripts/install-postgres.sh, run by `make test`.)
 set -u
-ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 && exit 0
+need=()
+ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || need+=(libportaudio2)
+# Chinese UI text needs a CJK font; without one zh_CN shows empty boxes.
+{ fc-list 2>/dev/null | grep -qiE "wqy|noto.*cjk|droid.*fallback"; } || need+=(fonts-wqy-microhei)
+[ ${#need[@]} -eq 0 ] && exit 0
 
 if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-  echo "installing PortAudio (libportaudio2) for the microphone"
+  echo "installing system packages: ${need[*]} (microphone, Chinese UI font)"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends libportaudio2 >/dev/null && exit 0
+  apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null && exit 0
 elif command -v apt-get >/dev/null && command -v sudo >/dev/null; then
-  echo "installing PortAudio (libportaudio2) with sudo"
-  sudo apt-get update -qq >/dev/null && sudo apt-get install -y -qq libportaudio2 >/dev/null && exit 0
+  echo "installing system packages with sudo: ${need[*]}"
+  sudo apt-get update -qq >/dev/null && sudo apt-get install -y -qq "${need[@]}" >/dev/null && exit 0
 fi
 cat >&2 <<MSG
-warning: PortAudio (libportaudio2) is missing and could not be installed here.
-  The app still works on audio files (--audio-source FILE); live microphone capture needs it.
-  Install it with your package manager (Debian/Ubuntu: sudo apt-get install libportaudio2;
+warning: missing system packages that could not be installed here: ${need[*]}
+  - libportaudio2: live microphone capture; the app still works on files (--audio-source FILE)
+  - fonts-wqy-microhei: a CJK font for the Chinese UI
+  Install them with your package manager (Debian/Ubuntu: sudo apt-get install ${need[*]};
   macOS: brew install portaudio) and run the command again.
 MSG
 exit 0
