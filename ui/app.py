@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMessageBox,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.kiosk import KioskService, NodeStatus
+from engine.errors import ModelUnavailableError
 from ui.audio_source import AudioSource
 from ui.screens.admin import AdminScreen
 from ui.screens.enrol import EnrolScreen
@@ -45,6 +47,8 @@ class MainWindow(QMainWindow):
         self.source = source
         self.kiosk = kiosk
         self._closing_ok = False
+        self.offline_offered = False
+        self.offline_prompt: QMessageBox | None = None
         self.setWindowTitle(self.tr("Edge-VoMID"))
         self.login = LoginScreen(service, workers, source)
         self.enrol = EnrolScreen(service, workers, source)
@@ -179,6 +183,28 @@ class MainWindow(QMainWindow):
         message = getattr(exc, "message", str(exc))
         self.statusBar().showMessage(self.tr("The voice model could not load: %1").replace("%1", message))
         self.load_failed.emit(message)
+        if isinstance(exc, ModelUnavailableError) and not self.offline_offered:
+            self.offline_offered = True
+            self._offer_offline_model(message)
+
+    def _offer_offline_model(self, message: str) -> None:
+        """Say why the configured model failed and offer the offline one explicitly (never silently)."""
+        box = QMessageBox(QMessageBox.Icon.Warning, self.tr("Voice model unavailable"),
+                          self.tr("The configured voice model could not load:\n\n%1\n\n"
+                                  "Use the offline model (GE2E, English-trained) for this session?").replace("%1", message),
+                          parent=self)
+        use = box.addButton(self.tr("Use the offline model"), QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(self.tr("Not now"), QMessageBox.ButtonRole.RejectRole)
+        box.setModal(True)
+        box.finished.connect(lambda _r: self._offline_answer(box.clickedButton() is use))
+        self.offline_prompt = box
+        box.open()
+
+    def _offline_answer(self, accepted: bool) -> None:
+        self.offline_prompt = None
+        if accepted:
+            self.service.use_offline_model()
+            self.workers.submit(self.service.load, on_done=self._loaded, on_failed=self._load_error)
 
     def refresh_status(self) -> None:
         """Update the status bar (node, peers, model, fault) from a worker."""

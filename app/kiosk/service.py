@@ -140,6 +140,11 @@ class KioskService:
             self.node.start(self._engine)
             return self._engine.model_id
 
+    def use_offline_model(self) -> None:
+        """After the configured model failed to load, use the offline GE2E model for this session."""
+        self._model_id = "ge2e"  # its weights ship inside the resemblyzer wheel
+        self._fault = None
+
     def note_fault(self, fault: str) -> None:
         """Show this fault in the status bar (e.g. the store could not open)."""
         self._fault = fault
