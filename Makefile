@@ -7,8 +7,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test install system-deps
 
+# The main job: the kiosk app. It checks the engine first, so a broken install says so before the window.
 run: install
 	$(VENV)/bin/vomid selfcheck
+	$(VENV)/bin/vomid gui
 
 test: install
 	bash scripts/install-postgres.sh

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import sys
 from pathlib import Path
 
 from app.commands.common import add_common, settings_from
@@ -39,8 +40,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(func=run_screenshots)
 
 
+def _no_display() -> bool:
+    """True on Linux when there is no screen to open a window on and no Qt platform was chosen."""
+    return (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
+            and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"))
+
+
 def run_gui(args: argparse.Namespace) -> int:
     """Start the app."""
+    if _no_display():
+        print("error: no screen to show the kiosk app on (DISPLAY and WAYLAND_DISPLAY are unset).\n"
+              "  Run it in a desktop session, or: `vomid serve` runs the node headless, `vomid selfcheck` checks the "
+              "engine,\n  and QT_QPA_PLATFORM=offscreen vomid gui --exit-when-ready checks the app without a screen.",
+              file=sys.stderr)
+        return 2
     launch = importlib.import_module("ui.launch")
     settings = settings_from(args)
     return int(launch.run_gui(settings, kiosk=args.kiosk, audio_source=args.audio_source, model_id=args.model,
