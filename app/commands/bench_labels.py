@@ -24,7 +24,8 @@ def add_bench_labels(bench_sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default="ge2e", help="offline model (default ge2e)")
     p.add_argument("--live-model", default="campplus", help="live model (default campplus, random weights)")
     p.add_argument("--trained-live-weights", action="store_true", help="load the live model's checkpoint")
-    p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads (default 1: on a busy 2-core machine two threads ran 3-4x slower)")
     p.add_argument("--repeat", type=int, default=4, help="times the live source file is played (default 4)")
     p.add_argument("--json", type=Path, metavar="OUT", help="write the figures as JSON to OUT ('-' for stdout)")
     p.set_defaults(func=run)

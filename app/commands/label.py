@@ -31,7 +31,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=["rttm", "json", "srt"], default="rttm", help="format for --out-dir")
     p.add_argument("--no-names", action="store_true", help="do not open the voiceprint store; label 'Speaker N' only")
     p.add_argument("--live", action="store_true",
-                   help="label incrementally as the audio plays (file-backed live mode) and print each revision")
+                   help="label incrementally and print each revision: a file plays as a live source; the "
+                   "argument 'mic' captures the default microphone until Ctrl-C")
     p.add_argument("--data-dir", type=Path, help="where the store and keys live (default: per-user data dir)")
     p.set_defaults(func=run_label)
 
@@ -105,16 +106,21 @@ def run_label(args: argparse.Namespace) -> int:
 
 
 def _run_live(labeler: Any, path: Path, args: argparse.Namespace) -> Any:
-    """Feed the file through live mode, printing each revision's speakers; return the final result."""
-    from engine.labeling.live import LiveLabeler, file_chunks
+    """Feed a file (or the microphone) through live mode, printing each revision; return the final result."""
+    from engine.labeling.live import LiveLabeler, file_chunks, microphone_chunks
 
-    live = LiveLabeler(labeler, uri=path.stem, num_speakers=args.speakers, min_speakers=args.min_speakers,
-                       max_speakers=args.max_speakers)
-    for chunk in file_chunks(path):
-        update = live.feed(chunk)
-        if update is not None:
-            spoken = ", ".join(f"{t.name or t.speaker} {t.start:.1f}-{t.end:.1f}" for t in update.turns[-3:])
-            print(f"[{update.duration:7.1f} s] {len(update.speakers)} speaker(s); latest: {spoken}", flush=True)
+    mic = str(path) == "mic"
+    live = LiveLabeler(labeler, uri="mic" if mic else path.stem, num_speakers=args.speakers,
+                       min_speakers=args.min_speakers, max_speakers=args.max_speakers)
+    try:
+        for chunk in microphone_chunks() if mic else file_chunks(path):
+            update = live.feed(chunk)
+            if update is not None:
+                spoken = ", ".join(f"{t.name or t.speaker} {t.start:.1f}-{t.end:.1f}" for t in update.turns[-3:])
+                print(f"[{update.duration:7.1f} s] {len(update.speakers)} speaker(s); latest: {spoken}", flush=True)
+    except KeyboardInterrupt:
+        if not mic:
+            raise
     return live.finish()
 
 

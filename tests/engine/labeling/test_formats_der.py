@@ -75,3 +75,19 @@ def test_eval_labels_command_writes_json(meetings: Path, tmp_path: Path, capsys:
     assert data["files"]["dev01"]["parts"]["missed_detection"] > 0  # no hypothesis: all missed
     assert "POOLED" in capsys.readouterr().out
     assert score_dirs(meetings, hyp).der == data["der"]
+
+
+def test_label_command_writes_rttm_named_after_the_file(meetings: Path, tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser()
+    label_cmd.add_parser(parser.add_subparsers())
+    out = tmp_path / "out" / "meeting.rttm"
+    args = parser.parse_args(["label", str(meetings / "sample.wav"), "--no-names", "--speakers", "2",
+                              "--out", str(out)])
+    assert args.func(args) == 0
+    turns = read_rttm(out)
+    assert list(turns) == ["sample"]
+    assert {who for _, _, who in turns["sample"]} == {"Speaker_1", "Speaker_2"}
+    srt = tmp_path / "meeting.srt"
+    args = parser.parse_args(["label", str(meetings / "sample.wav"), "--no-names", "--out", str(srt)])
+    assert args.func(args) == 0
+    assert "-->" in srt.read_text()
