@@ -45,3 +45,16 @@ CLIENT_TIMEOUT_S = 30.0
 CLIENT_RETRIES = 3
 CLIENT_BACKOFF_S = 0.2  # first retry delay; doubles each time, with jitter
 CLIENT_BACKOFF_MAX_S = 5.0
+
+# -- cluster ----------------------------------------------------------------------------------
+SERVICE_TYPE = "_vomid._tcp.local."
+HEALTH_INTERVAL_S = 2.0  # each peer is pinged this often
+HEALTH_TIMEOUT_S = 2.0
+DOWN_AFTER_FAILURES = 1  # failed pings before a peer is marked down (it comes back on the next answer)
+PUSH_INTERVAL_S = 0.1  # new local writes are pushed to the peers within this
+ANTI_ENTROPY_INTERVAL_S = 5.0  # digests are compared with every peer this often
+REPLICATION_PAGE = 2000  # records per pull or push request
+OFFLOAD_TIMEOUT_S = 10.0
+OFFLOAD_ATTEMPTS = 3  # peers tried before the request fails with 503
+BREAKER_FAILURES = 3  # consecutive failures that open a peer's circuit ...
+BREAKER_OPEN_S = 10.0  # ... for this long, then one trial request is let through

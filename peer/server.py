@@ -40,6 +40,11 @@ class GuardedH11Protocol(H11Protocol):
         super().data_received(data)
         if self.conn.their_state is not h11.IDLE:
             self._cancel_head_timer()
+        scope = getattr(self, "scope", None)
+        if scope is not None and "vomid.peer_cert" not in scope:
+            ssl_object = self.transport.get_extra_info("ssl_object")
+            der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+            scope["vomid.peer_cert"] = der  # the client certificate (mutual TLS), for the cluster routes
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -86,7 +91,7 @@ class NodeServer:
 
     def __init__(self, node: Node, *, host: str = "127.0.0.1", port: int = 0, tls: bool = True,
                  cert_dir: Path | None = None, certificate: NodeCertificate | None = None,
-                 client_ca: Path | None = None) -> None:
+                 client_ca: Path | None = None, client_cert_optional: bool = False) -> None:
         if not tls and not is_loopback(host):
             raise PlainHttpRefusedError(f"plain HTTP is allowed only on loopback, not on {host}; drop --no-tls")
         if tls and cert_dir is None and certificate is None:
@@ -98,6 +103,7 @@ class NodeServer:
             certificate = ensure_certificate(cert_dir, [host])
         self.certificate: NodeCertificate | None = certificate if tls else None
         self.client_ca = client_ca if tls else None  # set: clients must present a certificate it signed
+        self.client_cert_optional = client_cert_optional  # then only clients that present one must be signed by it
         self._socket = _bind(host, port)
         self.port = int(self._socket.getsockname()[1])
         self._server = uvicorn.Server(self._config())
@@ -122,7 +128,8 @@ class NodeServer:
             h11_max_incomplete_event_size=const.MAX_HEADER_BYTES,
             ssl_certfile=str(cert.cert_path) if cert else None, ssl_keyfile=str(cert.key_path) if cert else None,
             ssl_ca_certs=str(self.client_ca) if self.client_ca else None,
-            ssl_cert_reqs=ssl.CERT_REQUIRED if self.client_ca else ssl.CERT_NONE,
+            ssl_cert_reqs=(ssl.CERT_NONE if not self.client_ca else
+                           ssl.CERT_OPTIONAL if self.client_cert_optional else ssl.CERT_REQUIRED),
             server_header=False,
         )
 
