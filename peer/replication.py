@@ -1,0 +1,185 @@
+"""Replication between members: push new local writes at once, and heal the rest by anti-entropy on digests.
+
+The store does the merging (last writer wins by hybrid logical clock); this module only moves records.
+Push: a thread notices local writes (records this node wrote after the last pushed HLC) and sends them to
+every peer that is up. Anti-entropy: every few seconds the digests of each peer are compared with ours;
+where they differ, this node pulls the peer's records in pages (after the newest HLC pulled from that
+peer first, everything when that does not settle it). Each side pulls, so two nodes heal both ways.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import httpx
+
+from engine.store.replication import ReplicaRecord
+from peer import const
+from peer.discovery import Peer
+
+log = logging.getLogger(__name__)
+
+
+class ReplicatedStore(Protocol):
+    """The store's replication primitives."""
+
+    node_id: str
+
+    def changes_since(self, after: str | None, transport_key: bytes, *, limit: int = 1000) -> list[ReplicaRecord]:
+        """Records written after an HLC."""
+        ...
+
+    def apply_changes(self, records: list[ReplicaRecord], transport_key: bytes, *, actor: str) -> int:
+        """Merge records; how many changed."""
+        ...
+
+    def digest(self) -> dict[str, dict[str, Any]]:
+        """Per kind: count, newest HLC, hash."""
+        ...
+
+
+def next_cursor(page: list[ReplicaRecord], limit: int) -> str | None:
+    """Where the next page starts: records sharing the last HLC of a full page may have been cut off."""
+    if not page:
+        return None
+    last = page[-1].hlc
+    if len(page) < limit:
+        return last
+    earlier = [r.hlc for r in page if r.hlc < last]
+    return earlier[-1] if earlier else last
+
+
+class Replicator:
+    """Push and anti-entropy threads over a store and a source of up peers."""
+
+    def __init__(self, store: ReplicatedStore, transport_key: bytes, client: httpx.Client,
+                 peers: Callable[[], list[Peer]], *, blocked: Callable[[str], bool] = lambda node_id: False) -> None:
+        self.store = store
+        self._key = transport_key
+        self._http = client
+        self._peers = peers
+        self._blocked = blocked
+        self._pushed: str | None = None
+        self._pulled: dict[str, str | None] = {}
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.pushed_records = 0
+        self.pulled_records = 0
+
+    def start(self) -> None:
+        """Start the push and anti-entropy threads; local history is counted as already pushed."""
+        tops = [d["max_hlc"] for d in self.store.digest().values() if d["max_hlc"]]
+        self._pushed = max(tops) if tops else None
+        for target, name in ((self._push_loop, "vomid-repl-push"), (self._ae_loop, "vomid-repl-ae")):
+            t = threading.Thread(target=target, name=name, daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def stop(self) -> None:
+        """Stop both threads."""
+        self._stop.set()
+        self._wake.set()
+        for t in self._threads:
+            t.join(15)
+
+    def notify(self) -> None:
+        """A local write happened: push now."""
+        self._wake.set()
+
+    # -- inbound (called by the cluster routes) ----------------------------------------------
+    def apply(self, records: list[dict[str, Any]], sender: str) -> int:
+        """Merge records a peer sent."""
+        parsed = [ReplicaRecord.from_json(r) for r in records]
+        return self.store.apply_changes(parsed, self._key, actor=f"peer:{sender}") if parsed else 0
+
+    def changes(self, after: str | None, limit: int) -> list[dict[str, Any]]:
+        """A page of records for a peer that pulls."""
+        return [r.to_json() for r in self.store.changes_since(after, self._key, limit=limit)]
+
+    # -- push --------------------------------------------------------------------------------
+    def _push_loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(const.PUSH_INTERVAL_S)
+            self._wake.clear()
+            try:
+                self.push_once()
+            except Exception:
+                log.exception("push failed")
+
+    def push_once(self) -> int:
+        """Send local writes after the last pushed HLC to every up peer (they are healed later if this fails)."""
+        page = self.store.changes_since(self._pushed, self._key, limit=const.REPLICATION_PAGE)
+        if not page:
+            return 0
+        cursor = next_cursor(page, const.REPLICATION_PAGE)
+        mine = [r.to_json() for r in page if r.writer_node == self.store.node_id]
+        if mine:
+            for peer in self._targets():
+                try:
+                    self._http.post(f"{peer.url}/api/v1/cluster/replicate", json={"records": mine},
+                                    timeout=const.HEALTH_TIMEOUT_S * 5).raise_for_status()
+                except httpx.HTTPError as exc:
+                    log.info("push to %s failed (%s); anti-entropy will heal it", peer.node_id, exc)
+        self._pushed = cursor
+        self.pushed_records += len(mine)
+        return len(mine)
+
+    def _targets(self) -> list[Peer]:
+        return [p for p in self._peers() if not self._blocked(p.node_id)]
+
+    # -- anti-entropy ------------------------------------------------------------------------
+    def _ae_loop(self) -> None:
+        while not self._stop.wait(const.ANTI_ENTROPY_INTERVAL_S):
+            try:
+                self.anti_entropy_once()
+            except Exception:
+                log.exception("anti-entropy failed")
+
+    def anti_entropy_once(self) -> int:
+        """Compare digests with every up peer and pull what differs; returns records applied."""
+        applied = 0
+        for peer in self._targets():
+            if self._stop.is_set():
+                break
+            try:
+                applied += self.sync_with(peer)
+            except httpx.HTTPError as exc:
+                log.info("anti-entropy with %s failed: %s", peer.node_id, exc)
+        return applied
+
+    def sync_with(self, peer: Peer) -> int:
+        """Pull from one peer until the digests agree (from our cursor first, then everything)."""
+        theirs = self._http.get(f"{peer.url}/api/v1/cluster/digest", timeout=const.HEALTH_TIMEOUT_S * 5).json()
+        if theirs == self.store.digest():
+            return 0
+        applied = self._pull(peer, self._pulled.get(peer.node_id))
+        if self._pulled.get(peer.node_id) is not None and self._differs(peer):
+            applied += self._pull(peer, None)
+        return applied
+
+    def _differs(self, peer: Peer) -> bool:
+        theirs = self._http.get(f"{peer.url}/api/v1/cluster/digest", timeout=const.HEALTH_TIMEOUT_S * 5).json()
+        return bool(theirs != self.store.digest())
+
+    def _pull(self, peer: Peer, after: str | None) -> int:
+        applied, deadline = 0, time.monotonic() + 300
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            params = {"limit": const.REPLICATION_PAGE, **({"after": after} if after else {})}
+            r = self._http.get(f"{peer.url}/api/v1/cluster/changes", params=params, timeout=60)
+            r.raise_for_status()
+            records = r.json()["records"]
+            applied += self.apply(records, peer.node_id)
+            self.pulled_records += len(records)
+            page = [ReplicaRecord.from_json(x) for x in records]
+            cursor = next_cursor(page, const.REPLICATION_PAGE)
+            if cursor is not None:
+                self._pulled[peer.node_id] = max(cursor, self._pulled.get(peer.node_id) or "")
+            if len(records) < const.REPLICATION_PAGE or cursor == after:
+                break
+            after = cursor
+        return applied
