@@ -30,6 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", help="model id: campplus (default), eres2netv2, ge2e (offline)")
     p.add_argument("--model-dir", type=Path, help="local directory or checkpoint file with the model weights")
     p.add_argument("--no-tls", action="store_true", help="plain HTTP (accepted only with a loopback --host)")
+    p.add_argument("--offload-only", action="store_true",
+                   help="load no model here; in a cluster, peers running the model compute the embeddings")
     p.set_defaults(func=run)
 
 
@@ -69,6 +71,7 @@ def load_engine_into(node: Node, settings: Settings) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGTERM or SIGINT; exit 0 after a clean stop."""
+    from app.commands.cluster_cmd import serve_options, start_cluster
     from app.wiring import open_store
     from peer.node import Node
     from peer.server import NodeServer
@@ -79,15 +82,23 @@ def run(args: argparse.Namespace) -> int:
         node = Node(store, limits=node_limits(settings))
         port = 0 if args.port == 0 else settings.node_port
         server = NodeServer(node, host=settings.node_host, port=port, tls=settings.node_tls,
-                            cert_dir=settings.data_dir / "tls")
+                            cert_dir=settings.data_dir / "tls", **serve_options(settings))
         fingerprint = server.endpoint.fingerprint
         print(f"serving on {server.url}" + (f" (certificate sha256 {fingerprint})" if fingerprint else ""),
               flush=True)
         loader = threading.Thread(target=load_engine_into, args=(node, settings), name="vomid-model-loader",
                                   daemon=True)
-        loader.start()
-        server.serve()
-        loader.join(60)
+        if not getattr(args, "offload_only", False):
+            loader.start()
+        server.start()
+        cluster = start_cluster(node, server, settings)
+        try:
+            server.serve()
+        finally:
+            if cluster is not None:
+                cluster.stop()
+        if loader.ident is not None:
+            loader.join(60)
     finally:
         store.close()
     print("stopped", flush=True)
