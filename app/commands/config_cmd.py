@@ -13,10 +13,13 @@ from app.settings import PROFILES, SettingOrigin, explain_settings, unknown_env_
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``config show``."""
-    p = sub.add_parser("config", help="show the effective settings and where each came from",
-                       description="Settings come from defaults, a YAML/JSON file (--config, VOMID_CONFIG, or "
-                       "DATA_DIR/config.yaml), a profile (VOMID_PROFILE), VOMID_* variables and flags, in "
-                       "that order of precedence. Secrets are shown as ****.")
+    p = sub.add_parser(
+        "config",
+        help="show the effective settings and where each came from",
+        description="Settings come from defaults, a YAML/JSON file (--config, VOMID_CONFIG, or "
+        "DATA_DIR/config.yaml), a profile (VOMID_PROFILE), VOMID_* variables and flags, in "
+        "that order of precedence. Secrets are shown as ****.",
+    )
     csub = p.add_subparsers(dest="config_command", metavar="ACTION")
     show = csub.add_parser("show", help="print every setting, its value and its source")
     show.add_argument("--config", dest="config_file", type=Path, help="settings file (YAML or JSON)")
@@ -45,7 +48,9 @@ def _text(origins: list[SettingOrigin], unknown: list[str]) -> str:
             shown = json.dumps(lower["value"], ensure_ascii=False)
             rows.append(f"{'':<24}   (overrides {lower['source']}: {shown})")
     rows.append("")
-    rows.append("[runtime] settings can change without a restart (admin screen or API); each change is audited.")
+    rows.append(
+        "[runtime] settings can change without a restart (admin screen or API); each change is audited."
+    )
     rows.extend(f"warning: {name} names no setting and is ignored" for name in unknown)
     return "\n".join(rows)
 
@@ -55,8 +60,12 @@ def run_show(args: argparse.Namespace) -> int:
     settings, origins = explain_settings(**_flags(args))
     unknown = unknown_env_vars()
     if args.json:
-        data = {"settings": {o.name: o.as_dict() for o in origins}, "unknown_env": unknown,
-                "profile": settings.profile, "config_file": str(settings.config_file or "") or None}
+        data = {
+            "settings": {o.name: o.as_dict() for o in origins},
+            "unknown_env": unknown,
+            "profile": settings.profile,
+            "config_file": str(settings.config_file or "") or None,
+        }
         json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     else:

@@ -45,7 +45,8 @@ def test_defaults_when_nothing_is_set(env: pytest.MonkeyPatch, tmp_path: Path) -
 
 def test_each_layer_overrides_the_one_below(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (tmp_path / "config.yaml").write_text(
-        "threshold: 0.61\nthreads: 4\nlog_level: error\nnode_tls: true\nmodel: ge2e\nprofile: development\n")
+        "threshold: 0.61\nthreads: 4\nlog_level: error\nnode_tls: true\nmodel: ge2e\nprofile: development\n"
+    )
     env.setenv("VOMID_THREADS", "3")
     s = load_settings(model="campplus")
     o = _origins(model="campplus")
@@ -59,7 +60,9 @@ def test_each_layer_overrides_the_one_below(env: pytest.MonkeyPatch, tmp_path: P
     assert s.config_file == tmp_path / "config.yaml"
 
 
-def test_json_file_from_vomid_config_with_paths_relative_to_it(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_json_file_from_vomid_config_with_paths_relative_to_it(
+    env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     cfg = tmp_path / "etc" / "vomid.json"
     cfg.parent.mkdir()
     cfg.write_text(json.dumps({"model_dir": "weights/campplus.bin", "static_peers": ["10.0.0.2:8443"]}))
@@ -114,7 +117,8 @@ def test_unknown_key_and_bad_value_in_file_name_the_file(env: pytest.MonkeyPatch
         load_settings()
     assert f"invalid setting treshold = 0.5 (from file {cfg}): not a known setting" in err.value.message
     assert f"invalid setting threads = 0 (from file {cfg}): Input should be greater than or equal to 1" in (
-        err.value.message)
+        err.value.message
+    )
 
 
 def test_broken_yaml_and_missing_file_are_refused(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -125,8 +129,9 @@ def test_broken_yaml_and_missing_file_are_refused(env: pytest.MonkeyPatch, tmp_p
         load_settings(config_file=tmp_path / "missing.yaml")
 
 
-def test_secrets_are_never_printed(env: pytest.MonkeyPatch, tmp_path: Path,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_secrets_are_never_printed(
+    env: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "config.yaml").write_text("admin_pin: 424242\n")
     env.setenv("VOMID_MASTER_KEY_PASSPHRASE", "correct horse battery")
     s = load_settings()
@@ -153,8 +158,9 @@ def _run_config_show(argv: list[str]) -> int:
     return int(args.func(args))
 
 
-def test_config_show_text_names_sources(env: pytest.MonkeyPatch, tmp_path: Path,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_config_show_text_names_sources(
+    env: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "config.yaml").write_text("threshold: 0.42\n")
     env.setenv("VOMID_LOG_LEVEL", "warning")
     env.setenv("VOMID_TRESHOLD", "0.3")
@@ -172,9 +178,15 @@ def test_config_show_json(env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
     data = json.loads(capsys.readouterr().out)
     assert data["profile"] == "development"
     assert data["settings"]["profile"]["source"] == "flag"
-    assert data["settings"]["node_tls"] == {"name": "node_tls", "value": False, "source": "profile",
-                                            "detail": "development", "runtime": False, "secret": False,
-                                            "overridden": []}
+    assert data["settings"]["node_tls"] == {
+        "name": "node_tls",
+        "value": False,
+        "source": "profile",
+        "detail": "development",
+        "runtime": False,
+        "secret": False,
+        "overridden": [],
+    }
     assert set(data["settings"]) == set(Settings.model_fields)
 
 
@@ -196,10 +208,15 @@ def test_runtime_change_is_validated_audited_and_announced(env: pytest.MonkeyPat
     live = LiveSettings(load_settings(), audit=lambda event, **f: audit.append((event, f)))
     seen: list[dict[str, object]] = []
     live.subscribe(lambda new, diff: seen.append(diff))
-    diff = live.update({"threshold": 0.55, "log_level": "debug", "offload_strategy": "round_robin"}, actor="admin")
+    diff = live.update(
+        {"threshold": 0.55, "log_level": "debug", "offload_strategy": "round_robin"}, actor="admin"
+    )
     assert live.current.threshold == 0.55 and live.current.log_level == "DEBUG"
     assert diff["threshold"] == (None, 0.55) and seen == [diff]
-    assert ("setting_changed", {"actor": "admin", "setting": "threshold", "old": None, "new": "0.55"}) in audit
+    assert (
+        "setting_changed",
+        {"actor": "admin", "setting": "threshold", "old": None, "new": "0.55"},
+    ) in audit
     with pytest.raises(SettingsError, match="need a restart.*model"):
         live.update({"model": "ge2e"}, actor="admin")
     with pytest.raises(SettingsError, match="offload_strategy"):
