@@ -1,0 +1,83 @@
+"""The replication merge is a join: commutative, associative and idempotent (property-based, real stores)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine.store import KeyFileProvider, VoiceprintStore
+from engine.store.replication import ReplicaRecord
+from tests.engine.store.conftest import make_voiceprint
+
+TRANSPORT = bytes(range(32))
+SPEAKERS = ("s0", "s1", "s2")
+# (writer 0-2, speaker, action): concurrent writes on three nodes that have not seen each other's
+Op = tuple[int, str, str]
+ops = st.lists(st.tuples(st.integers(0, 2), st.sampled_from(SPEAKERS), st.sampled_from(("put", "delete", "disable"))),
+               min_size=1, max_size=12)
+
+
+def _open(root: Path, name: str) -> VoiceprintStore:
+    return VoiceprintStore.open(root / f"{name}.db", KeyFileProvider(root / f"{name}.key"), node_id=name,
+                                model_id="campplus")
+
+
+def _write(store: VoiceprintStore, speaker: str, action: str, seed: int) -> None:
+    live = store.speaker(speaker) is not None
+    if action == "put" and not live:
+        store.put(make_voiceprint(speaker, seed=seed, name=f"{speaker}@{store.node_id}"))
+    elif action == "delete" and live:
+        store.delete_speaker(speaker)
+    elif action == "disable" and live:
+        store.set_status(speaker, "disabled")
+
+
+def _records(store: VoiceprintStore) -> list[ReplicaRecord]:
+    return store.changes_since(None, TRANSPORT, limit=100_000)
+
+
+def _state(store: VoiceprintStore) -> tuple[object, ...]:
+    """Digest plus the decrypted means, so equal digests also mean equal voiceprints."""
+    means = tuple((s, None if (vp := store.get(s, "campplus")) is None else vp.mean.tobytes()) for s in SPEAKERS)
+    statuses = tuple((s, None if (r := store.speaker(s)) is None else r.status) for s in SPEAKERS)
+    return (store.digest(), means, statuses)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops)
+def test_merge_is_commutative_associative_and_idempotent(script: list[Op]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        writers = [_open(root, f"w{i}") for i in range(3)]
+        targets = {name: _open(root, name) for name in ("t1", "t2", "m", "t3")}
+        try:
+            for seed, (who, speaker, action) in enumerate(script):
+                _write(writers[who], speaker, action, seed)
+            ra, rb, rc = (_records(w) for w in writers)
+            t1, t2, m, t3 = targets.values()
+            for batch in (ra, rb, rc):
+                t1.apply_changes(batch, TRANSPORT, actor="test")
+            for batch in (rc, rb, ra):
+                t2.apply_changes(batch, TRANSPORT, actor="test")
+            assert _state(t1) == _state(t2)  # commutative
+            m.apply_changes(rb, TRANSPORT, actor="test")
+            m.apply_changes(rc, TRANSPORT, actor="test")
+            t3.apply_changes(ra, TRANSPORT, actor="test")
+            t3.apply_changes(_records(m), TRANSPORT, actor="test")
+            assert _state(t3) == _state(t1)  # associative: (a+b)+c == a+(b+c)
+            before = _state(t1)
+            assert sum(t1.apply_changes(batch, TRANSPORT, actor="test") for batch in (ra, rb, rc)) == 0
+            assert _state(t1) == before  # idempotent
+            assert t1.apply_changes(_records(t2), TRANSPORT, actor="test") == 0
+            for speaker in SPEAKERS:  # the merged voiceprint is one of the writers' own
+                vp = t1.get(speaker, "campplus")
+                if vp is not None:
+                    assert any((w := s.get(speaker, "campplus")) is not None and np.array_equal(w.mean, vp.mean)
+                               for s in writers)
+        finally:
+            for store in [*writers, *targets.values()]:
+                store.close()
