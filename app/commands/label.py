@@ -65,6 +65,7 @@ def _labeler(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def _table(result: Any) -> str:
+    """Human-readable speakers and turns."""
     lines = [f"{result.uri}: {len(result.speakers)} speaker(s), {len(result.turns)} turn(s), model {result.model_id}"]
     for s in result.speakers:
         who = f" = {s.name} (score {s.score:.3f})" if s.name else ""
@@ -147,7 +148,9 @@ def format_report(data: dict[str, Any]) -> str:
     rows = [head]
 
     def row(name: str, parts: dict[str, float], skip: dict[str, float], extra: str) -> str:
+        """One table row from pooled or per-file parts."""
         def pct(p: dict[str, float], key: str) -> float:
+            """A part as percent of the scored speech."""
             return 100.0 * p[key] / p["total"] if p["total"] else 0.0
 
         cells = [pct(parts, "false_alarm"), pct(parts, "missed_detection"), pct(parts, "confusion")]

@@ -23,7 +23,7 @@ class Clusters:
     @property
     def count(self) -> int:
         """Number of clusters."""
-        return int(len(self.centroids))
+        return len(self.centroids)
 
 
 def unit(x: np.ndarray) -> np.ndarray:
@@ -50,7 +50,7 @@ def refined_affinity(x: np.ndarray, keep_fraction: float, blur: float = 1.0) -> 
     np.fill_diagonal(a, a.max(axis=1))
     if blur > 0:
         a = gaussian_filter1d(gaussian_filter1d(a, blur, axis=0), blur, axis=1)
-    keep = max(1, int(round(keep_fraction * len(a))))
+    keep = max(1, round(keep_fraction * len(a)))
     cut = -np.partition(-a, keep - 1, axis=1)[:, keep - 1 : keep]
     a = np.where(a >= cut, a, 0.01 * a)
     a = np.maximum(a, a.T)
@@ -190,7 +190,7 @@ def cluster(
     if k_hi == 1:
         return _finish(x, np.zeros(n, np.int64), mean)
     affinity = refined_affinity(points, keep_fraction, blur)
-    vals, vecs = _largest(affinity, k_hi + 1)
+    _, vecs = _largest(affinity, k_hi + 1)
     if k_lo == k_hi:
         k = k_lo
     else:

@@ -47,9 +47,9 @@ class LabelingConfig:
 
     def frames(self, seconds: float) -> int:
         """Whole 32 ms frames in ``seconds`` (at least one)."""
-        return max(1, int(round(seconds / FRAME_S)))
+        return max(1, round(seconds / FRAME_S))
 
-    def checked(self) -> "LabelingConfig":
+    def checked(self) -> LabelingConfig:
         """Return self after checking the speaker-count bounds; raises ValueError when inconsistent."""
         if self.min_speakers < 1 or self.max_speakers < self.min_speakers:
             raise ValueError(f"need 1 <= min_speakers <= max_speakers, got {self.min_speakers}..{self.max_speakers}")

@@ -24,6 +24,7 @@ def _metrics() -> Any:
 
 
 def _annotation(uri: str, turns: list[tuple[float, float, str]]) -> Any:
+    """Turns as a pyannote Annotation."""
     from pyannote.core import Annotation, Segment
 
     ann = Annotation(uri=uri)
@@ -34,6 +35,7 @@ def _annotation(uri: str, turns: list[tuple[float, float, str]]) -> Any:
 
 
 def _timeline(uri: str, regions: list[tuple[float, float]]) -> Any:
+    """Regions as a pyannote Timeline."""
     from pyannote.core import Segment, Timeline
 
     return Timeline([Segment(a, b) for a, b in regions], uri=uri)
@@ -65,6 +67,7 @@ class DerReport:
 
 
 def _parts(detail: dict[str, float]) -> dict[str, float]:
+    """pyannote's detailed components, rounded, with JSON-friendly keys."""
     return {k.replace(" ", "_"): round(float(detail[k]), 4) for k in PARTS}
 
 

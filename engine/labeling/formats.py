@@ -26,7 +26,8 @@ def to_rttm(result: LabelResult) -> str:
 
 
 def _srt_time(seconds: float) -> str:
-    ms = int(round(seconds * 1000))
+    """Seconds as an SRT timestamp (HH:MM:SS,mmm)."""
+    ms = round(seconds * 1000)
     h, ms = divmod(ms, 3_600_000)
     m, ms = divmod(ms, 60_000)
     s, ms = divmod(ms, 1000)

@@ -104,7 +104,7 @@ def voiceprint_from_turns(
         The turns hold less than one window of audio.
     """
     cfg = config or LabelingConfig()
-    win = int(round(cfg.window_s * SAMPLE_RATE))
+    win = round(cfg.window_s * SAMPLE_RATE)
     hop = win // 2
     windows: list[np.ndarray] = []
     seconds = 0.0

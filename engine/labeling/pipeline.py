@@ -42,6 +42,7 @@ class Labeler:
         config: LabelingConfig | None = None,
         gallery: Gallery | None = None,
     ) -> None:
+        """Use ``model`` (and Silero VAD by default) with these settings; name clusters from ``gallery``."""
         self.model = model
         self.vad = vad or SileroVad()
         self.config = (config or LabelingConfig()).checked()
@@ -93,6 +94,7 @@ class Labeler:
         config = self.with_counts(num_speakers, min_speakers, max_speakers)
 
         def on_batch(done: int) -> None:
+            """Report embedding progress and honour cancellation between batches."""
             if progress is not None:
                 progress("windows", done, 0)
             if _cancelled(cancel):

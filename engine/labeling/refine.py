@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 from scipy.ndimage import median_filter
@@ -61,7 +62,7 @@ def runs(labels: np.ndarray) -> list[tuple[int, int, int]]:
         return []
     change = np.flatnonzero(np.diff(labels)) + 1
     bounds = np.concatenate([[0], change, [len(labels)]])
-    return [(int(a), int(b), int(labels[a])) for a, b in zip(bounds[:-1], bounds[1:]) if labels[a] >= 0]
+    return [(int(a), int(b), int(labels[a])) for a, b in pairwise(bounds.tolist()) if labels[a] >= 0]
 
 
 def absorb_short(labels: np.ndarray, min_frames: int) -> np.ndarray:

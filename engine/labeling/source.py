@@ -31,7 +31,7 @@ def blocks_from_path(path: Path, block_s: float = BLOCK_SECONDS) -> Iterator[np.
         raise EmptyAudioError(f"'{path}' is an empty file")
     try:
         handle = sf.SoundFile(str(path))
-    except Exception:
+    except (sf.SoundFileError, RuntimeError):  # not a format libsndfile reads: decode it whole
         yield from _split(load_audio(path).samples, block_s)
         return
     with handle as f:

@@ -19,11 +19,12 @@ class Hysteresis:
     """Incremental onset/offset thresholding of frame probabilities into padded, merged speech regions."""
 
     def __init__(self, config: LabelingConfig) -> None:
+        """Thresholds and durations (in frames) from the config."""
         self.onset = config.vad_onset
         self.offset = config.vad_offset
         self.min_silence = config.frames(config.min_silence_s)
         self.min_speech = config.frames(config.min_speech_s)
-        self.pad = int(round(config.pad_s / FRAME_S))
+        self.pad = round(config.pad_s / FRAME_S)
         self.regions: list[tuple[int, int]] = []  # final regions in frames, [start, end)
         self._n = 0
         self._start: int | None = None
@@ -76,6 +77,7 @@ class Hysteresis:
         return out
 
     def _close(self, start: int, end: int) -> None:
+        """End the open region at ``end``; keep it (padded, merged with the pending one) if long enough."""
         self._start, self._silence = None, None
         if end - start < self.min_speech:
             return
@@ -101,6 +103,7 @@ class SpeechDetector:
     """Feeds 16 kHz audio through Silero VAD in fixed steps; keeps frame probabilities and speech regions."""
 
     def __init__(self, vad: SileroVad, config: LabelingConfig, on_step: Callable[[], None] | None = None) -> None:
+        """Run ``vad`` with ``config``; ``on_step`` is called after every processed step."""
         self.vad = vad
         self.on_step = on_step
         self.config = config

@@ -28,6 +28,7 @@ class SpeechMask:
     """Per-frame speech flags grown from the detector's final regions."""
 
     def __init__(self) -> None:
+        """An empty mask."""
         self.flags = np.zeros(0, bool)
         self._size = 0
         self._used = 0
@@ -62,6 +63,7 @@ class WindowFrontEnd:
         config: LabelingConfig,
         on_batch: Callable[[int], None] | None = None,
     ) -> None:
+        """Embed with ``model`` the windows of speech that ``vad`` finds; ``on_batch(n)`` after each batch."""
         self.model = model
         self.config = config
         self.detector = SpeechDetector(vad, config, on_step=self._cut)
@@ -173,6 +175,7 @@ class WindowFrontEnd:
         self._embed_queue()
 
     def _embed_queue(self) -> None:
+        """Embed the queued windows in one batch."""
         if not self._queue:
             return
         vectors = self.model.embed_batch([x for _, x in self._queue])

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine.config import ModelConfig
-from engine.labeling import LabelResult, Labeler
+from engine.labeling import Labeler, LabelResult
 from engine.labeling.formats import read_rttm, read_uem
 from engine.models import load_model
 from engine.models.base import EmbeddingModel

@@ -9,9 +9,8 @@ import soundfile as sf
 import soxr
 
 from engine.audio import load_audio
-from engine.labeling import LabelResult, Labeler
+from engine.labeling import Labeler, LabelResult
 from engine.labeling.der import score_pairs
-
 from tests.engine.labeling.conftest import hyp_turns, one_speaker, reference
 
 

@@ -14,7 +14,6 @@ from engine.labeling.der import score_dirs, score_pairs
 from engine.labeling.errors import LabelFormatError
 from engine.labeling.formats import format_of, read_rttm, render, to_srt, write
 from engine.labeling.types import SpeakerInfo, Turn
-
 from tests.engine.labeling.conftest import reference
 
 

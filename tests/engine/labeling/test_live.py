@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.labeling import LabelResult, Labeler
+from engine.labeling import Labeler, LabelResult
 from engine.labeling.live import LiveLabeler, file_chunks
 
 

@@ -9,9 +9,8 @@ held whole, clustering input is capped), not accuracy. Accuracy is tested on the
 from __future__ import annotations
 
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

@@ -9,10 +9,9 @@ import pytest
 
 from engine.audio import load_audio
 from engine.gallery import MemoryGallery
-from engine.labeling import LabelResult, Labeler
+from engine.labeling import Labeler, LabelResult
 from engine.labeling.naming import voiceprint_from_turns
 from engine.models.base import EmbeddingModel
-
 from tests.engine.labeling.conftest import reference
 
 NAMES = {"MEE009": "Morgan", "MEE012": "Robin"}

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.labeling import LabelResult, Labeler
+from engine.labeling import Labeler, LabelResult
 from engine.labeling.der import score_pairs
-
 from tests.engine.labeling.conftest import hyp_turns, one_speaker, reference
 
 # Issue 6 targets, pooled over the six excerpts (overlap scored / skipped, collar 0.25, inside UEM).
