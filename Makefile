@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install system-deps
+.PHONY: run test install system-deps bundle bundle-cli
 
 # The main job: the kiosk app. It checks the engine first, so a broken install says so before the window.
 run: install
@@ -14,6 +14,7 @@ run: install
 
 test: install
 	bash scripts/install-postgres.sh
+	bash scripts/install-test-tools.sh
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
 
 install: $(STAMP)
@@ -29,3 +30,10 @@ $(STAMP): pyproject.toml scripts/install-system-deps.sh
 
 system-deps:
 	bash scripts/install-system-deps.sh
+
+# The installer bundle (slow, a build venv of its own; not part of `make test`): dist/edge-vomid
+bundle:
+	bash packaging/build.sh
+
+bundle-cli:
+	bash packaging/build.sh --cli-only

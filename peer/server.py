@@ -161,10 +161,13 @@ class NodeServer:
             thread.join(timeout)
         self._socket.close()
 
-    def serve(self) -> None:
-        """Serve until SIGTERM or SIGINT arrives (call from the main thread), then stop cleanly and return."""
-        stop = threading.Event()
-        previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    def serve(self, stop: threading.Event | None = None) -> None:
+        """Serve until ``stop`` is set or, without one, SIGTERM/SIGINT arrives (main thread); then stop cleanly."""
+        previous: dict[int, Any] = {}
+        if stop is None:
+            stop = threading.Event()
+            event = stop
+            previous = {sig: signal.signal(sig, lambda *_: event.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
             self.start()
             while not stop.wait(0.5):

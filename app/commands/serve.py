@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -71,6 +72,19 @@ def load_engine_into(node: Node, settings: Settings) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGTERM or SIGINT; exit 0 after a clean stop."""
+    # Signals are caught from the very start: a SIGTERM while the node starts up (systemctl stop, docker stop)
+    # must stop it cleanly, not kill it with exit 143.
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        return _serve(args, stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _serve(args: argparse.Namespace, stop: threading.Event) -> int:
+    """Open the store, start the node (and the cluster layer), serve until ``stop`` is set."""
     from app.commands.cluster_cmd import serve_options, start_cluster
     from app.wiring import open_store
     from peer.node import Node
@@ -93,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         server.start()
         cluster = start_cluster(node, server, settings)
         try:
-            server.serve()
+            server.serve(stop)
         finally:
             if cluster is not None:
                 cluster.stop()
