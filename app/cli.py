@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import os
 import sys
 
@@ -82,15 +81,24 @@ def _open_store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return open_store_from_args(args)
 
 
+def _configure_logging(args: argparse.Namespace) -> None:
+    """JSON-line log file and console logs from the settings (an invalid setting stops here, with its field)."""
+    from app.logging_setup import configure_logging
+    from app.settings import load_settings
+
+    settings = load_settings(data_dir=getattr(args, "data_dir", None), config_file=getattr(args, "config_file", None))
+    configure_logging(settings, console_level="INFO" if args.verbose else "WARNING")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``vomid`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
     try:
+        _configure_logging(args)
         return int(args.func(args) or 0)
     except ModelUnavailableError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -16,6 +16,7 @@ def add_common(parser: argparse.ArgumentParser, *, json_flag: bool = True) -> No
     parser.add_argument("--model", help="model id: campplus (default), eres2netv2, ge2e (offline)")
     parser.add_argument("--data-dir", type=Path, help="where the store and keys live (default: per-user data dir)")
     parser.add_argument("--model-dir", type=Path, help="local directory or checkpoint file with the model weights")
+    parser.add_argument("--config", dest="config_file", type=Path, help="settings file (YAML or JSON)")
     if json_flag:
         parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead of text")
 
@@ -26,6 +27,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         model=getattr(args, "model", None),
         data_dir=getattr(args, "data_dir", None),
         model_dir=getattr(args, "model_dir", None),
+        config_file=getattr(args, "config_file", None),
     )
 
 
