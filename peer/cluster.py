@@ -127,7 +127,9 @@ class ClusterNode:
                 self.discovery.forget(node_id)
 
     def _peer_changed(self, peer: Peer) -> None:
-        """Offload to a peer running the configured model when this node has none."""
+        """Heal with a peer that came up at once; offload to one running the configured model when we have none."""
+        if peer.up:
+            self.replicator.kick()
         want, factory = self.options.model_id, self.options.engine_for
         if not (peer.up and want and factory and peer.model_id == want and self.node._engine is None):
             return

@@ -3,8 +3,9 @@
 The store does the merging (last writer wins by hybrid logical clock); this module only moves records.
 Push: a thread notices local writes (records this node wrote after the last pushed HLC) and sends them to
 every peer that is up. Anti-entropy: every few seconds the digests of each peer are compared with ours;
-where they differ, this node pulls the peer's records in pages (after the newest HLC pulled from that
-peer first, everything when that does not settle it). Each side pulls, so two nodes heal both ways.
+where they differ, this node pulls the peer's records in pages after the newest HLC pulled from that peer,
+and everything when that brought nothing new for a few rounds yet they still differ. Each side pulls, so
+two nodes heal both ways.
 """
 
 from __future__ import annotations
@@ -65,8 +66,10 @@ class Replicator:
         self._blocked = blocked
         self._pushed: str | None = None
         self._pulled: dict[str, str | None] = {}
+        self._stale: dict[str, int] = {}  # anti-entropy rounds with a peer that differed but brought nothing new
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._ae_wake = threading.Event()
         self._threads: list[threading.Thread] = []
         self.pushed_records = 0
         self.pulled_records = 0
@@ -84,12 +87,17 @@ class Replicator:
         """Stop both threads."""
         self._stop.set()
         self._wake.set()
+        self._ae_wake.set()
         for t in self._threads:
             t.join(15)
 
     def notify(self) -> None:
         """A local write happened: push now."""
         self._wake.set()
+
+    def kick(self) -> None:
+        """A peer came (back) up: compare digests now rather than at the next interval."""
+        self._ae_wake.set()
 
     # -- inbound (called by the cluster routes) ----------------------------------------------
     def apply(self, records: list[dict[str, Any]], sender: str) -> int:
@@ -113,10 +121,10 @@ class Replicator:
 
     def push_once(self) -> int:
         """Send local writes after the last pushed HLC to every up peer (they are healed later if this fails)."""
-        page = self.store.changes_since(self._pushed, self._key, limit=const.REPLICATION_PAGE)
+        page = self.store.changes_since(self._pushed, self._key, limit=const.PUSH_PAGE)
         if not page:
             return 0
-        cursor = next_cursor(page, const.REPLICATION_PAGE)
+        cursor = next_cursor(page, const.PUSH_PAGE)
         mine = [r.to_json() for r in page if r.writer_node == self.store.node_id]
         if mine:
             for peer in self._targets():
@@ -134,7 +142,11 @@ class Replicator:
 
     # -- anti-entropy ------------------------------------------------------------------------
     def _ae_loop(self) -> None:
-        while not self._stop.wait(const.ANTI_ENTROPY_INTERVAL_S):
+        while not self._stop.is_set():
+            self._ae_wake.wait(const.ANTI_ENTROPY_INTERVAL_S)
+            self._ae_wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 self.anti_entropy_once()
             except Exception:
@@ -157,8 +169,16 @@ class Replicator:
         theirs = self._http.get(f"{peer.url}/api/v1/cluster/digest", timeout=const.HEALTH_TIMEOUT_S * 5).json()
         if theirs == self.store.digest():
             return 0
-        applied = self._pull(peer, self._pulled.get(peer.node_id))
-        if self._pulled.get(peer.node_id) is not None and self._differs(peer):
+        cursor = self._pulled.get(peer.node_id)
+        applied = self._pull(peer, cursor)
+        if applied or cursor is None:
+            self._stale[peer.node_id] = 0
+            return applied
+        # nothing new after the cursor, yet the digests differ: records older than it (relayed to the peer by a
+        # third node, or ours it lacks) -- the peer pulls ours itself; pull all of its when this persists
+        self._stale[peer.node_id] = self._stale.get(peer.node_id, 0) + 1
+        if self._stale[peer.node_id] >= const.FULL_PULL_AFTER_ROUNDS and self._differs(peer):
+            self._stale[peer.node_id] = 0
             applied += self._pull(peer, None)
         return applied
 

@@ -121,6 +121,7 @@ def test_a_node_killed_with_sigkill_converges_after_restart(cluster: dict[str, N
     for _ in range(3):
         r = _verify(c, shared_data, "1688", "alice")
         assert r.status_code == 200 and r.json()["accepted"], r.text
+    wait_for("C's health checks mark B down", lambda: "nodeb" not in _up_peers(c), CONVERGE_S)
     _register(a, shared_data, "1998", "bob")
     with c.client() as client:
         assert client.put("/api/v1/voiceprint/alice/status", json={"status": "disabled"}).status_code == 200
