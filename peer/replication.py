@@ -189,7 +189,7 @@ class Replicator:
     def _pull(self, peer: Peer, after: str | None) -> int:
         applied, deadline = 0, time.monotonic() + 300
         while not self._stop.is_set() and time.monotonic() < deadline:
-            params = {"limit": const.REPLICATION_PAGE, **({"after": after} if after else {})}
+            params: dict[str, str | int] = {"limit": const.REPLICATION_PAGE, **({"after": after} if after else {})}
             r = self._http.get(f"{peer.url}/api/v1/cluster/changes", params=params, timeout=60)
             r.raise_for_status()
             records = r.json()["records"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import signal
@@ -138,10 +139,8 @@ def _bench(nodes: list[_Node], args: argparse.Namespace) -> dict[str, Any]:
             token = a.vomid("cluster", "token").strip().splitlines()[-1]
             node.start()
         for client in clients:
-            _wait("ready", lambda client=client: client.get("/ready").status_code == 200, args.max_seconds, 0.2)
-            _wait("peers up", lambda client=client: sum(n["status"] == "up" for n in
-                                                        client.get("/api/v1/cluster/nodes").json()) == 3,
-                  args.max_seconds, 0.2)
+            _wait("ready", functools.partial(_answers, client, "/ready"), args.max_seconds, 0.2)
+            _wait("peers up", functools.partial(_all_up, client), args.max_seconds, 0.2)
         latencies = _enrol_to_verify(clients, args)
         convergence = _partition(nodes, clients, args)
     finally:
@@ -154,8 +153,16 @@ def _bench(nodes: list[_Node], args: argparse.Namespace) -> dict[str, Any]:
             "nodes": 3}
 
 
+def _answers(client: Any, path: str) -> bool:
+    return bool(client.get(path).status_code == 200)
+
+
+def _all_up(client: Any) -> bool:
+    return sum(n["status"] == "up" for n in client.get("/api/v1/cluster/nodes").json()) == 3
+
+
 def _speech(audio: Path) -> tuple[list[bytes], bytes]:
-    speaker = sorted(p for p in audio.iterdir() if p.is_dir())[0]
+    speaker = min(p for p in audio.iterdir() if p.is_dir())
     files = sorted(speaker.glob("*.flac"))
     return [f.read_bytes() for f in files[3:6]], files[7].read_bytes()
 
@@ -170,7 +177,7 @@ def _enrol_to_verify(clients: list[Any], args: argparse.Namespace) -> list[float
                      files=[("takes", (f"t{j}.flac", t, "audio/flac")) for j, t in enumerate(takes)])
         r.raise_for_status()
         start = time.perf_counter()
-        _wait("replica", lambda: dst.get(f"/api/v1/voiceprint/{sid}").status_code == 200, args.max_seconds)
+        _wait("replica", functools.partial(_answers, dst, f"/api/v1/voiceprint/{sid}"), args.max_seconds)
         v = dst.post("/api/v1/voiceprint/verify", data={"speaker_id": sid},
                      files=[("audio", ("a.flac", attempt, "audio/flac"))])
         if v.status_code != 200 or not v.json()["accepted"]:
@@ -185,7 +192,7 @@ def _partition(nodes: list[_Node], clients: list[Any], args: argparse.Namespace)
 
     from peer.membership import Membership
 
-    a, b, c = nodes
+    a, c = nodes[0], nodes[2]
     ids = [n.name for n in nodes]
     clients[0].put("/api/v1/cluster/blocked", json={"node_ids": ids[1:]}).raise_for_status()
     for client in clients[1:]:

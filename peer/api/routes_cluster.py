@@ -16,6 +16,7 @@ from peer.errors import ClusterDisabledError, ModelNotLoadedError, RequestValida
 if TYPE_CHECKING:
     from peer.cluster import ClusterNode
 
+ADMIN = Depends(require("admin"))
 router = APIRouter(prefix="/api/v1/cluster", tags=["cluster"], include_in_schema=True)
 
 
@@ -127,14 +128,14 @@ async def join(request: Request, body: JoinRequest) -> dict[str, Any]:
 
 
 @router.post("/token", summary="A one-time join token naming this node (admin key)")
-async def token(request: Request, who: Principal = Depends(require("admin"))) -> dict[str, Any]:
+async def token(request: Request, who: Principal = ADMIN) -> dict[str, Any]:
     node, cluster = node_of(request), cluster_of(request)
     address = f"{cluster.options.host}:{cluster.options.port}"
     return {"token": (await node.run(cluster.membership.new_token, address)).encode()}
 
 
 @router.put("/blocked", summary="Test hook: drop traffic to and from these members (partition tests; admin key)")
-async def blocked(request: Request, body: NodeIds, who: Principal = Depends(require("admin"))) -> dict[str, Any]:
+async def blocked(request: Request, body: NodeIds, who: Principal = ADMIN) -> dict[str, Any]:
     cluster = cluster_of(request)
     cluster.blocked = set(body.node_ids)
     return {"blocked": sorted(cluster.blocked)}

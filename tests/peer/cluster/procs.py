@@ -81,7 +81,7 @@ class NodeProc:
     def vomid(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """Run a `vomid` command for this node."""
         return subprocess.run([sys.executable, "-m", "tests.peer.cluster.vomid_main", *args], cwd=REPO,
-                              env=self.env(), capture_output=True, text=True, timeout=timeout)
+                              env=self.env(), capture_output=True, text=True, timeout=timeout, check=False)
 
     def start(self) -> NodeProc:
         """Start `vomid serve`; returns once the node answers /health."""
@@ -90,7 +90,8 @@ class NodeProc:
             self.proc = subprocess.Popen([sys.executable, "-m", "tests.peer.cluster.vomid_main", "serve", *flags],
                                          cwd=REPO, env=self.env(), stdout=log, stderr=subprocess.STDOUT, text=True)
         with httpx.Client(verify=False, timeout=2) as client:
-            wait_for(f"{self.name} serving", lambda: self._alive() and client.get(f"{self.url}/health").status_code == 200)
+            wait_for(f"{self.name} serving", lambda: self._alive() and client.get(f"{self.url}/health").status_code == 200,
+                     timeout=180)
         return self
 
     def _alive(self) -> bool:

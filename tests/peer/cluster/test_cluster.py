@@ -40,9 +40,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Node
         joined = b.vomid("cluster", "join", first_token)
         assert joined.returncode == 0, joined.stderr
         reused = c.vomid("cluster", "join", first_token)
-        assert reused.returncode != 0 and "403" in reused.stderr  # one-time: the second use is refused
+        assert reused.returncode != 0 and "403" in reused.stderr, reused.stderr  # one-time: a second use is refused
         token = a.vomid("cluster", "token").stdout.strip().splitlines()[-1]
-        assert c.vomid("cluster", "join", token).returncode == 0
+        joined = c.vomid("cluster", "join", token)
+        assert joined.returncode == 0, joined.stderr
         b.start()
         c.start()
         yield nodes
@@ -98,8 +99,11 @@ def test_enrol_on_a_verifies_on_c_which_offloads_the_embedding(cluster: dict[str
                                                                  shared_data: Path) -> None:
     a, c = cluster["a"], cluster["c"]
     _register(a, shared_data, "1688", "alice")
-    r = wait_for("verify on C", lambda: (lambda r: r if r.status_code == 200 else None)(
-        _verify(c, shared_data, "1688", "alice")), CONVERGE_S, every=0.2)
+    def verified() -> httpx.Response | None:
+        r = _verify(c, shared_data, "1688", "alice")
+        return r if r.status_code == 200 else None
+
+    r = wait_for("verify on C", verified, CONVERGE_S, every=0.2)
     assert r.json()["accepted"] and r.json()["model_id"] == "ge2e"
     impostor = _verify(c, shared_data, "1998", "alice")
     assert impostor.status_code == 200 and not impostor.json()["accepted"]
