@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "app.commands.serve",
     "app.commands.config_cmd",
     "app.commands.gui",
+    "app.commands.cluster_cmd",
 ]
 
 EPILOG = """\
@@ -62,6 +63,7 @@ BENCH_EXTENSIONS = [
     ("app.commands.store_cmds", "add_bench_store"),
     ("app.commands.bench_node", "add_bench_node"),
     ("app.commands.bench_labels", "add_bench_labels"),
+    ("app.commands.bench_cluster", "add_bench_cluster"),
 ]
 
 
