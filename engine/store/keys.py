@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import os
 import stat
+import threading
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -80,13 +81,22 @@ class KeyFileProvider:
         return _decode(lines[1], str(self.path))
 
     def _create(self) -> bytes:
+        """Write a new key file atomically; when another opener won the race, use the key it wrote."""
         key = new_key()
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write(f"{KEY_FILE_HEADER}\n{_encode(key)}\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as fh:
+                fh.write(f"{KEY_FILE_HEADER}\n{_encode(key)}\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            try:
+                os.link(tmp, self.path)  # atomic and never replaces: a reader sees no file or a whole one
+            except FileExistsError:
+                return self.load(b"", create=False)
+        finally:
+            tmp.unlink(missing_ok=True)
         _fsync_dir(self.path.parent)
         return key
 

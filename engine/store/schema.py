@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 import threading
 from pathlib import Path
 from typing import Any
@@ -54,15 +56,24 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     """Per-connection SQLite settings: WAL, full sync, foreign keys, zeroed deletes; we issue BEGIN."""
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
-    for pragma in (
-        "PRAGMA journal_mode=WAL",
-        "PRAGMA synchronous=FULL",
-        "PRAGMA foreign_keys=ON",
-        "PRAGMA secure_delete=ON",
-        "PRAGMA busy_timeout=10000",
-    ):
+    cur.execute("PRAGMA busy_timeout=10000")
+    _switch_to_wal(cur)
+    for pragma in ("PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON", "PRAGMA secure_delete=ON"):
         cur.execute(pragma)
     cur.close()
+
+
+def _switch_to_wal(cur: Any, deadline_s: float = 10.0) -> None:
+    """Turn on WAL; SQLite answers 'locked' at once (no busy wait) while another connection switches it."""
+    give_up = time.monotonic() + deadline_s
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > give_up:
+                raise
+            time.sleep(0.02)
 
 
 def _sqlite_begin(conn: Any) -> None:
@@ -77,7 +88,11 @@ def make_engine(url: str) -> Engine:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not path.exists():
             # Create it owner-only; SQLite gives its -wal and -shm files the same mode.
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            try:
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            except FileExistsError:
+                pass  # another opener created it a moment ago
+
         engine = create_engine(url, connect_args={"timeout": 10.0})
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
