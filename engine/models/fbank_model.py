@@ -11,6 +11,7 @@ from torch import nn
 
 from engine.errors import AudioError
 from engine.features import fbank, num_frames
+from engine.models.base import SpecModel
 from engine.models.optimize import traced
 from engine.models.registry import ModelSpec
 
@@ -31,7 +32,7 @@ def check_lengths(waveforms: Sequence[np.ndarray], min_samples: int, model_id: s
     return out
 
 
-class FbankEmbeddingModel:
+class FbankEmbeddingModel(SpecModel):
     """Fbank features + a torch speaker network, implementing ``EmbeddingModel``."""
 
     def __init__(
@@ -43,42 +44,10 @@ class FbankEmbeddingModel:
         random_weights: bool = False,
         trace: bool = True,
     ) -> None:
-        self._spec = spec
+        super().__init__(spec, threads=threads, random_weights=random_weights)
         self._net = network.eval()
         feat_dim = int(spec.arch_kwargs.get("feat_dim", 80))
         self._run = traced(self._net, feat_dim) if trace else self._net
-        self._threads = max(1, int(threads))
-        self._random_weights = random_weights
-
-    @property
-    def model_id(self) -> str:
-        """Registry id."""
-        return self._spec.model_id
-
-    @property
-    def sample_rate(self) -> int:
-        """Expected input rate (16 kHz)."""
-        return self._spec.sample_rate
-
-    @property
-    def dim(self) -> int:
-        """Embedding size."""
-        return self._spec.dim
-
-    @property
-    def min_samples(self) -> int:
-        """Shortest accepted input in samples."""
-        return self._spec.min_samples
-
-    @property
-    def spec(self) -> ModelSpec:
-        """The registry entry this model was built from."""
-        return self._spec
-
-    @property
-    def random_weights(self) -> bool:
-        """True when the network holds seeded random weights (timing only, meaningless scores)."""
-        return self._random_weights
 
     @property
     def network(self) -> nn.Module:

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from engine.errors import AudioError, ModelUnavailableError
+from engine.models.base import SpecModel
 from engine.models.checkpoint import load_state_dict_strict
 from engine.models.fbank_model import check_lengths
 from engine.models.registry import ModelSpec
@@ -138,44 +139,13 @@ def load_ge2e_net(*, random_weights: bool = False, seed: int = 0) -> GE2ENet:
     return net.eval()
 
 
-class GE2EModel:
+class GE2EModel(SpecModel):
     """GE2E speaker encoder (256-d), embedding like resemblyzer's ``embed_utterance`` (no preprocessing)."""
 
     def __init__(self, spec: ModelSpec, *, threads: int = 2, random_weights: bool = False) -> None:
-        self._spec = spec
-        self._threads = max(1, int(threads))
-        self._random_weights = random_weights
+        super().__init__(spec, threads=threads, random_weights=random_weights)
         self._net = load_ge2e_net(random_weights=random_weights)
 
-    @property
-    def model_id(self) -> str:
-        """Registry id."""
-        return self._spec.model_id
-
-    @property
-    def sample_rate(self) -> int:
-        """Expected input rate (16 kHz)."""
-        return self._spec.sample_rate
-
-    @property
-    def dim(self) -> int:
-        """Embedding size (256)."""
-        return self._spec.dim
-
-    @property
-    def min_samples(self) -> int:
-        """Shortest accepted input in samples."""
-        return self._spec.min_samples
-
-    @property
-    def spec(self) -> ModelSpec:
-        """The registry entry this model was built from."""
-        return self._spec
-
-    @property
-    def random_weights(self) -> bool:
-        """True when the encoder holds seeded random weights."""
-        return self._random_weights
 
     def _partials(self, wav: np.ndarray) -> np.ndarray:
         """``(n, 160, 40)`` mel partials covering ``wav``, zero-padded at the end like resemblyzer."""
