@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
-from app.commands.common import settings_from
+from app.commands.common import settings_from, write_json
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse._SubParsersAction:
@@ -52,12 +50,7 @@ def run(args: argparse.Namespace) -> int:
                                                 identify_repeats=args.identify_repeats))
     print(format_report(result))
     if args.json is not None:
-        text = json.dumps(result, indent=2) + "\n"
-        if str(args.json) == "-":
-            sys.stdout.write(text)
-        else:
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(text, encoding="utf-8")
+        write_json(args.json, result)
     return 0
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import os
 import signal
 import socket
@@ -15,6 +14,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from app.commands.common import write_json
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_AUDIO = REPO.parent / "shared" / "data" / "verification" / "en"
@@ -116,12 +117,7 @@ def run(args: argparse.Namespace) -> int:
     result["load_average_1m"] = round(os.getloadavg()[0], 2)
     print(format_report(result))
     if args.json is not None:
-        text = json.dumps(result, indent=2) + "\n"
-        if str(args.json) == "-":
-            sys.stdout.write(text)
-        else:
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(text, encoding="utf-8")
+        write_json(args.json, result)
     return 0
 
 

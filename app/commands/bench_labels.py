@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
+
+from app.commands.common import write_json
 
 DEFAULT_FILES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "diarization"
 
@@ -50,10 +51,5 @@ def run(args: argparse.Namespace) -> int:
           f"(median {live['update_ms_p50']} ms, max {live['update_ms_max']} ms), "
           f"{'keeps up' if live['keeps_up'] else 'does NOT keep up'} with real time")
     if args.json is not None:
-        text = json.dumps(result, indent=2) + "\n"
-        if str(args.json) == "-":
-            sys.stdout.write(text)
-        else:
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(text, encoding="utf-8")
+        write_json(args.json, result)
     return 0

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
-from app.commands.common import settings_from
+from app.commands.common import settings_from, write_json
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_AUDIO = REPO.parent / "shared" / "data" / "verification" / "en"
@@ -56,12 +54,7 @@ def run(args: argparse.Namespace) -> int:
     result["load_average_1m"] = round(os.getloadavg()[0], 2)
     print(format_report(result))
     if args.json is not None:
-        text = json.dumps(result, indent=2) + "\n"
-        if str(args.json) == "-":
-            sys.stdout.write(text)
-        else:
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(text, encoding="utf-8")
+        write_json(args.json, result)
     return 0
 
 

@@ -38,3 +38,13 @@ def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
         sys.stdout.write("\n")
     else:
         print(text)
+
+
+def write_json(target: Path, data: dict[str, Any]) -> None:
+    """Write figures as indented JSON to ``target``, or to stdout when it is ``-``."""
+    text = json.dumps(data, indent=2, default=str) + "\n"
+    if str(target) == "-":
+        sys.stdout.write(text)
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any, Self
 
-from app.commands.common import settings_from
+from app.commands.common import settings_from, write_json
 
 DESCRIPTION = """\
 Score a trial list with the configured model and print EER, minDCF (p_target 0.01), FAR and FRR
@@ -85,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         data["det"] = str(args.det)
     print(format_report(data))
     if args.json is not None:
-        _write_json(args.json, data)
+        write_json(args.json, data)
     return 0
 
 
@@ -109,15 +108,6 @@ def format_report(data: dict[str, Any]) -> str:
         lines.append(f"DET curve  {data['det']}")
     return "\n".join(lines)
 
-
-def _write_json(target: Path, data: dict[str, Any]) -> None:
-    """Write the figures as JSON to a file or stdout."""
-    text = json.dumps(data, indent=2, default=str) + "\n"
-    if str(target) == "-":
-        sys.stdout.write(text)
-    else:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
 
 
 class _ProgressBar:

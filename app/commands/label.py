@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
-from app.commands.common import settings_from
+from app.commands.common import settings_from, write_json
 
 DEFAULT_MODEL = "ge2e"
 
@@ -132,12 +131,7 @@ def run_eval(args: argparse.Namespace) -> int:
     report = score_dirs(args.ref_dir, args.hyp_dir, collar=args.collar)
     print(format_report(report.as_dict()))
     if args.json is not None:
-        text = json.dumps(report.as_dict(), indent=2) + "\n"
-        if str(args.json) == "-":
-            sys.stdout.write(text)
-        else:
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(text, encoding="utf-8")
+        write_json(args.json, report.as_dict())
     return 0
 
 
