@@ -111,3 +111,39 @@ def test_a_record_with_the_wrong_transport_key_is_refused_whole(tmp_path: Path) 
     assert b.count_speakers() == 0
     a.close()
     b.close()
+
+
+def test_a_deleted_speaker_reaches_a_node_that_never_had_it_with_every_tombstone(tmp_path: Path) -> None:
+    """The voiceprint tombstone must be kept even when its voiceprint never arrived, or digests never agree."""
+    a, b = _peer(tmp_path, "a"), _peer(tmp_path, "b")
+    a.put(make_voiceprint("alice", seed=1))
+    a.put(make_voiceprint("bob", seed=2))
+    a.delete_speaker("alice")
+    assert _sync(a, b) == 4  # bob's two records, alice's speaker and voiceprint tombstones
+    assert b.digest() == a.digest()
+    assert b.get("alice", "campplus") is None and b.speaker("alice") is None
+    assert _sync(a, b) == 0
+    a.close()
+    b.close()
+
+
+def test_tombstones_arriving_in_any_order_leave_equal_digests(tmp_path: Path) -> None:
+    """Put alice on w0 and on w1, delete her on w0: every arrival order gives the same records."""
+    w0, w1 = _peer(tmp_path, "w0"), _peer(tmp_path, "w1")
+    w0.put(make_voiceprint("alice", seed=1))
+    w1.put(make_voiceprint("alice", seed=2))
+    w0.delete_speaker("alice")
+    records = w0.changes_since(None, TRANSPORT) + w1.changes_since(None, TRANSPORT)
+    digests = []
+    for seed in range(6):
+        node = _peer(tmp_path, f"o{seed}")
+        shuffled = records[:]
+        random.Random(seed).shuffle(shuffled)
+        for rec in shuffled:  # one at a time, in a different order on every node
+            node.apply_changes([rec], TRANSPORT, actor="peer:x")
+        digests.append(node.digest())
+        assert node.get("alice", "campplus") is None or node.speaker("alice") is not None
+        node.close()
+    assert all(d == digests[0] for d in digests), digests
+    w0.close()
+    w1.close()

@@ -1,0 +1,173 @@
+"""Applying a page of a peer's records in bulk.
+
+A catch-up brings thousands of records, nearly all new to this node. Their keys' local rows are read with a
+few ``IN`` queries, new rows are decided from that view and inserted with one statement per table. A record
+that changes an existing row, shreds a speaker or needs its speaker created goes through the store's
+record-at-a-time path instead (after the pending rows are written, so both paths see the same state).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import Connection, insert, select
+
+from engine.store.crypto import dek_aad, field_aad, new_key, seal
+from engine.store.models import api_keys, data_keys, speakers, voiceprint_takes, voiceprints
+from engine.store.replica import VOICEPRINT_COLUMNS, ReplicaRecord, open_transported
+
+_CHUNK = 500  # keys per IN (...) lookup
+
+
+@dataclass
+class Held:
+    """A local row's clock and tombstone flag."""
+
+    hlc: str
+    deleted: bool
+
+
+def _chunks(keys: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(keys), _CHUNK):
+        yield keys[start : start + _CHUNK]
+
+
+@dataclass
+class LocalRows:
+    """The local state of one page's keys, read in bulk and kept current as the page is applied."""
+
+    speakers: dict[str, Held] = field(default_factory=dict)
+    prints: dict[tuple[str, str], Held] = field(default_factory=dict)
+    api_keys: dict[str, Held] = field(default_factory=dict)
+    with_key: set[str] = field(default_factory=set)
+
+    @classmethod
+    def read(cls, conn: Connection, records: list[ReplicaRecord]) -> LocalRows:
+        """Read the rows every record of the page could touch."""
+        rows = cls()
+        for chunk in _chunks(sorted({r.key[0] for r in records if r.kind != "api_key"})):
+            rows._read_speakers(conn, chunk)
+        for chunk in _chunks(sorted({r.key[0] for r in records if r.kind == "api_key"})):
+            query = select(api_keys.c.key_id, api_keys.c.hlc, api_keys.c.deleted).where(api_keys.c.key_id.in_(chunk))
+            rows.api_keys.update({r.key_id: Held(r.hlc, r.deleted) for r in conn.execute(query)})
+        return rows
+
+    def _read_speakers(self, conn: Connection, sids: list[str]) -> None:
+        query = select(speakers.c.speaker_id, speakers.c.hlc, speakers.c.deleted).where(speakers.c.speaker_id.in_(sids))
+        self.speakers.update({r.speaker_id: Held(r.hlc, r.deleted) for r in conn.execute(query)})
+        query = select(voiceprints.c.speaker_id, voiceprints.c.model_id, voiceprints.c.hlc, voiceprints.c.deleted)
+        for r in conn.execute(query.where(voiceprints.c.speaker_id.in_(sids))):
+            self.prints[(r.speaker_id, r.model_id)] = Held(r.hlc, r.deleted)
+        query = select(data_keys.c.speaker_id).where(data_keys.c.speaker_id.in_(sids))
+        self.with_key.update(r.speaker_id for r in conn.execute(query))
+
+    def reread(self, conn: Connection, speaker_id: str) -> None:
+        """Read one speaker's rows again, after the record-at-a-time path changed them."""
+        self.speakers.pop(speaker_id, None)
+        self.with_key.discard(speaker_id)
+        for key in [k for k in self.prints if k[0] == speaker_id]:
+            del self.prints[key]
+        self._read_speakers(conn, [speaker_id])
+
+    def held(self, rec: ReplicaRecord) -> Held | None:
+        """The local row a record would replace, if any."""
+        if rec.kind == "speaker":
+            return self.speakers.get(rec.key[0])
+        if rec.kind == "voiceprint":
+            return self.prints.get((rec.key[0], rec.key[1]))
+        return self.api_keys.get(rec.key[0])
+
+
+@dataclass
+class PendingRows:
+    """New rows waiting for their bulk insert, in foreign-key order."""
+
+    speakers: list[dict[str, Any]] = field(default_factory=list)
+    keys: list[dict[str, Any]] = field(default_factory=list)
+    prints: list[dict[str, Any]] = field(default_factory=list)
+    takes: list[dict[str, Any]] = field(default_factory=list)
+    api_keys: list[dict[str, Any]] = field(default_factory=list)
+    ciphers: dict[str, AESGCM] = field(default_factory=dict)  # data keys created in this page
+
+    def flush(self, conn: Connection) -> None:
+        """Insert everything pending."""
+        for table, rows in ((speakers, self.speakers), (data_keys, self.keys), (voiceprints, self.prints),
+                            (voiceprint_takes, self.takes), (api_keys, self.api_keys)):
+            if rows:
+                conn.execute(insert(table), rows)
+                rows.clear()
+
+
+def _replicated(rec: ReplicaRecord) -> dict[str, Any]:
+    return {"hlc": rec.hlc, "origin_node": rec.origin_node, "writer_node": rec.writer_node, "deleted": rec.deleted}
+
+
+class BulkInsert:
+    """Decides and queues records that only add rows; everything else is declined (returns None)."""
+
+    def __init__(self, local: LocalRows, pending: PendingRows, unwrap: AESGCM, data_key: Any,
+                 wrap_new: Any) -> None:
+        self.local, self.pending, self._unwrap = local, pending, unwrap
+        self._data_key = data_key  # speaker id -> the existing data key's cipher
+        self._wrap_new = wrap_new  # (speaker id, dek) -> the data_keys row for a new key
+
+    def add(self, rec: ReplicaRecord) -> bool | None:
+        """True: queued; False: loses to a local deletion; None: not a pure insert (use the slow path)."""
+        if self.local.held(rec) is not None:
+            return None
+        if rec.kind == "speaker":
+            self.pending.speakers.append({"speaker_id": rec.key[0], **rec.data, **_replicated(rec)})
+            self.local.speakers[rec.key[0]] = Held(rec.hlc, rec.deleted)
+            return True
+        if rec.kind == "api_key":
+            self.pending.api_keys.append({"key_id": rec.key[0], **rec.data, **_replicated(rec)})
+            self.local.api_keys[rec.key[0]] = Held(rec.hlc, rec.deleted)
+            return True
+        return self._voiceprint(rec)
+
+    def forget(self, conn: Connection, speaker_id: str) -> None:
+        """The slow path changed a speaker's rows: read them again and drop any data key cached here."""
+        self.local.reread(conn, speaker_id)
+        self.pending.ciphers.pop(speaker_id, None)
+
+    def _voiceprint(self, rec: ReplicaRecord) -> bool | None:
+        sid, mid = rec.key
+        owner = self.local.speakers.get(sid)
+        if owner is None or (owner.deleted and not rec.deleted and owner.hlc < rec.hlc):
+            return None  # the speaker must be created or revived first
+        if owner.deleted and owner.hlc > rec.hlc:
+            return False  # deleted after this write: the deletion wins
+        row = {"speaker_id": sid, "model_id": mid, **{k: rec.data[k] for k in VOICEPRINT_COLUMNS}, **_replicated(rec)}
+        if rec.deleted:
+            row["mean_ct"] = None
+        else:
+            mean, takes = open_transported(rec, self._unwrap)
+            ours = self._cipher(sid)
+            row["mean_ct"] = seal(ours, mean, field_aad("mean", sid, mid))
+            self.pending.takes.append({"speaker_id": sid, "model_id": mid,
+                                       "takes_ct": seal(ours, takes, field_aad("takes", sid, mid))})
+        self.pending.prints.append(row)
+        self.local.prints[(sid, mid)] = Held(rec.hlc, rec.deleted)
+        return True
+
+    def _cipher(self, sid: str) -> AESGCM:
+        if sid in self.pending.ciphers:
+            return self.pending.ciphers[sid]
+        if sid in self.local.with_key:
+            cipher: AESGCM = self._data_key(sid)
+            return cipher
+        dek = new_key()
+        self.pending.keys.append(self._wrap_new(sid, dek))
+        self.pending.ciphers[sid] = AESGCM(dek)
+        self.local.with_key.add(sid)
+        return self.pending.ciphers[sid]
+
+
+def data_key_row(master: Any, store_id: str, speaker_id: str, dek: bytes) -> dict[str, Any]:
+    """A ``data_keys`` row for a new data key, wrapped by the master key."""
+    return {"speaker_id": speaker_id, "wrapped": master.wrap(dek, dek_aad(store_id, speaker_id)),
+            "master_key_id": master.key_id, "created_at": time.time()}
