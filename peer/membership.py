@@ -1,10 +1,11 @@
 """Cluster membership: the cluster CA, join tokens (CA fingerprint + one-time secret), node certificates, revocation.
 
 Files live in one folder (``data_dir/cluster``): the CA certificate and key, this node's certificate and key
-(common name = node id, signed by the CA), ``cluster.json`` (cluster secret, revoked node ids) and
-``tokens.json`` (unused one-time join secrets). A join proves knowledge of the one-time secret with an HMAC
-over the request, and the answer (CA, signed certificate, sealed cluster secrets) is checked against the CA
-fingerprint the token carries, so neither side trusts the unauthenticated TLS of the first contact.
+(common name = node id, signed by the CA), ``cluster.json`` (cluster secret, revoked node ids), ``crl.pem``
+(derived from the revoked ids, see :mod:`peer.revocation`) and ``tokens.json`` (unused one-time join
+secrets). A join proves knowledge of the one-time secret with an HMAC over the request, and the answer (CA,
+signed certificate, sealed cluster secrets) is checked against the CA fingerprint the token carries, so
+neither side trusts the unauthenticated TLS of the first contact.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from cryptography.x509.oid import NameOID
 
 from peer import const
 from peer.errors import ScopeError
+from peer.revocation import CRL, client_context, crl_is_current, serial_of, sign_crl, write_crl
 from peer.tls import NodeCertificate, _alt_names, fingerprint_of_der, fingerprint_of_pem
 
 CA_CERT, CA_KEY, NODE_CERT, NODE_KEY = "ca.pem", "ca-key.pem", "node-cert.pem", "node-key.pem"
@@ -61,9 +63,11 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
 
 def _sign(ca_cert: x509.Certificate, ca_key: Any, subject: x509.Name, public_key: Any, *, ca: bool,
           hosts: list[str]) -> x509.Certificate:
+    """A CA or node certificate; a node's serial derives from its node id (the CRL lists revoked ids by it)."""
     now = dt.datetime.now(dt.UTC)
+    node_id = str(subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value)
     builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(ca_cert.subject if not ca else subject)
-               .public_key(public_key).serial_number(x509.random_serial_number())
+               .public_key(public_key).serial_number(x509.random_serial_number() if ca else serial_of(node_id))
                .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=const.CERT_DAYS))
                .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True))
     if not ca:
@@ -117,6 +121,8 @@ class Membership:
         cert_pem = (self.directory / NODE_CERT).read_bytes()
         cert = x509.load_pem_x509_certificate(cert_pem)
         self.node_id = node_id_of(cert.public_bytes(serialization.Encoding.DER))
+        if not crl_is_current(self.crl_path, self.revoked):  # a folder from before CRLs, or one near expiry
+            self._write_crl()
 
     @staticmethod
     def exists(directory: Path) -> bool:
@@ -144,12 +150,19 @@ class Membership:
         """The CA certificate file (client CA of the server)."""
         return self.directory / CA_CERT
 
+    @property
+    def crl_path(self) -> Path:
+        """The CRL the CA signed over the revoked node ids (derived from ``cluster.json``)."""
+        return self.directory / CRL
+
     def client_context(self) -> ssl.SSLContext:
-        """TLS for calls to peers: present our certificate, trust only the cluster CA."""
-        ctx = ssl.create_default_context(cadata=self.ca_pem.decode())
-        ctx.check_hostname = False
-        ctx.load_cert_chain(self.directory / NODE_CERT, self.directory / NODE_KEY)
-        return ctx
+        """TLS for calls to peers: present our certificate, trust only the cluster CA, refuse revoked peers."""
+        return client_context(self.directory / NODE_CERT, self.directory / NODE_KEY, self.ca_path, self.crl_path)
+
+    def server_options(self) -> dict[str, Any]:
+        """NodeServer keyword arguments: this certificate; client certificates checked against the CA and CRL."""
+        return {"certificate": self.certificate, "client_ca": self.ca_path, "client_cert_optional": True,
+                "crl": self.crl_path}
 
     def member_of(self, cert_der: bytes | None) -> str | None:
         """The node id of a client certificate the CA signed and nobody revoked, else None."""
@@ -171,6 +184,10 @@ class Membership:
     def _save_state(self) -> None:
         state = {"secret": self.cluster_secret.hex(), "revoked": sorted(self.revoked)}
         _write_private(self.directory / STATE, json.dumps(state).encode())
+        self._write_crl()
+
+    def _write_crl(self) -> None:
+        write_crl(self.crl_path, sign_crl(self.ca_pem, (self.directory / CA_KEY).read_bytes(), self.revoked))
 
     # -- tokens and joining (the member side) ------------------------------------------------
     def new_token(self, address: str) -> JoinToken:

@@ -20,6 +20,7 @@ from peer import const
 from peer.api import create_app
 from peer.errors import PlainHttpRefusedError
 from peer.node import Node
+from peer.revocation import server_context
 from peer.tls import NodeCertificate, ensure_certificate, is_loopback
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ class NodeServer:
 
     def __init__(self, node: Node, *, host: str = "127.0.0.1", port: int = 0, tls: bool = True,
                  cert_dir: Path | None = None, certificate: NodeCertificate | None = None,
-                 client_ca: Path | None = None, client_cert_optional: bool = False) -> None:
+                 client_ca: Path | None = None, client_cert_optional: bool = False, crl: Path | None = None) -> None:
         if not tls and not is_loopback(host):
             raise PlainHttpRefusedError(f"plain HTTP is allowed only on loopback, not on {host}; drop --no-tls")
         if tls and cert_dir is None and certificate is None:
@@ -104,6 +105,7 @@ class NodeServer:
         self.certificate: NodeCertificate | None = certificate if tls else None
         self.client_ca = client_ca if tls else None  # set: clients must present a certificate it signed
         self.client_cert_optional = client_cert_optional  # then only clients that present one must be signed by it
+        self.crl = crl if self.client_ca else None  # set: refuse client certificates it lists, re-read as it changes
         self._socket = _bind(host, port)
         self.port = int(self._socket.getsockname()[1])
         self._server = uvicorn.Server(self._config())
@@ -130,8 +132,14 @@ class NodeServer:
             ssl_ca_certs=str(self.client_ca) if self.client_ca else None,
             ssl_cert_reqs=(ssl.CERT_NONE if not self.client_ca else
                            ssl.CERT_OPTIONAL if self.client_cert_optional else ssl.CERT_REQUIRED),
-            server_header=False,
+            server_header=False, ssl_context_factory=self._revocation_context if self.crl else None,
         )
+
+    def _revocation_context(self, config: uvicorn.Config, default: Any) -> ssl.SSLContext:
+        """A server context that checks client certificates against the newest CRL (no restart on revocation)."""
+        assert self.certificate is not None and self.client_ca is not None and self.crl is not None
+        return server_context(self.certificate.cert_path, self.certificate.key_path, self.client_ca, self.crl,
+                              optional=self.client_cert_optional)
 
     def start(self, timeout: float = 30.0) -> Self:
         """Serve on a background thread; returns once the socket accepts connections."""

@@ -183,13 +183,12 @@ def run_remove(args: argparse.Namespace) -> int:
 
 
 def serve_options(settings: Settings) -> dict[str, Any]:
-    """NodeServer keyword arguments for a node in a cluster (the CA-signed certificate, client CA)."""
+    """NodeServer keyword arguments for a node in a cluster (the CA-signed certificate, client CA, CRL)."""
     from peer.membership import Membership
 
     if not Membership.exists(cluster_dir(settings)):
         return {}
-    membership = Membership(cluster_dir(settings))
-    return {"certificate": membership.certificate, "client_ca": membership.ca_path, "client_cert_optional": True}
+    return Membership(cluster_dir(settings)).server_options()
 
 
 def start_cluster(node: Node, server: NodeServer, settings: Settings) -> ClusterNode | None:
