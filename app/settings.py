@@ -178,7 +178,8 @@ class Settings(BaseSettings):
         "least_response_time", description="How a peer is chosen to offload to."
     )
     offload_queue_depth: int = Field(
-        8, ge=0, description="Offload embedding work when the local queue is deeper."
+        1, ge=0, description="In a cluster, send an embedding to a peer when this many already wait for "
+        "the local model (vomid_embedding_queue_depth); 0: never. No peer free: computed here."
     )
     rate_limit_per_minute: int = Field(120, ge=1, description="Requests per API key per minute.")
     verify_lockout_failures: int = Field(5, ge=1, description="Failed verifies that lock a speaker.")

@@ -14,6 +14,7 @@ from peer import const
 from peer.discovery import Advert, Discovery, Peer
 from peer.membership import Membership
 from peer.offload import Offloader, RemoteModel
+from peer.overflow import with_overflow
 from peer.replication import Replicator
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ class ClusterOptions:
     port: int
     static_peers: list[str] = field(default_factory=list)
     offload_strategy: str = "least_response_time"
+    offload_queue_depth: int = 0  # offload an embedding when this many wait for the local model (0: never)
     model_id: str | None = None  # the configured model: offload to peers running it when not loaded here
     engine_for: Callable[[EmbeddingModel], Engine] | None = None  # wraps a remote model in an engine
     zeroconf: bool = True
@@ -85,12 +87,15 @@ class ClusterNode:
                                    on_change=self._peer_changed, on_ping=self._pinged)
         self.replicator = Replicator(node.store, membership.transport_key, self.http, self.live_peers,  # type: ignore[arg-type]
                                      blocked=self.is_blocked)
-        self.offloader = Offloader(self.http, self.live_peers, options.offload_strategy)
+        self.offloader = Offloader(self.http, self.live_peers, options.offload_strategy,
+                                   observer=node.metrics.observe_offload)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> ClusterNode:
-        """Advertise, browse, replicate."""
+        """Advertise, browse, replicate; offload the local model's overflow."""
         self.node.cluster = self
+        limit, depth = self.options.offload_queue_depth, self.node.queue_depth
+        self.node.wrap_engines(lambda engine: with_overflow(engine, self.offloader, limit, depth))
         self.discovery.start()
         self.replicator.start()
         return self

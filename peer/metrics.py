@@ -14,6 +14,7 @@ from peer import const
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 3, 4, 6, 8, 12, 16, 32)
+OFFLOAD_REASONS = ("no_model", "queue_depth")
 
 
 class NodeMetrics:
@@ -37,6 +38,11 @@ class NodeMetrics:
                                  ["kind", "outcome"], registry=r)
         self.speakers = Gauge("vomid_store_speakers", "Live speakers in the store", registry=r)
         self.lockouts = Counter("vomid_lockouts", "Speakers locked after failed verifications", registry=r)
+        self.offloaded = Counter("vomid_offloaded_embeddings", "Embeddings a peer computed for this node, by "
+                                 "reason (no_model: none loaded here; queue_depth: the local queue was too deep)",
+                                 ["reason"], registry=r)
+        for reason in OFFLOAD_REASONS:
+            self.offloaded.labels(reason)  # both series exist from the start, at 0
         self._recent: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=const.LATENCY_WINDOW))
         self._counts: dict[str, int] = defaultdict(int)
         self._outcomes: dict[str, int] = defaultdict(int)
@@ -56,6 +62,10 @@ class NodeMetrics:
         self.embed_seconds.observe(seconds)
         self.batch_size.observe(size)
         self.embeddings.inc(size)
+
+    def observe_offload(self, reason: str, embeddings: int) -> None:
+        """Count embeddings a peer computed for this node (reason: no_model or queue_depth)."""
+        self.offloaded.labels(reason).inc(embeddings)
 
     def decision(self, kind: str, outcome: str) -> None:
         """Count a verify/identify outcome (accept, reject, match, no_match, locked)."""

@@ -107,6 +107,8 @@ class Node:
         self.speaker_locks = _SpeakerLocks()
         self.cluster: ClusterView = SingleNodeCluster(self)
         self._engine: Engine | None = None
+        self._wrap: Callable[[Engine], Engine] | None = None
+        self._engine_lock = threading.RLock()
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         if engine is not None:
@@ -135,19 +137,29 @@ class Node:
     def batcher(self) -> BatchingModel | None:
         """The batching wrapper around the engine's model, when it has one."""
         model = self._engine.model if self._engine is not None else None
+        if not isinstance(model, BatchingModel):
+            model = getattr(model, "local", None)  # under a wrapper (peer.overflow.OverflowModel)
         return model if isinstance(model, BatchingModel) else None
 
     def set_engine(self, engine: Engine | None) -> None:
-        """Swap the engine (None: unload); the batcher of the old one stops, the new one starts."""
-        old = self.batcher
-        self._engine = engine
-        new = self.batcher
-        if new is not None:
-            new.observer = self.metrics.observe_batch
-            if self._executor is not None:
-                new.start()
+        """Swap the engine (None: unload), through the wrapper if any; the old batcher stops, the new starts."""
+        with self._engine_lock:
+            old = self.batcher
+            self._engine = self._wrap(engine) if engine is not None and self._wrap is not None else engine
+            new = self.batcher
+            if new is not None:
+                new.observer = self.metrics.observe_batch
+                if self._executor is not None:
+                    new.start()
         if old is not None and old is not new:
             old.stop()
+
+    def wrap_engines(self, wrap: Callable[[Engine], Engine]) -> None:
+        """Pass the loaded engine and every later one through ``wrap`` (the cluster's overflow offloading)."""
+        with self._engine_lock:
+            self._wrap = wrap
+            if self._engine is not None:
+                self.set_engine(self._engine)
 
     @property
     def model_id(self) -> str | None:

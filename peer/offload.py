@@ -126,19 +126,22 @@ def weight_of(peer: Peer) -> float:
 class Offloader:
     """Sends waveforms to peers that run ``model_id`` and returns their embeddings."""
 
-    def __init__(self, client: httpx.Client, peers: Callable[[], list[Peer]], strategy: str) -> None:
+    def __init__(self, client: httpx.Client, peers: Callable[[], list[Peer]], strategy: str,
+                 observer: Callable[[str, int], None] | None = None) -> None:
         self._http = client
         self._peers = peers
         self.selector = PeerSelector(strategy)
         self.breakers: dict[str, CircuitBreaker] = {}
         self.calls: list[str] = []  # node ids that served, most recent last (bounded)
+        self.observer = observer  # observer(reason, embeddings) after each served call (metrics)
 
     def candidates(self, model_id: str) -> list[Peer]:
         """Up peers running the model whose circuit is not open."""
         return [p for p in self._peers() if p.up and p.model_id == model_id
                 and self.breakers.setdefault(p.node_id, CircuitBreaker()).allows()]
 
-    def embed_batch(self, model_id: str, waveforms: Sequence[np.ndarray]) -> np.ndarray:
+    def embed_batch(self, model_id: str, waveforms: Sequence[np.ndarray],
+                    reason: str = "no_model") -> np.ndarray:
         """Embeddings of ``waveforms`` from the first peer (by strategy) that answers; 503 when none does."""
         tried: list[str] = []
         for peer in self.selector.order(self.candidates(model_id))[:const.OFFLOAD_ATTEMPTS]:
@@ -152,6 +155,8 @@ class Offloader:
                 continue
             breaker.success()
             self.calls = [*self.calls[-999:], peer.node_id]
+            if self.observer is not None:
+                self.observer(reason, len(waveforms))
             return out
         raise NoPeerAvailableError(f"no model {model_id} here and no peer could compute the embedding",
                                    details={"model_id": model_id, "tried": tried})

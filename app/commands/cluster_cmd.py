@@ -206,6 +206,7 @@ def start_cluster(node: Node, server: NodeServer, settings: Settings) -> Cluster
         return Engine(config, model=model, gallery=node.store)
 
     options = ClusterOptions(host=server.host, port=server.port, static_peers=list(settings.static_peers),
-                             offload_strategy=settings.offload_strategy, model_id=config.model.model_id,
+                             offload_strategy=settings.offload_strategy,
+                             offload_queue_depth=settings.offload_queue_depth, model_id=config.model.model_id,
                              engine_for=engine_for)
     return ClusterNode(node, Membership(cluster_dir(settings)), options).start()

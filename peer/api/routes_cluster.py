@@ -91,8 +91,10 @@ async def replicate(request: Request, body: Records, caller: str = Depends(membe
     return {"applied": await node.run(cluster.replicator.apply, body.records, caller)}
 
 
-@router.post("/embed", summary="Embeddings of float32 waveforms, for a member without the model")
+@router.post("/embed", summary="Embeddings of float32 waveforms, computed here for a member that offloads")
 async def embed(request: Request, caller: str = Depends(member)) -> dict[str, Any]:
+    from peer.overflow import local_model
+
     node, cluster = node_of(request), cluster_of(request)
     model_id = cluster.local_model_id()
     if model_id is None or model_id != request.headers.get("x-vomid-model"):
@@ -105,7 +107,7 @@ async def embed(request: Request, caller: str = Depends(member)) -> dict[str, An
     except ValueError as exc:
         raise RequestValidationFailed("body and x-vomid-lengths do not match") from exc
     waves = np.split(samples, np.cumsum(lengths)[:-1])
-    vectors = await node.run(node.engine.model.embed_batch, waves)
+    vectors = await node.run(local_model(node.engine.model).embed_batch, waves)  # here: never passed on
     return {"model_id": model_id, "vectors": np.asarray(vectors).tolist()}
 
 

@@ -33,7 +33,33 @@ def _patch_timings() -> None:
         setattr(const, name, value)
 
 
+def _hold_model_while_gate_exists() -> None:
+    """Test hook: while the file VOMID_TEST_HOLD_MODEL names exists, model calls wait (``<file>.held`` says one does).
+
+    The tests fill a node's embedding queue with it deterministically, without depending on how fast the model is.
+    """
+    gate = os.environ.get("VOMID_TEST_HOLD_MODEL")
+    if not gate:
+        return
+    import time
+    from pathlib import Path
+
+    from peer.batching import BatchingModel
+
+    path, held, execute = Path(gate), Path(gate + ".held"), BatchingModel._execute
+
+    def held_execute(self: BatchingModel, jobs: list) -> None:  # type: ignore[type-arg]
+        if path.exists():
+            held.touch()
+            while path.exists():
+                time.sleep(0.02)
+        execute(self, jobs)
+
+    BatchingModel._execute = held_execute  # type: ignore[method-assign]
+
+
 if __name__ == "__main__":
     _patch_timings()
+    _hold_model_while_gate_exists()
     cli.build_parser = build_parser
     sys.exit(cli.main(sys.argv[1:]))
