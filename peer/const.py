@@ -53,7 +53,9 @@ HEALTH_TIMEOUT_S = 2.0
 DOWN_AFTER_FAILURES = 1  # failed pings before a peer is marked down (it comes back on the next answer)
 PUSH_INTERVAL_S = 0.1  # new local writes are pushed to the peers within this
 ANTI_ENTROPY_INTERVAL_S = 5.0  # digests are compared with every peer this often
-REPLICATION_PAGE = 2000  # records per pull request (each applied page rebuilds the receiver's index once)
+REPLICATION_PAGE = 2000  # records per fetch request (each applied page rebuilds the receiver's index once)
+CLOCKS_PAGE = 5000  # (kind, key, HLC) entries per listing a puller compares with its own rows
+# (pages must hold more records than one write stamps with one HLC: a speaker and its voiceprints)
 PUSH_PAGE = 1000  # records per push request (a request body stays well under MAX_BODY_BYTES)
 FULL_PULL_AFTER_ROUNDS = 3  # anti-entropy rounds that differ without progress before a full pull from a peer
 OFFLOAD_TIMEOUT_S = 10.0

@@ -3,9 +3,9 @@
 The store does the merging (last writer wins by hybrid logical clock); this module only moves records.
 Push: a thread notices local writes (records this node wrote after the last pushed HLC) and sends them to
 every peer that is up. Anti-entropy: every few seconds the digests of each peer are compared with ours;
-where they differ, this node pulls the peer's records in pages after the newest HLC pulled from that peer,
-and everything when that brought nothing new for a few rounds yet they still differ. Each side pulls, so
-two nodes heal both ways.
+where they differ, this node lists the clocks of the peer's records after the newest HLC pulled from that peer
+(from the start when that brought nothing new for a few rounds yet they still differ), and fetches only the
+records it lacks or holds older. Each side pulls, so two nodes heal both ways.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from engine.store.replication import ReplicaRecord
+from engine.store.replication import ClockEntry, ReplicaRecord
 from peer import const
 from peer.discovery import Peer
 
@@ -42,8 +42,20 @@ class ReplicatedStore(Protocol):
         """Per kind: count, newest HLC, hash."""
         ...
 
+    def clocks_since(self, after: str | None, *, limit: int = 5000) -> list[ClockEntry]:
+        """Kind, key and HLC of records written after an HLC."""
+        ...
 
-def next_cursor(page: list[ReplicaRecord], limit: int) -> str | None:
+    def newer_than_held(self, entries: list[ClockEntry]) -> list[ClockEntry]:
+        """Entries missing or older here."""
+        ...
+
+    def records_for(self, keys: list[tuple[str, tuple[str, ...]]], transport_key: bytes) -> list[ReplicaRecord]:
+        """Current records of these keys."""
+        ...
+
+
+def next_cursor(page: list[ReplicaRecord] | list[ClockEntry], limit: int) -> str | None:
     """Where the next page starts: records sharing the last HLC of a full page may have been cut off."""
     if not page:
         return None
@@ -105,9 +117,14 @@ class Replicator:
         parsed = [ReplicaRecord.from_json(r) for r in records]
         return self.store.apply_changes(parsed, self._key, actor=f"peer:{sender}") if parsed else 0
 
-    def changes(self, after: str | None, limit: int) -> list[dict[str, Any]]:
-        """A page of records for a peer that pulls."""
-        return [r.to_json() for r in self.store.changes_since(after, self._key, limit=limit)]
+    def clocks(self, after: str | None, limit: int) -> list[list[Any]]:
+        """A page of (kind, key, HLC) for a peer that pulls."""
+        return [e.to_json() for e in self.store.clocks_since(after, limit=limit)]
+
+    def records(self, keys: list[tuple[str, list[str]]]) -> list[dict[str, Any]]:
+        """The current records of the keys a peer asked for."""
+        wanted = [(kind, tuple(key)) for kind, key in keys]
+        return [r.to_json() for r in self.store.records_for(wanted, self._key)]
 
     # -- push --------------------------------------------------------------------------------
     def _push_loop(self) -> None:
@@ -189,17 +206,27 @@ class Replicator:
     def _pull(self, peer: Peer, after: str | None) -> int:
         applied, deadline = 0, time.monotonic() + 300
         while not self._stop.is_set() and time.monotonic() < deadline:
-            params: dict[str, str | int] = {"limit": const.REPLICATION_PAGE, **({"after": after} if after else {})}
-            r = self._http.get(f"{peer.url}/api/v1/cluster/changes", params=params, timeout=60)
+            params: dict[str, str | int] = {"limit": const.CLOCKS_PAGE, **({"after": after} if after else {})}
+            r = self._http.get(f"{peer.url}/api/v1/cluster/clocks", params=params, timeout=60)
+            r.raise_for_status()
+            entries = [ClockEntry.from_json(e) for e in r.json()["entries"]]
+            applied += self._fetch(peer, self.store.newer_than_held(entries))
+            cursor = next_cursor(entries, const.CLOCKS_PAGE)
+            if cursor is not None:
+                self._pulled[peer.node_id] = max(cursor, self._pulled.get(peer.node_id) or "")
+            if len(entries) < const.CLOCKS_PAGE or cursor == after:
+                break
+            after = cursor
+        return applied
+
+    def _fetch(self, peer: Peer, wanted: list[ClockEntry]) -> int:
+        """Fetch and apply the records of ``wanted`` from a peer, a page at a time."""
+        applied = 0
+        for start in range(0, len(wanted), const.REPLICATION_PAGE):
+            keys = [[e.kind, list(e.key)] for e in wanted[start : start + const.REPLICATION_PAGE]]
+            r = self._http.post(f"{peer.url}/api/v1/cluster/records", json={"keys": keys}, timeout=60)
             r.raise_for_status()
             records = r.json()["records"]
             applied += self.apply(records, peer.node_id)
             self.pulled_records += len(records)
-            page = [ReplicaRecord.from_json(x) for x in records]
-            cursor = next_cursor(page, const.REPLICATION_PAGE)
-            if cursor is not None:
-                self._pulled[peer.node_id] = max(cursor, self._pulled.get(peer.node_id) or "")
-            if len(records) < const.REPLICATION_PAGE or cursor == after:
-                break
-            after = cursor
         return applied

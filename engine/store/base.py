@@ -69,6 +69,8 @@ class StoreBase:
         self._lock = threading.RLock()
         self.clock = HybridLogicalClock(keys.node_id)
         self.load_errors: list[RecordDecryptError] = []
+        self.write_generation = 0  # committed write transactions in this process
+        self._digest_cache: tuple[int, float, dict[str, dict[str, Any]]] | None = None
 
     @property
     def node_id(self) -> str:
@@ -114,9 +116,12 @@ class StoreBase:
         SQLite takes it with BEGIN IMMEDIATE; PostgreSQL with a transaction-scoped advisory lock,
         so concurrent writers never deadlock on each other's rows or on the audit chain.
         """
-        with self._engine.begin() as conn:
-            audit.lock_chain(conn)
-            yield conn
+        try:
+            with self._engine.begin() as conn:
+                audit.lock_chain(conn)
+                yield conn
+        finally:
+            self.write_generation += 1
 
     def _checkpoint(self) -> None:
         """SQLite: move the write-ahead log into the database and truncate it (wipes old page images)."""

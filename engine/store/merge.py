@@ -9,7 +9,7 @@ record-at-a-time path instead (after the pending rows are written, so both paths
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +18,9 @@ from sqlalchemy import Connection, insert, select
 
 from engine.store.crypto import dek_aad, field_aad, new_key, seal
 from engine.store.models import api_keys, data_keys, speakers, voiceprint_takes, voiceprints
-from engine.store.replica import VOICEPRINT_COLUMNS, ReplicaRecord, open_transported
+from engine.store.replica import VOICEPRINT_COLUMNS, ClockEntry, ReplicaRecord, open_transported
+
+Keyed = ReplicaRecord | ClockEntry
 
 _CHUNK = 500  # keys per IN (...) lookup
 
@@ -29,6 +31,7 @@ class Held:
 
     hlc: str
     deleted: bool
+    status: str = "active"  # speakers only
 
 
 def _chunks(keys: list[str]) -> Iterator[list[str]]:
@@ -46,7 +49,7 @@ class LocalRows:
     with_key: set[str] = field(default_factory=set)
 
     @classmethod
-    def read(cls, conn: Connection, records: list[ReplicaRecord]) -> LocalRows:
+    def read(cls, conn: Connection, records: Sequence[Keyed]) -> LocalRows:
         """Read the rows every record of the page could touch."""
         rows = cls()
         for chunk in _chunks(sorted({r.key[0] for r in records if r.kind != "api_key"})):
@@ -57,8 +60,9 @@ class LocalRows:
         return rows
 
     def _read_speakers(self, conn: Connection, sids: list[str]) -> None:
-        query = select(speakers.c.speaker_id, speakers.c.hlc, speakers.c.deleted).where(speakers.c.speaker_id.in_(sids))
-        self.speakers.update({r.speaker_id: Held(r.hlc, r.deleted) for r in conn.execute(query)})
+        query = select(speakers.c.speaker_id, speakers.c.hlc, speakers.c.deleted, speakers.c.status)
+        rows = conn.execute(query.where(speakers.c.speaker_id.in_(sids)))
+        self.speakers.update({r.speaker_id: Held(r.hlc, r.deleted, r.status) for r in rows})
         query = select(voiceprints.c.speaker_id, voiceprints.c.model_id, voiceprints.c.hlc, voiceprints.c.deleted)
         for r in conn.execute(query.where(voiceprints.c.speaker_id.in_(sids))):
             self.prints[(r.speaker_id, r.model_id)] = Held(r.hlc, r.deleted)
@@ -73,7 +77,7 @@ class LocalRows:
             del self.prints[key]
         self._read_speakers(conn, [speaker_id])
 
-    def held(self, rec: ReplicaRecord) -> Held | None:
+    def held(self, rec: Keyed) -> Held | None:
         """The local row a record would replace, if any."""
         if rec.kind == "speaker":
             return self.speakers.get(rec.key[0])
@@ -92,6 +96,7 @@ class PendingRows:
     takes: list[dict[str, Any]] = field(default_factory=list)
     api_keys: list[dict[str, Any]] = field(default_factory=list)
     ciphers: dict[str, AESGCM] = field(default_factory=dict)  # data keys created in this page
+    means: list[tuple[str, str, bytes]] = field(default_factory=list)  # (speaker, model, mean) for the indexes
 
     def flush(self, conn: Connection) -> None:
         """Insert everything pending."""
@@ -121,7 +126,7 @@ class BulkInsert:
             return None
         if rec.kind == "speaker":
             self.pending.speakers.append({"speaker_id": rec.key[0], **rec.data, **_replicated(rec)})
-            self.local.speakers[rec.key[0]] = Held(rec.hlc, rec.deleted)
+            self.local.speakers[rec.key[0]] = Held(rec.hlc, rec.deleted, str(rec.data.get("status", "active")))
             return True
         if rec.kind == "api_key":
             self.pending.api_keys.append({"key_id": rec.key[0], **rec.data, **_replicated(rec)})
@@ -150,6 +155,8 @@ class BulkInsert:
             row["mean_ct"] = seal(ours, mean, field_aad("mean", sid, mid))
             self.pending.takes.append({"speaker_id": sid, "model_id": mid,
                                        "takes_ct": seal(ours, takes, field_aad("takes", sid, mid))})
+            if owner.status == "active":
+                self.pending.means.append((sid, mid, mean))
         self.pending.prints.append(row)
         self.local.prints[(sid, mid)] = Held(rec.hlc, rec.deleted)
         return True

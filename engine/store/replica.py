@@ -82,6 +82,32 @@ class ReplicaRecord:
         )
 
 
+@dataclass(frozen=True)
+class ClockEntry:
+    """A record's kind, key and clock, without its columns."""
+
+    kind: str
+    key: tuple[str, ...]
+    hlc: str
+
+    @property
+    def order(self) -> tuple[str, int]:
+        """Apply order, as :attr:`ReplicaRecord.order`."""
+        return (self.hlc, _ORDER[self.kind])
+
+    def to_json(self) -> list[Any]:
+        """``[kind, key, hlc]``."""
+        return [self.kind, list(self.key), self.hlc]
+
+    @classmethod
+    def from_json(cls, obj: list[Any]) -> ClockEntry:
+        """Parse :meth:`to_json` output."""
+        kind, key, hlc = obj
+        if kind not in KINDS or len(key) != len(KINDS[kind][1]):
+            raise StoreError(f"unknown replica kind or key {kind!r} {key!r}")
+        return cls(str(kind), tuple(str(k) for k in key), str(hlc))
+
+
 def newest_per_key(records: list[ReplicaRecord]) -> list[ReplicaRecord]:
     """The newest record of each key, in apply order (older ones would lose to it anyway)."""
     newest: dict[tuple[str, tuple[str, ...]], ReplicaRecord] = {}

@@ -15,8 +15,9 @@ import time
 import uuid
 from typing import Any
 
+import numpy as np
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, tuple_, update
 
 from engine.store import audit
 from engine.store.base import StoreBase, put_takes
@@ -29,13 +30,16 @@ from engine.store.replica import (
     REPL_COLUMNS,
     SPEAKER_COLUMNS,
     VOICEPRINT_COLUMNS,
+    ClockEntry,
     ReplicaRecord,
     newest_per_key,
     open_transported,
     transport_aad,
 )
 
-__all__ = ["ReplicaRecord", "Replication"]
+DIGEST_REUSE_S = 1.0
+
+__all__ = ["ClockEntry", "ReplicaRecord", "Replication"]
 
 
 class Replication(StoreBase):
@@ -56,6 +60,38 @@ class Replication(StoreBase):
                     out.append(self._export(kind, keys, dict(row), wrap))
         out.sort(key=lambda r: r.order)
         return out[:limit]
+
+    def clocks_since(self, after: str | None, *, limit: int = 5000) -> list[ClockEntry]:
+        """(kind, key, HLC) of records written after ``after``, oldest first: what a peer lists before it fetches."""
+        out: list[ClockEntry] = []
+        with self._engine.connect() as conn:
+            for kind, (table, keys) in KINDS.items():
+                query = select(*(table.c[k] for k in keys), table.c.hlc).where(table.c.hlc > (after or ""))
+                for row in conn.execute(query.order_by(table.c.hlc).limit(limit)):
+                    out.append(ClockEntry(kind, tuple(str(v) for v in row[:-1]), row.hlc))
+        out.sort(key=lambda e: e.order)
+        return out[:limit]
+
+    def newer_than_held(self, entries: list[ClockEntry]) -> list[ClockEntry]:
+        """The entries whose record is missing here or older here: what is worth fetching."""
+        with self._engine.connect() as conn:
+            held = LocalRows.read(conn, entries)
+        return [e for e in entries if (h := held.held(e)) is None or h.hlc < e.hlc]
+
+    def records_for(self, keys: list[tuple[str, tuple[str, ...]]], transport_key: bytes) -> list[ReplicaRecord]:
+        """The current records of these (kind, key)s, in apply order; unknown keys are left out."""
+        wrap = AESGCM(transport_key)
+        out: list[ReplicaRecord] = []
+        with self._engine.connect() as conn:
+            for kind, (table, columns) in KINDS.items():
+                wanted = [key for k, key in keys if k == kind and len(key) == len(columns)]
+                for start in range(0, len(wanted), 500):
+                    chunk = wanted[start : start + 500]
+                    query = select(table).where(tuple_(*(table.c[c] for c in columns)).in_(chunk))
+                    if kind == "voiceprint":
+                        query = self._with_takes_and_key(query)
+                    out.extend(self._export(kind, columns, dict(r), wrap) for r in conn.execute(query).mappings())
+        return sorted(out, key=lambda r: r.order)
 
     @staticmethod
     def _with_takes_and_key(query: Any) -> Any:
@@ -97,6 +133,7 @@ class Replication(StoreBase):
         unwrap = AESGCM(transport_key)
         applied: list[tuple[str, str, str | None, dict[str, Any]]] = []
         todo = newest_per_key(records)
+        rebuild = False  # the record-at-a-time path may change anything; bulk inserts only add means
         with self._lock, self._write() as conn:
             bulk = BulkInsert(LocalRows.read(conn, todo), PendingRows(), unwrap,
                               lambda sid: self._data_key(conn, sid),
@@ -110,6 +147,7 @@ class Replication(StoreBase):
                 if done is None:
                     bulk.pending.flush(conn)
                     done = self._apply_one(conn, rec, unwrap)
+                    rebuild = rebuild or done
                     if rec.kind != "api_key":
                         bulk.forget(conn, rec.key[0])
                 if done:
@@ -117,10 +155,18 @@ class Replication(StoreBase):
             bulk.pending.flush(conn)
             if applied:
                 audit.append_many(conn, self._keys.audit_key, node_id=self.node_id, items=applied)
-        if applied:
+        self._update_indexes(bulk.pending.means, rebuild)
+        return len(applied)
+
+    def _update_indexes(self, means: list[tuple[str, str, bytes]], rebuild: bool) -> None:
+        if rebuild:
             for model_id in list(self._indexes):
                 self.build_index(model_id)
-        return len(applied)
+            return
+        for sid, mid, mean in means:
+            index = self._indexes.get(mid)
+            if index is not None:
+                index.upsert(sid, np.frombuffer(mean, dtype="<f4").astype(np.float32))
 
     # -- record at a time: updates, shredding, speakers created for their voiceprint ---------------
     def _apply_one(self, conn: Connection, rec: ReplicaRecord, unwrap: AESGCM) -> bool:
@@ -218,7 +264,20 @@ class Replication(StoreBase):
             deleted_at=now if deleted else None))
 
     def digest(self) -> dict[str, dict[str, Any]]:
-        """Per kind: record count, newest HLC and a hash of every (key, HLC), for anti-entropy."""
+        """Per kind: record count, newest HLC and a hash of every (key, HLC), for anti-entropy.
+
+        Peers ask for it often; it is reused while this process has written nothing and for at most
+        ``DIGEST_REUSE_S`` (another process may write the same store).
+        """
+        cached = self._digest_cache
+        if cached is not None and cached[0] == self.write_generation and time.monotonic() - cached[1] < DIGEST_REUSE_S:
+            return cached[2]
+        generation, started = self.write_generation, time.monotonic()
+        out = self._compute_digest()
+        self._digest_cache = (generation, started, out)
+        return out
+
+    def _compute_digest(self) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         with self._engine.connect() as conn:
             for kind, (table, keys) in KINDS.items():

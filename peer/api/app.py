@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from peer.api import routes_cluster, routes_system, routes_voiceprint
+from peer.api import routes_cluster, routes_replication, routes_system, routes_voiceprint
 from peer.api.errors import install_error_handlers
 from peer.api.middleware import BodyGuardMiddleware, MetricsMiddleware
 from peer.node import VERSION, Node
@@ -43,6 +43,7 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(routes_system.router)
     app.include_router(routes_voiceprint.router)
     app.include_router(routes_cluster.router)
+    app.include_router(routes_replication.router)
     install_error_handlers(app)
     app.add_middleware(BodyGuardMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=node.metrics)

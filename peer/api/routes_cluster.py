@@ -1,11 +1,11 @@
-"""Routes between members (mutual TLS, no API key): ping, digest, changes, replicate, embed, revoke; joining."""
+"""Routes between members (mutual TLS, no API key): ping, embed, revoke; joining. Replication: routes_replication."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from peer.api.body import read_body
@@ -24,12 +24,6 @@ class NotAMemberError(ScopeError):
     """The caller presented no valid, unrevoked cluster certificate (403)."""
 
     code = "not_a_member"
-
-
-class Records(BaseModel):
-    """Replicated records (``ReplicaRecord.to_json``)."""
-
-    records: list[dict[str, Any]] = Field(max_length=100_000)
 
 
 class JoinRequest(BaseModel):
@@ -70,25 +64,6 @@ async def member(request: Request) -> str:
 @router.get("/ping", summary="Health check between members")
 async def ping(request: Request, caller: str = Depends(member)) -> dict[str, Any]:
     return cluster_of(request).ping_body()
-
-
-@router.get("/digest", summary="Per-kind digest of the store for anti-entropy")
-async def digest(request: Request, caller: str = Depends(member)) -> dict[str, Any]:
-    node = node_of(request)
-    return await node.run(node.store.digest)  # type: ignore[attr-defined, no-any-return]
-
-
-@router.get("/changes", summary="Records written after an HLC, oldest first")
-async def changes(request: Request, after: str | None = Query(None, max_length=128),
-                  limit: int = Query(1000, ge=1, le=10_000), caller: str = Depends(member)) -> dict[str, Any]:
-    node, cluster = node_of(request), cluster_of(request)
-    return {"records": await node.run(cluster.replicator.changes, after, limit)}
-
-
-@router.post("/replicate", summary="Apply records a member pushed")
-async def replicate(request: Request, body: Records, caller: str = Depends(member)) -> dict[str, Any]:
-    node, cluster = node_of(request), cluster_of(request)
-    return {"applied": await node.run(cluster.replicator.apply, body.records, caller)}
 
 
 @router.post("/embed", summary="Embeddings of float32 waveforms, computed here for a member that offloads")

@@ -147,3 +147,27 @@ def test_tombstones_arriving_in_any_order_leave_equal_digests(tmp_path: Path) ->
     assert all(d == digests[0] for d in digests), digests
     w0.close()
     w1.close()
+
+
+def test_replicated_enrolments_reach_an_index_already_loaded(tmp_path: Path) -> None:
+    a, b = _peer(tmp_path, "a"), _peer(tmp_path, "b")
+    b.build_index("campplus")
+    a.put(make_voiceprint("alice", seed=1))
+    a.put(make_voiceprint("bob", seed=2))
+    a.put(make_voiceprint("carol", seed=3))
+    a.set_status("bob", "disabled")
+    _sync(a, b)
+    ids, matrix = b.matrix("campplus")
+    assert sorted(ids) == ["alice", "carol"]  # bob is disabled: not scored
+    b.build_index("campplus")  # the same as a full rebuild from the rows
+    again_ids, again = b.matrix("campplus")
+    order = [again_ids.index(s) for s in ids]
+    assert np.array_equal(again[order], matrix)
+    # a second model's voiceprint of the disabled speaker, arriving alone, stays out of that model's index
+    b.build_index("ge2e")
+    a.put(make_voiceprint("bob", "ge2e", seed=4, dim=256))
+    a.put(make_voiceprint("dave", "ge2e", seed=5, dim=256))
+    assert _sync(a, b) == 3  # dave's speaker record and both voiceprints
+    assert b.matrix("ge2e")[0] == ["dave"]
+    a.close()
+    b.close()

@@ -21,7 +21,8 @@ REPO = Path(__file__).resolve().parents[3]
 T = TypeVar("T")
 # Protocol timings for the test processes (peer.const, patched at start by vomid_main).
 FAST = {"HEALTH_INTERVAL_S": 0.5, "HEALTH_TIMEOUT_S": 2.0, "ANTI_ENTROPY_INTERVAL_S": 1.0, "PUSH_INTERVAL_S": 0.05,
-        "BREAKER_OPEN_S": 30.0, "OFFLOAD_TIMEOUT_S": 20.0}
+        "BREAKER_OPEN_S": 30.0, "OFFLOAD_TIMEOUT_S": 20.0,
+        "CLOCKS_PAGE": 3, "REPLICATION_PAGE": 2, "PUSH_PAGE": 2}  # small pages: every pull spans several
 
 
 def free_port(host: str) -> int:
