@@ -106,6 +106,25 @@ class Engine:
             return float(explicit if explicit is not None else getattr(spec, "default_snorm_threshold", 3.0))
         return float(self.config.threshold if self.config.threshold is not None else spec.default_threshold)
 
+    def with_model(self, model: EmbeddingModel) -> Engine:
+        """A new engine over ``model`` (same embeddings space) sharing this one's config, VAD, gallery, cohort and audit.
+
+        Parameters
+        ----------
+        model:
+            A model with this engine's model id and dimension, e.g. a wrapper that computes elsewhere.
+
+        Raises
+        ------
+        ModelMismatchError
+            The model's id or dimension differs (scores would mix embedding spaces).
+        """
+        if model.model_id != self.model_id or model.dim != self.model.dim:
+            raise ModelMismatchError(f"{model.model_id} ({model.dim}-d) cannot stand in for {self.model_id}")
+        twin = Engine(self.config, model=model, vad=self.vad, gallery=self.gallery, audit=self._audit)
+        twin._cohort = self._cohort
+        return twin
+
     def set_cohort(self, cohort: np.ndarray | None) -> None:
         """Use these impostor embeddings for AS-norm; None: the gallery's own voiceprints when large enough."""
         if cohort is None or len(cohort) == 0:

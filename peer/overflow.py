@@ -88,10 +88,9 @@ def local_model(model: EmbeddingModel) -> EmbeddingModel:
 def with_overflow(engine: Engine, offloader: Offloader, limit: int, depth: Callable[[], int]) -> Engine:
     """``engine`` over an :class:`OverflowModel` of its model; unchanged when remote, wrapped or ``limit`` 0.
 
-    The new engine shares the old one's config, VAD and gallery; an explicit AS-norm cohort or audit hook is
-    not carried over (the nodes that ``vomid serve`` runs set neither).
+    The new engine shares the old one's config, VAD, gallery, AS-norm cohort and audit hook.
     """
     if limit <= 0 or isinstance(engine.model, (OverflowModel, RemoteModel)):
         return engine
     model = OverflowModel(engine.model, offloader, limit, depth)
-    return Engine(engine.config, model=model, vad=engine.vad, gallery=engine.gallery)
+    return engine.with_model(model)

@@ -131,3 +131,39 @@ def test_identify_with_as_norm_over_a_larger_gallery(enrolled, shared_data):
     finally:
         for folder in zh:
             engine.gallery.remove(f"zh-{folder.name}")
+
+
+class _Counting:
+    """The same model, counting its calls (a stand-in for a wrapper that computes elsewhere)."""
+
+    def __init__(self, model):
+        self.inner, self.calls = model, 0
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def embed_batch(self, waveforms):
+        self.calls += 1
+        return self.inner.embed_batch(waveforms)
+
+
+def test_an_engine_over_another_model_keeps_its_cohort_audit_and_scores(ge2e, shared_data):
+    engine = Engine(EngineConfig(model=ModelConfig(model_id="ge2e")), model=ge2e, gallery=MemoryGallery())
+    events = []
+    engine._audit = lambda event, **f: events.append(event)
+    for spk in SPEAKERS[:2]:
+        engine.enrol(spk, utterances(shared_data, spk)[:3])
+    cohort = np.stack([engine.embed(f).vector for spk in SPEAKERS[2:] for f in utterances(shared_data, spk)[:3]])
+    engine.set_cohort(cohort)
+    attempt = utterances(shared_data, "1688")[3]
+    before = engine.verify("1688", attempt)
+    wrapped = _Counting(ge2e)
+    twin = engine.with_model(wrapped)
+    after = twin.verify("1688", attempt)
+    assert wrapped.calls >= 1  # the twin really computes through the new model
+    assert after.normalised and after.score == pytest.approx(before.score, abs=1e-4)  # same AS-norm cohort
+    assert events.count("verify") == 2  # and the same audit hook
+    with pytest.raises(ModelMismatchError):
+        other = _Counting(ge2e)
+        other.model_id = "campplus"  # another embedding space under the same shape
+        engine.with_model(other)
