@@ -12,6 +12,7 @@ from engine.config import QualityConfig
 from engine.errors import QualityRejected
 from engine.models.base import EmbeddingModel
 from engine.quality import QualityReport, check_quality
+from engine.scoring import normalise
 from engine.speech_trim import speech_for
 from engine.vad import SileroVad
 
@@ -26,13 +27,6 @@ class EmbeddingResult:
     quality: QualityReport
     speech_seconds: float
     model_id: str
-
-
-def l2_normalise(x: np.ndarray) -> np.ndarray:
-    """Scale rows (or a vector) to unit length; zero vectors stay zero."""
-    x = np.asarray(x, dtype=np.float32)
-    norm = np.linalg.norm(x, axis=-1, keepdims=True)
-    return x / np.maximum(norm, 1e-12)
 
 
 class Embedder:
@@ -66,6 +60,11 @@ class Embedder:
         -------
         EmbeddingResult
             Unit-length vector, quality report and seconds of speech used.
+
+        Raises
+        ------
+        ValueError
+            The model returned NaN or infinite values.
         """
         wav = load_audio(audio, sample_rate, max_duration_s=self.quality.max_duration_s)
         segments = self.vad.segments(wav)
@@ -78,5 +77,5 @@ class Embedder:
         speech = self._speech(wav, segments)
         if len(speech) < self.model.min_samples:
             speech = np.pad(speech, (0, self.model.min_samples - len(speech)), mode="wrap" if len(speech) else "constant")
-        vector = l2_normalise(self.model.embed_batch([speech])[0])
+        vector = normalise(self.model.embed_batch([speech])[0])
         return EmbeddingResult(vector, report, report.speech_seconds, self.model.model_id)

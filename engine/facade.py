@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from engine.config import EngineConfig
-from engine.embedder import Embedder, EmbeddingResult, Purpose, l2_normalise
+from engine.embedder import Embedder, EmbeddingResult, Purpose
 from engine.errors import EnrolmentError, ModelMismatchError, QualityRejected, UnknownSpeakerError
 from engine.gallery import Gallery, MemoryGallery, Voiceprint
 from engine.models.base import EmbeddingModel
 from engine.quality import QualityReport
-from engine.scoring import ASNorm, cosine_scores, mean_of_takes
+from engine.scoring import ASNorm, cosine_scores, mean_of_takes, normalise
 from engine.vad import SileroVad
 
 Progress = Callable[[str, int, int], None]
@@ -130,7 +131,7 @@ class Engine:
         if cohort is None or len(cohort) == 0:
             self._cohort = None
             return
-        cohort = l2_normalise(np.asarray(cohort, dtype=np.float32))
+        cohort = normalise(np.asarray(cohort, dtype=np.float32))
         if cohort.shape[1] != self.model.dim:
             raise ModelMismatchError(f"cohort is {cohort.shape[1]}-d, model {self.model_id} is {self.model.dim}-d")
         self._cohort = ASNorm(cohort, top_k=min(self.config.snorm_top_k, len(cohort)))
@@ -267,4 +268,4 @@ def _check_same_dim(a: np.ndarray, b: np.ndarray, dim: int, model_id: str) -> tu
         raise ModelMismatchError(
             f"embeddings of {a.shape[0]} and {b.shape[0]} dimensions cannot be scored with {model_id} ({dim}-d)"
         )
-    return l2_normalise(a), l2_normalise(b)
+    return normalise(a), normalise(b)
