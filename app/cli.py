@@ -10,7 +10,7 @@ import sys
 # OpenMP threads that spin while waiting crawl on a busy 2-core machine (measured: 3.1 s vs 0.3 s for one
 # CAM++ embedding under load); torch reads this when it is first imported, which happens after this line.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-from typing import Sequence
+from collections.abc import Sequence
 
 from engine.errors import ModelUnavailableError, VomidError
 

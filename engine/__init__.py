@@ -24,7 +24,23 @@ _EXPORTS = {
     "load_model": "engine.models",
 }
 
-__all__ = sorted(_EXPORTS)
+# A literal list, so that linters, type checkers and IDEs can read the public API statically;
+# tests/engine/test_public_api.py keeps it equal to the keys of _EXPORTS.
+__all__ = [
+    "Candidate",
+    "EmbeddingResult",
+    "Engine",
+    "EngineConfig",
+    "IdentifyResult",
+    "MemoryGallery",
+    "ModelConfig",
+    "QualityConfig",
+    "VerifyResult",
+    "Voiceprint",
+    "Waveform",
+    "load_audio",
+    "load_model",
+]
 
 
 def __getattr__(name: str) -> Any:

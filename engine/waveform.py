@@ -21,8 +21,8 @@ class Waveform:
         """Length in seconds."""
         return len(self.samples) / float(self.sample_rate)
 
-    def crop(self, start_s: float, end_s: float) -> "Waveform":
+    def crop(self, start_s: float, end_s: float) -> Waveform:
         """Return the part between two times in seconds."""
-        a = max(0, int(round(start_s * self.sample_rate)))
-        b = min(len(self.samples), int(round(end_s * self.sample_rate)))
+        a = max(0, round(start_s * self.sample_rate))
+        b = min(len(self.samples), round(end_s * self.sample_rate))
         return Waveform(self.samples[a:b], self.sample_rate)

@@ -18,9 +18,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the registry with availability."""
-    from engine.models.registry import MODELS
-    from engine.models import load_model
     from engine.errors import ModelError
+    from engine.models import load_model
+    from engine.models.registry import MODELS
 
     settings = settings_from(args)
     rows = []

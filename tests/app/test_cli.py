@@ -44,7 +44,7 @@ def test_every_subcommand_explains_itself(command, capsys):
 
 def test_console_script_runs_from_the_venv():
     vomid = Path(sys.executable).with_name("vomid")
-    done = subprocess.run([str(vomid), "--help"], capture_output=True, text=True, timeout=300)
+    done = subprocess.run([str(vomid), "--help"], capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0 and "enrol" in done.stdout and "verify" in done.stdout
 
 

@@ -15,8 +15,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.packaging.promql import metric_names
 from tests.packaging.test_dashboard_metrics import PROMETHEUS_SYNTHETIC, exported_names
 from tests.packaging.test_ops_files import (

@@ -10,8 +10,6 @@ import stat
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from tests.packaging.test_ops_files import dockerfile_instructions, exec_form
 
 REPO = Path(__file__).resolve().parents[2]

@@ -69,9 +69,12 @@ def test_errors_come_back_as_their_own_exceptions(node: Running, shared_data: Pa
             client.verify("1688", silence.getvalue())
         with pytest.raises(ScopeError):
             client.delete_speaker("1688")
-    with NodeClient(node.url, "vmk_000000000000_" + "A" * 43, fingerprint=node.server.endpoint.fingerprint) as bad:
-        with pytest.raises(InvalidApiKeyError) as invalid:
-            bad.list_speakers()
+    with (
+        NodeClient(node.url, "vmk_000000000000_" + "A" * 43,
+                   fingerprint=node.server.endpoint.fingerprint) as bad,
+        pytest.raises(InvalidApiKeyError) as invalid,
+    ):
+        bad.list_speakers()
     with _client(node, "enrol") as client, pytest.raises(SpeakerExistsError):
         client.register("1688", [utterances(shared_data, "1688")[i] for i in (3, 4, 5)])
     assert unknown.value.status == 404 and invalid.value.status == 401
@@ -80,9 +83,11 @@ def test_errors_come_back_as_their_own_exceptions(node: Running, shared_data: Pa
 
 
 def test_a_wrong_certificate_pin_sends_nothing(node: Running) -> None:
-    with NodeClient(node.url, node.keys["admin"], fingerprint="00" * 32) as client:
-        with pytest.raises(CertificatePinError):
-            client.health()
+    with (
+        NodeClient(node.url, node.keys["admin"], fingerprint="00" * 32) as client,
+        pytest.raises(CertificatePinError),
+    ):
+        client.health()
 
 
 def test_async_client_runs_concurrent_requests(node: Running, shared_data: Path) -> None:
@@ -130,7 +135,9 @@ def test_retries_connection_errors_until_the_node_comes_up(tmp_path: Path) -> No
     caller = threading.Thread(target=call)
     caller.start()
     time.sleep(0.3)
-    with VoiceprintStore.open(tmp_path / "s.db", KeyFileProvider(tmp_path / "m.key")) as store:
-        with NodeServer(Node(store), port=port, tls=False):
-            caller.join(60)
+    with (
+        VoiceprintStore.open(tmp_path / "s.db", KeyFileProvider(tmp_path / "m.key")) as store,
+        NodeServer(Node(store), port=port, tls=False),
+    ):
+        caller.join(60)
     assert result == ["ok"]

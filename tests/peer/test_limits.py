@@ -23,9 +23,11 @@ def test_a_key_over_its_rate_gets_429_with_retry_after(tmp_path: Path, monkeypat
         with node.client("verify") as other:
             other_key = other.get("/api/v1/voiceprint/x").status_code
         fp = node.server.endpoint.fingerprint
-        with NodeClient(node.url, node.keys["admin"], fingerprint=fp, retry=RetryPolicy(retries=0)) as c0:
-            with pytest.raises(RateLimitedError) as err:
-                c0.list_speakers()
+        with (
+            NodeClient(node.url, node.keys["admin"], fingerprint=fp, retry=RetryPolicy(retries=0)) as c0,
+            pytest.raises(RateLimitedError) as err,
+        ):
+            c0.list_speakers()
         with NodeClient(node.url, node.keys["admin"], fingerprint=fp,
                         retry=RetryPolicy(retries=4, backoff_s=0.2, max_backoff_s=1.0)) as patient:
             page = patient.list_speakers()

@@ -34,9 +34,11 @@ def test_tls_is_on_by_default_and_untrusted_clients_fail(node: Running) -> None:
 
 
 def test_plain_http_is_refused_off_loopback(tmp_path: Path) -> None:
-    with VoiceprintStore.open(tmp_path / "s.db", KeyFileProvider(tmp_path / "m.key")) as store:
-        with pytest.raises(PlainHttpRefusedError):
-            NodeServer(Node(store), host="0.0.0.0", tls=False)
+    with (
+        VoiceprintStore.open(tmp_path / "s.db", KeyFileProvider(tmp_path / "m.key")) as store,
+        pytest.raises(PlainHttpRefusedError),
+    ):
+        NodeServer(Node(store), host="0.0.0.0", tls=False)
 
 
 def test_metrics_count_requests_decisions_and_batches(node: Running, shared_data: Path) -> None:
@@ -88,15 +90,17 @@ def _ca_and_client(directory: Path) -> tuple[Path, Path, Path]:
 
 def test_a_client_ca_makes_the_node_require_client_certificates(tmp_path: Path) -> None:
     ca, client_cert, client_key = _ca_and_client(tmp_path)
-    with VoiceprintStore.open(tmp_path / "s.db", KeyFileProvider(tmp_path / "m.key")) as store:
-        with NodeServer(Node(store), cert_dir=tmp_path, client_ca=ca) as server:
-            assert server.certificate is not None
-            trust = ssl.create_default_context(cadata=server.certificate.cert_path.read_text())
-            trust.check_hostname = False
-            member = ssl.create_default_context(cadata=server.certificate.cert_path.read_text())
-            member.check_hostname = False
-            member.load_cert_chain(client_cert, client_key)
-            with httpx.Client(verify=member) as ok:
-                assert ok.get(server.url + "/health").status_code == 200
-            with httpx.Client(verify=trust) as stranger, pytest.raises(httpx.HTTPError):
-                stranger.get(server.url + "/health")
+    with (
+        VoiceprintStore.open(tmp_path / "s.db", KeyFileProvider(tmp_path / "m.key")) as store,
+        NodeServer(Node(store), cert_dir=tmp_path, client_ca=ca) as server,
+    ):
+        assert server.certificate is not None
+        trust = ssl.create_default_context(cadata=server.certificate.cert_path.read_text())
+        trust.check_hostname = False
+        member = ssl.create_default_context(cadata=server.certificate.cert_path.read_text())
+        member.check_hostname = False
+        member.load_cert_chain(client_cert, client_key)
+        with httpx.Client(verify=member) as ok:
+            assert ok.get(server.url + "/health").status_code == 200
+        with httpx.Client(verify=trust) as stranger, pytest.raises(httpx.HTTPError):
+            stranger.get(server.url + "/health")
