@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
 import numpy as np
 
+from engine.facade import Engine
 from engine.gallery import MemoryGallery, Voiceprint
-from engine.scoring import ASNorm, cosine_scores, normalise
+from engine.scoring import normalise
 
 Progress = Callable[[str, int, int], None]
 
@@ -106,12 +107,12 @@ def bench_verify(engine: Any, settings: BenchSettings, *, cohort_size: int = 200
     return {"verify_ms_p50": float(np.percentile(t, 50)), "verify_ms_p99": float(np.percentile(t, 99))}
 
 
-def bench_identify(dim: int, settings: BenchSettings, *, top_k: int = 5, snorm_top_k: int = 100) -> dict[str, float]:
-    """Time of a 1:N search of one embedding over synthetic galleries, as the facade does it.
+def bench_identify(engine: Engine, settings: BenchSettings, *, top_k: int = 5, snorm_top_k: int = 100) -> dict[str, float]:
+    """Time of a 1:N search of one embedding over synthetic galleries, through ``Engine.identify_vector``.
 
     Parameters
     ----------
-    dim : embedding size
+    engine : the facade whose model, VAD and config the searching engines share
     settings : repeat counts and gallery sizes
     top_k : candidates returned
     snorm_top_k : AS-norm's adaptive cohort size (the gallery is its own cohort, as in the product)
@@ -119,41 +120,41 @@ def bench_identify(dim: int, settings: BenchSettings, *, top_k: int = 5, snorm_t
     Returns
     -------
     dict[str, float]
-        ``identify_<n>_ms`` per gallery size (``1k``, ``100k``): median milliseconds of cosine scan,
-        AS-norm (enrolment statistics cached once per gallery, as the facade does) and ranking;
-        plus ``identify_<n>_cosine_ms``, the raw scan and ranking alone, and ``identify_<n>_prepare_ms``,
-        the one-off AS-norm statistics of the gallery (paid again after each gallery change).
+        ``identify_<n>_ms`` per gallery size (``1k``, ``100k``): median milliseconds of the facade's
+        search (cosine scan, AS-norm of the raw-cosine shortlist, ranking); ``identify_<n>_cosine_ms``,
+        the same with AS-norm off; and ``identify_<n>_prepare_ms``, the first search after a gallery
+        change, which also builds the AS-norm cohort from the gallery.
     """
     rng = np.random.default_rng(settings.seed)
+    dim = int(engine.model.dim)
+    config = replace(engine.config, use_snorm=True, snorm_top_k=snorm_top_k, min_snorm_cohort=2)
     out: dict[str, float] = {}
     for n in settings.identify_sizes:
-        gallery = MemoryGallery()
-        vectors = normalise(rng.normal(size=(n, dim)))
-        for i in range(n):
-            gallery.put(Voiceprint(f"s{i}", "bench", vectors[i], vectors[i : i + 1], 9.0))
-        ids, matrix = gallery.matrix("bench")
-        t0 = time.perf_counter()
-        scorer = ASNorm(matrix, top_k=snorm_top_k)
-        scorer.enrol_stats(matrix)  # done once per gallery change in the product
-        prepare_s = time.perf_counter() - t0
+        gallery, vectors = _gallery(engine.model_id, n, dim, rng)
+        normed = Engine(config, model=engine.model, vad=engine.vad, gallery=gallery)
+        cosine = Engine(replace(config, use_snorm=False), model=engine.model, vad=engine.vad, gallery=gallery)
         query = normalise(vectors[n // 2] + 0.5 * normalise(rng.normal(size=dim)))
+        t0 = time.perf_counter()
+        normed.identify_vector(query, top_k=top_k)  # once per gallery change in the product
+        prepare_s = time.perf_counter() - t0
 
-        search = partial(_search, query, matrix, ids, top_k)
         label = f"{n // 1000}k" if n % 1000 == 0 else str(n)
         reps, warm = settings.identify_repeats, settings.warmup
-        out[f"identify_{label}_ms"] = 1000 * float(np.median(_timed(partial(search, scorer), reps, warm)))
-        out[f"identify_{label}_cosine_ms"] = 1000 * float(np.median(_timed(partial(search, None), reps, warm)))
+        for suffix, searcher in (("", normed), ("_cosine", cosine)):
+            search = partial(searcher.identify_vector, query, top_k=top_k)
+            out[f"identify_{label}{suffix}_ms"] = 1000 * float(np.median(_timed(search, reps, warm)))
         out[f"identify_{label}_prepare_ms"] = 1000 * prepare_s
     return out
 
 
-def _search(
-    query: np.ndarray, matrix: np.ndarray, ids: list[str], top_k: int, scorer: ASNorm | None
-) -> list[str]:
-    """The facade's 1:N ranking of one embedding: cosine scan, AS-norm when given, best ``top_k``."""
-    s = cosine_scores(query, matrix, assume_unit=True) if scorer is None else scorer.score_many(query, matrix)
-    best = np.argpartition(-s, top_k)[:top_k] if len(ids) > top_k else np.arange(len(ids))
-    return [ids[i] for i in best[np.argsort(-s[best])]]
+def _gallery(model_id: str, n: int, dim: int, rng: np.random.Generator) -> tuple[MemoryGallery, np.ndarray]:
+    """A gallery of ``n`` random unit voiceprints of ``model_id``, its matrix already built, and the vectors."""
+    gallery = MemoryGallery()
+    vectors = normalise(rng.normal(size=(n, dim)))
+    for i in range(n):
+        gallery.put(Voiceprint(f"s{i}", model_id, vectors[i], vectors[i : i + 1], 9.0))
+    gallery.matrix(model_id)  # built once when the store loads, not per search
+    return gallery, vectors
 
 
 def bench_engine(engine: Any, settings: BenchSettings | None = None, *, progress: Progress | None = None) -> dict[str, Any]:
@@ -181,7 +182,7 @@ def bench_engine(engine: Any, settings: BenchSettings | None = None, *, progress
     steps: list[Callable[[], dict[str, float]]] = [
         lambda: bench_embedding(engine.model, s),
         lambda: bench_verify(engine, s),
-        lambda: bench_identify(int(engine.model.dim), s),
+        lambda: bench_identify(engine, s),
     ]
     for i, step in enumerate(steps, start=1):
         result.update(step())

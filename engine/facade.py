@@ -51,6 +51,21 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class Ranking:
+    """A 1:N search of one embedding: candidates above the threshold, best first."""
+
+    candidates: list[Candidate]
+    threshold: float
+    model_id: str
+    normalised: bool
+
+    @property
+    def best(self) -> Candidate | None:
+        """The first candidate, or None when nobody passed the threshold."""
+        return self.candidates[0] if self.candidates else None
+
+
+@dataclass(frozen=True)
 class IdentifyResult:
     """Outcome of a 1:N identification: candidates above the threshold, best first."""
 
@@ -226,27 +241,63 @@ class Engine:
         return VerifyResult(speaker_id, score, accepted, threshold, self.model_id, raw, normalised, result.quality)
 
     def identify(self, audio: Any, sample_rate: int | None = None, *, top_k: int = 5) -> IdentifyResult:
-        """1:N: ranked enrolled speakers whose score passes the identify threshold."""
+        """1:N: ranked enrolled speakers whose score passes the identify threshold (see :meth:`identify_vector`)."""
         result = self.embed(audio, sample_rate, purpose="verify")
+        ranking = self.identify_vector(result.vector, top_k=top_k)
+        return IdentifyResult(ranking.candidates, ranking.threshold, ranking.model_id, ranking.normalised,
+                              result.quality, ranking.best)
+
+    def identify_vector(self, vector: np.ndarray, *, top_k: int = 5) -> Ranking:
+        """1:N from an embedding: ranked enrolled speakers whose score passes the identify threshold.
+
+        The best ``max(64, top_k)`` voiceprints by raw cosine are AS-normalised when a cohort is in force
+        (the explicit one, else the gallery's own voiceprints once there are ``min_snorm_cohort``).
+
+        Parameters
+        ----------
+        vector:
+            An embedding ``(dim,)`` of this engine's model, e.g. ``embed(...).vector``; any length.
+        top_k:
+            Most candidates returned.
+
+        Returns
+        -------
+        Ranking
+            Candidates at or above the threshold, best first, the threshold and whether scores are AS-normalised.
+
+        Raises
+        ------
+        ModelMismatchError
+            The vector's size is not the model's dimension.
+        """
+        query = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if query.shape[0] != self.model.dim:
+            raise ModelMismatchError(f"a {query.shape[0]}-d embedding cannot be searched with {self.model_id} "
+                                     f"({self.model.dim}-d)")
         ids, matrix = self.gallery.matrix(self.model_id)
-        candidates: list[Candidate] = []
         scorer = self._scorer()
         threshold = self.threshold_for(scorer is not None)
-        if ids:
-            raw = cosine_scores(result.vector, matrix)
-            shortlist = _shortlist(raw, max(SNORM_SHORTLIST, top_k))
-            scores = raw[shortlist]
-            if scorer is not None:
-                # AS-norm only the raw-cosine shortlist: gallery-wide statistics cost seconds at 100k.
-                scores = scorer.score_many(result.vector, matrix[shortlist])
-            for j in np.argsort(-scores, kind="stable")[:top_k]:
-                if scores[j] >= threshold:
-                    speaker_id = ids[int(shortlist[j])]
-                    vp = self.gallery.get(speaker_id, self.model_id)
-                    candidates.append(Candidate(speaker_id, float(scores[j]), vp.name if vp else None))
+        candidates = self._rank(query, ids, matrix, scorer, top_k, threshold) if ids else []
         best = candidates[0] if candidates else None
         self._emit("identify", model_id=self.model_id, match=best.speaker_id if best else None)
-        return IdentifyResult(candidates, threshold, self.model_id, scorer is not None, result.quality, best)
+        return Ranking(candidates, threshold, self.model_id, scorer is not None)
+
+    def _rank(self, query: np.ndarray, ids: list[str], matrix: np.ndarray, scorer: ASNorm | None,
+              top_k: int, threshold: float) -> list[Candidate]:
+        """The best ``top_k`` gallery speakers scoring at least ``threshold``, best first."""
+        raw = cosine_scores(query, matrix)
+        shortlist = _shortlist(raw, max(SNORM_SHORTLIST, top_k))
+        scores = raw[shortlist]
+        if scorer is not None:
+            # AS-norm only the raw-cosine shortlist: gallery-wide statistics cost seconds at 100k.
+            scores = scorer.score_many(query, matrix[shortlist])
+        candidates: list[Candidate] = []
+        for j in np.argsort(-scores, kind="stable")[:top_k]:
+            if scores[j] >= threshold:
+                speaker_id = ids[int(shortlist[j])]
+                vp = self.gallery.get(speaker_id, self.model_id)
+                candidates.append(Candidate(speaker_id, float(scores[j]), vp.name if vp else None))
+        return candidates
 
     # -- helpers -----------------------------------------------------------------------------
     def _emit(self, event: str, **fields: Any) -> None:

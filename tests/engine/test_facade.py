@@ -133,6 +133,33 @@ def test_identify_with_as_norm_over_a_larger_gallery(enrolled, shared_data):
             engine.gallery.remove(f"zh-{folder.name}")
 
 
+def test_identify_vector_ranks_an_embedding_as_identify_ranks_its_audio(enrolled, shared_data):
+    """The 1:N search from an embedding (what `vomid bench` times) is the one identify runs on audio.
+
+    The cohort of eight zh-CN voices is small and of another language: this is about equality, not accuracy.
+    """
+    engine, _ = enrolled
+    zh = sorted((shared_data / "verification" / "zh-cv").iterdir())[:8]
+    cohort = np.stack([engine.embed(min(folder.glob("*.mp3")), purpose=None).vector for folder in zh])
+    for cohort_in_force in (None, cohort):
+        engine.set_cohort(cohort_in_force)
+        try:
+            for spk in SPEAKERS:
+                attempt = utterances(shared_data, spk)[4]
+                from_audio = engine.identify(attempt, top_k=3)
+                from_vector = engine.identify_vector(engine.embed(attempt).vector, top_k=3)
+                assert from_vector.normalised == from_audio.normalised == (cohort_in_force is not None)
+                assert from_vector.threshold == from_audio.threshold
+                assert [c.speaker_id for c in from_vector.candidates] == [c.speaker_id for c in from_audio.candidates]
+                assert [c.score for c in from_vector.candidates] == pytest.approx(
+                    [c.score for c in from_audio.candidates], abs=1e-6)
+                assert from_vector.candidates and from_vector.best == from_vector.candidates[0]
+        finally:
+            engine.set_cohort(None)
+    with pytest.raises(ModelMismatchError):
+        engine.identify_vector(np.ones(192, dtype=np.float32))
+
+
 class _Counting:
     """The same model, counting its calls (a stand-in for a wrapper that computes elsewhere)."""
 
