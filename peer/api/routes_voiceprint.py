@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel
 
 from peer import const, service
 from peer.api import schemas as s
+from peer.api.body import Form
 from peer.api.deps import (
     decode_b64,
     form_field,
@@ -26,6 +29,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": s.ErrorBody} for code in (400, 401, 403, 404, 408, 409, 413, 415, 422, 423, 429, 503)
 }
 UserId = Path(pattern=s.SPEAKER_ID_PATTERN, max_length=128, description="Speaker id")
+AudioJson = TypeVar("AudioJson", s.VerifyJson, s.IdentifyJson, s.EmbedJson)
+FormFields = TypeVar("FormFields", bound=BaseModel)
 
 
 def _quality(result: Any) -> dict[str, Any]:
@@ -45,8 +50,7 @@ async def register(request: Request, who: Principal = Depends(require("enrol")))
         fields = s.SpeakerFields(speaker_id=body.speaker_id, name=body.name)
         takes = [decode_b64(t, f"takes[{i}]") for i, t in enumerate(body.takes)]
     else:
-        fields = validate_fields(s.SpeakerFields, {"speaker_id": form_field(data, "speaker_id"),
-                                                   "name": form_field(data, "name", required=False)})
+        fields = _speaker_form(data, with_name=True)
         takes = form_files(data, "takes")
     vp, status = await node.run(service.register, node, fields.speaker_id, fields.name, takes, actor=who.actor)
     return s.Registered(speaker_id=vp.speaker_id, name=vp.name, model_id=vp.model_id, takes=len(vp.takes),
@@ -59,14 +63,8 @@ async def register(request: Request, who: Principal = Depends(require("enrol")))
 async def verify(request: Request, who: Principal = Depends(require("verify"))) -> Any:
     node = node_of(request)
     node.require_model()
-    kind, data = await read_input(request, max_files=1)
-    if kind == "json":
-        body = validate(s.VerifyJson, data)
-        speaker_id, audio = body.speaker_id, decode_b64(body.audio, "audio")
-    else:
-        speaker_id = validate_fields(s.SpeakerFields, {"speaker_id": form_field(data, "speaker_id")}).speaker_id
-        audio = form_files(data, "audio")[0]
-    r, locked = await node.run(service.verify, node, speaker_id, audio, actor=who.actor)
+    fields, audio = await _audio_request(request, s.VerifyJson, _speaker_form)
+    r, locked = await node.run(service.verify, node, fields.speaker_id, audio, actor=who.actor)
     return s.Verified(speaker_id=r.speaker_id, accepted=r.accepted, decision="accept" if r.accepted else "reject",
                       score=r.score, threshold=r.threshold, raw_score=r.raw_score, normalised=r.normalised,
                       model_id=r.model_id, quality=_quality(r), locked=locked)
@@ -78,14 +76,8 @@ async def verify(request: Request, who: Principal = Depends(require("verify"))) 
 async def identify(request: Request, who: Principal = Depends(require("verify"))) -> Any:
     node = node_of(request)
     node.require_model()
-    kind, data = await read_input(request, max_files=1)
-    if kind == "json":
-        body = validate(s.IdentifyJson, data)
-        top_k, audio = body.top_k, decode_b64(body.audio, "audio")
-    else:
-        top_k = validate_fields(s.IdentifyFields, _present(data.fields, "top_k")).top_k
-        audio = form_files(data, "audio")[0]
-    r = await node.run(service.identify, node, audio, top_k, actor=who.actor)
+    fields, audio = await _audio_request(request, s.IdentifyJson, _options(s.IdentifyFields, "top_k"))
+    r = await node.run(service.identify, node, audio, fields.top_k, actor=who.actor)
     candidates = [s.CandidateOut(speaker_id=c.speaker_id, name=c.name, score=c.score) for c in r.candidates]
     return s.Identified(candidates=candidates, best=candidates[0] if candidates else None, threshold=r.threshold,
                         normalised=r.normalised, model_id=r.model_id, quality=_quality(r))
@@ -97,15 +89,8 @@ async def identify(request: Request, who: Principal = Depends(require("verify"))
 async def embed(request: Request, who: Principal = Depends(require("verify"))) -> Any:
     node = node_of(request)
     node.require_model()
-    kind, data = await read_input(request, max_files=1)
-    if kind == "json":
-        body = validate(s.EmbedJson, data)
-        audio = decode_b64(body.audio, "audio")
-        purpose, model_id = body.purpose, body.model_id
-    else:
-        opts = validate_fields(s.EmbedFields, _present(data.fields, "purpose", "model_id"))
-        audio, purpose, model_id = form_files(data, "audio")[0], opts.purpose, opts.model_id
-    r = await node.run(service.embed, node, audio, purpose, model_id)
+    fields, audio = await _audio_request(request, s.EmbedJson, _options(s.EmbedFields, "purpose", "model_id"))
+    r = await node.run(service.embed, node, audio, fields.purpose, fields.model_id)
     return s.Embedded(model_id=r.model_id, dim=int(r.vector.shape[0]), vector=[float(x) for x in r.vector],
                       speech_seconds=round(r.speech_seconds, 3), quality=_quality(r))
 
@@ -143,6 +128,29 @@ async def list_speakers(request: Request, offset: int = Query(0, ge=0, le=10**9)
                         who: Principal = Depends(require("admin"))) -> Any:
     node = node_of(request)
     return await node.run(service.list_speakers, node, status=status, offset=offset, limit=limit)
+
+
+async def _audio_request(request: Request, json_model: type[AudioJson],
+                         from_form: Callable[[Form], FormFields]) -> tuple[AudioJson | FormFields, bytes]:
+    """The one audio of a request and its other fields: base64 JSON, or a multipart form (fields checked first)."""
+    kind, data = await read_input(request, max_files=1)
+    if kind == "json":
+        body = validate(json_model, data)
+        return body, decode_b64(body.audio, "audio")
+    return from_form(data), form_files(data, "audio")[0]
+
+
+def _speaker_form(form: Form, *, with_name: bool = False) -> s.SpeakerFields:
+    """The speaker id of a multipart form (422 when missing) and, when asked, its optional name."""
+    fields = {"speaker_id": form_field(form, "speaker_id")}
+    if with_name:
+        fields["name"] = form_field(form, "name", required=False)
+    return validate_fields(s.SpeakerFields, fields)
+
+
+def _options(model: type[FormFields], *names: str) -> Callable[[Form], FormFields]:
+    """A reader of the named optional multipart fields into ``model`` (absent ones take its defaults)."""
+    return lambda form: validate_fields(model, _present(form.fields, *names))
 
 
 def _present(fields: dict[str, str], *names: str) -> dict[str, str | None]:

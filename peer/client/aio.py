@@ -3,42 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-import ssl
 from collections.abc import Sequence
 from typing import Any, Self, TypeVar
 
 import httpx
 
-from peer import const
 from peer.api import schemas as s
 from peer.client import calls
 from peer.client.calls import Audio, Call, Purpose, Status
-from peer.client.transport import RetryPolicy, error_from, pinned_context, retry_after, transport_error
+from peer.client.transport import ClientBase, error_from, retry_after, transport_error
 
 T = TypeVar("T")
 
 
-class AsyncNodeClient:
+class AsyncNodeClient(ClientBase):
     """Talks to one node. ``fingerprint`` pins its TLS certificate (SHA-256 hex); ``verify`` is httpx's otherwise."""
 
-    def __init__(self, base_url: str, api_key: str | None = None, *, fingerprint: str | None = None,
-                 verify: ssl.SSLContext | str | bool = True, timeout: float = const.CLIENT_TIMEOUT_S,
-                 retry: RetryPolicy | None = None) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.api_key = api_key
-        self.fingerprint = fingerprint
-        self.timeout = timeout
-        self.retry = retry or RetryPolicy()
-        self._verify = verify
-        self._http: httpx.AsyncClient | None = None
+    _http: httpx.AsyncClient | None = None
 
     async def _client(self) -> httpx.AsyncClient:
         if self._http is None:
-            verify: ssl.SSLContext | str | bool = self._verify
-            if self.fingerprint and self.base_url.startswith("https://"):
-                verify = await asyncio.to_thread(pinned_context, self.base_url, self.fingerprint, self.timeout)
-            headers = {const.API_KEY_HEADER: self.api_key} if self.api_key else {}
-            self._http = httpx.AsyncClient(base_url=self.base_url, headers=headers, verify=verify, timeout=self.timeout)
+            verify = await asyncio.to_thread(self._trust) if self._pinned_fingerprint() else self._trust()
+            self._http = httpx.AsyncClient(**self._http_options(verify))
         return self._http
 
     async def call(self, call: Call[T]) -> T:

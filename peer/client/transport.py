@@ -1,4 +1,4 @@
-"""What both clients share: answers to exceptions, the retry policy and certificate pinning."""
+"""What both clients share: their settings, answers to exceptions, the retry policy and certificate pinning."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ BY_STATUS: dict[int, type[pe.PeerError]] = {
     503: pe.NotReadyError,
 }
 RETRY_STATUSES = {429, 503}
+Verify = ssl.SSLContext | str | bool  # httpx's ``verify``
 
 
 def _by_code() -> dict[str, type[ee.VomidError]]:
@@ -145,3 +146,31 @@ def transport_error(exc: httpx.TransportError, url: str) -> pe.ConnectionFailedE
     if isinstance(exc, httpx.ConnectError) and "CERTIFICATE_VERIFY_FAILED" in str(exc):
         return pe.CertificatePinError(f"{url}: the node's certificate is not the pinned one ({exc})")
     return pe.ConnectionFailedError(f"{url}: {type(exc).__name__}: {exc}")
+
+
+class ClientBase:
+    """The settings of a node client and the arguments of its httpx client (sync or async)."""
+
+    def __init__(self, base_url: str, api_key: str | None = None, *, fingerprint: str | None = None,
+                 verify: Verify = True, timeout: float = const.CLIENT_TIMEOUT_S,
+                 retry: RetryPolicy | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.fingerprint = fingerprint
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self._verify = verify
+
+    def _pinned_fingerprint(self) -> str | None:
+        """The fingerprint to pin the node's certificate to (an https URL only), else None."""
+        return self.fingerprint if self.fingerprint and self.base_url.startswith("https://") else None
+
+    def _trust(self) -> Verify:
+        """httpx's ``verify``: a context trusting only the pinned certificate (fetching it blocks), else as given."""
+        fingerprint = self._pinned_fingerprint()
+        return self._verify if fingerprint is None else pinned_context(self.base_url, fingerprint, self.timeout)
+
+    def _http_options(self, verify: Verify) -> dict[str, Any]:
+        """Keyword arguments of ``httpx.Client`` / ``httpx.AsyncClient``: base URL, API key header, trust, timeout."""
+        headers = {const.API_KEY_HEADER: self.api_key} if self.api_key else {}
+        return {"base_url": self.base_url, "headers": headers, "verify": verify, "timeout": self.timeout}
