@@ -285,7 +285,7 @@ class Engine:
     def _rank(self, query: np.ndarray, ids: list[str], matrix: np.ndarray, scorer: ASNorm | None,
               top_k: int, threshold: float) -> list[Candidate]:
         """The best ``top_k`` gallery speakers scoring at least ``threshold``, best first."""
-        raw = cosine_scores(query, matrix)
+        raw = cosine_scores(query, matrix, assume_unit=True)  # galleries hand out unit rows
         shortlist = _shortlist(raw, max(SNORM_SHORTLIST, top_k))
         scores = raw[shortlist]
         if scorer is not None:

@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from engine.scoring import unit_rows
+
 
 @dataclass(frozen=True)
 class Voiceprint:
@@ -71,7 +73,7 @@ class MemoryGallery:
             if cached is None:
                 items = [v for (_, m), v in sorted(self._items.items()) if m == model_id]
                 ids = [v.speaker_id for v in items]
-                mat = np.stack([v.mean for v in items]).astype(np.float32) if items else np.zeros((0, 0), np.float32)
+                mat = unit_rows(np.stack([v.mean for v in items])) if items else np.zeros((0, 0), np.float32)
                 cached = (ids, mat)
                 self._cache[model_id] = cached
             return cached

@@ -37,6 +37,15 @@ def normalise(x: np.ndarray) -> np.ndarray:
     return a / np.maximum(n, _EPS)
 
 
+def unit_rows(means: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (searches then skip it); a row that is zero or not finite becomes zero."""
+    m = np.asarray(means, dtype=np.float32)
+    good = np.isfinite(m).all(axis=-1, keepdims=True)
+    m = np.where(good, m, np.float32(0))
+    norms = np.linalg.norm(m, axis=-1, keepdims=True)
+    return (m / np.maximum(norms, np.float32(1e-12))).astype(np.float32)
+
+
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
     """Cosine similarity of two vectors.
 

@@ -11,6 +11,8 @@ import threading
 
 import numpy as np
 
+from engine.scoring import unit_rows
+
 _MIN_CAPACITY = 64
 
 
@@ -34,6 +36,7 @@ class MeanIndex:
 
     def load(self, ids: list[str], means: np.ndarray) -> None:
         """Replace the whole index (cold start)."""
+        means = unit_rows(means) if len(ids) else means
         with self._lock:
             n = len(ids)
             dim = means.shape[1] if n else 0
@@ -46,7 +49,7 @@ class MeanIndex:
 
     def upsert(self, speaker_id: str, mean: np.ndarray) -> None:
         """Add or replace one speaker's mean."""
-        vec = np.asarray(mean, np.float32).reshape(-1)
+        vec = unit_rows(np.asarray(mean, np.float32).reshape(1, -1))[0]
         with self._lock:
             if self._buf is None or self._buf.shape[1] != vec.shape[0]:
                 if self._ids:

@@ -194,3 +194,15 @@ def test_an_engine_over_another_model_keeps_its_cohort_audit_and_scores(ge2e, sh
         other = _Counting(ge2e)
         other.model_id = "campplus"  # another embedding space under the same shape
         engine.with_model(other)
+
+
+def test_identify_scores_a_stored_mean_by_direction_not_length(ge2e, shared_data):
+    """Galleries hand out unit rows, so a mean stored at another length scores the same cosine."""
+    engine = Engine(EngineConfig(model=ModelConfig(model_id="ge2e")), model=ge2e, gallery=MemoryGallery())
+    vec = engine.embed(utterances(shared_data, "1688")[0], purpose=None).vector
+    other = engine.embed(utterances(shared_data, "2414")[0], purpose=None).vector
+    engine.gallery.put(Voiceprint("long", "ge2e", vec * 7.0, vec[None, :] * 7.0, 4.0))
+    engine.gallery.put(Voiceprint("other", "ge2e", other, other[None, :], 4.0))
+    ranking = engine.identify_vector(vec)
+    assert ranking.best is not None and ranking.best.speaker_id == "long"
+    assert ranking.best.score == pytest.approx(1.0, abs=1e-5)
