@@ -67,6 +67,6 @@ def format_report(r: dict[str, Any]) -> str:
         f"verify 3 s   p50 {r['verify_ms_p50']:.1f} ms, p99 {r['verify_ms_p99']:.1f} ms (VAD + gate + embed + AS-norm)",
         f"identify 1k  {r['identify_1k_ms']:.2f} ms (cosine only {r['identify_1k_cosine_ms']:.2f} ms)",
         f"identify 100k {r['identify_100k_ms']:.2f} ms (cosine only {r['identify_100k_cosine_ms']:.2f} ms)",
-        f"first identify after a 100k gallery changes (builds its matrix and AS-norm cohort): "
-        f"{r['identify_100k_prepare_ms']:.1f} ms",
+        (f"first identify after a 100k gallery changes (builds its matrix and AS-norm cohort): "
+        f"{r['identify_100k_prepare_ms']:.1f} ms"),
     ])
