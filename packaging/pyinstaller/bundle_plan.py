@@ -102,7 +102,7 @@ METADATA = [
     "torch",
 ]
 # Packages whose data files the app reads at run time (model weights, VAD models, templates).
-DATA_PACKAGES = ["resemblyzer", "silero_vad", "alembic", "matplotlib"]
+DATA_PACKAGES = ["resemblyzer", "silero_vad", "alembic", "matplotlib", "swagger_ui_bundle"]
 # Modules imported by name (importlib, string tables, Alembic scripts, uvicorn's auto choices).
 SUBMODULE_PACKAGES = [
     "app",

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from peer.api import routes_cluster, routes_replication, routes_system, routes_voiceprint
+from peer.api.docs import install_docs
 from peer.api.errors import install_error_handlers
 from peer.api.middleware import BodyGuardMiddleware, MetricsMiddleware
 from peer.node import VERSION, Node
@@ -35,7 +36,7 @@ def create_app(node: Node) -> FastAPI:
         version=VERSION,
         description=DESCRIPTION,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # served by peer.api.docs from local files (no CDN on an offline kiosk)
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -44,6 +45,7 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(routes_voiceprint.router)
     app.include_router(routes_cluster.router)
     app.include_router(routes_replication.router)
+    install_docs(app, "/api/v1/openapi.json")
     install_error_handlers(app)
     app.add_middleware(BodyGuardMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=node.metrics)

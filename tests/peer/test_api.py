@@ -94,6 +94,7 @@ def test_openapi_document_describes_every_route(node: Running) -> None:
     with node.client(None) as client:
         doc = client.get("/api/v1/openapi.json").json()
         docs = client.get("/api/v1/docs")
+        script = client.get("/api/v1/docs/assets/swagger-ui-bundle.js")
     paths = set(doc["paths"])
     assert {"/api/v1/voiceprint/register", "/api/v1/voiceprint/verify", "/api/v1/voiceprint/identify",
             "/api/v1/voiceprint/{user_id}", "/api/v1/voiceprint/{user_id}/status", "/api/v1/voiceprints",
@@ -101,6 +102,9 @@ def test_openapi_document_describes_every_route(node: Running) -> None:
             "/api/v1/cluster/status", "/api/v1/cluster/nodes", "/api/v1/cluster/nodes/{node_id}"} <= paths
     assert "multipart/form-data" in doc["paths"]["/api/v1/voiceprint/register"]["post"]["requestBody"]["content"]
     assert docs.status_code == 200
+    # the docs page works offline: its script and style come from this node, never from a CDN
+    assert "/api/v1/docs/assets/swagger-ui-bundle.js" in docs.text and "cdn" not in docs.text.lower()
+    assert script.status_code == 200 and "SwaggerUIBundle" in script.text
 
 
 def test_cluster_routes_report_the_single_node(node: Running) -> None:
