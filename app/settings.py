@@ -192,6 +192,7 @@ class Settings(BaseSettings):
     )
     kiosk_mode: bool = Field(False, description="Full screen, closed only with the admin PIN.")
     kiosk_idle_s: float = Field(60.0, gt=0, description="Return to the login screen after this idle time.")
+    auto_listen: bool = Field(False, description="Hands-free login: a take starts when someone speaks.")
     language: str | None = Field(None, description="UI language (zh_CN, en); default: the system locale.")
     admin_pin: SecretStr | None = Field(None, description="PIN of the admin screen.")
     # Logs.

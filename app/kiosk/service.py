@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -26,6 +26,7 @@ from app.kiosk.types import (
     TakeCheck,
 )
 from app.settings import Settings
+from app.settings_file import SaveResult, save_settings
 from engine.errors import AudioError, QualityRejected, UnknownSpeakerError, VomidError
 from engine.gallery import Voiceprint
 from engine.scoring import mean_of_takes
@@ -39,6 +40,16 @@ Progress = Callable[[str, int, int], None]
 Opener = Callable[[], "tuple[Directory, NodeHandle, str | None]"]
 ACTOR = "kiosk"
 DEFAULT_PIN = "0000"
+# Kiosk option -> the Settings field that holds it (what the admin screen saves into the settings file).
+OPTION_FIELDS: Mapping[str, str] = {
+    "mode": "login_mode",
+    "lock_failures": "verify_lockout_failures",
+    "lock_s": "verify_lockout_window_s",
+    "idle_reset_s": "kiosk_idle_s",
+    "kiosk_mode": "kiosk_mode",
+    "language": "language",
+    "auto_listen": "auto_listen",
+}
 
 
 class EnrolFromMeetingError(Exception):
@@ -68,8 +79,9 @@ class KioskOptions:
         """The kiosk options that the app's settings hold."""
         pin = settings.admin_pin.get_secret_value() if settings.admin_pin is not None else None
         return cls(mode=settings.login_mode, lock_failures=settings.verify_lockout_failures,
-                   kiosk_mode=settings.kiosk_mode, idle_reset_s=settings.kiosk_idle_s, language=settings.language,
-                   admin_pin=pin or DEFAULT_PIN)
+                   lock_s=settings.verify_lockout_window_s, kiosk_mode=settings.kiosk_mode,
+                   idle_reset_s=settings.kiosk_idle_s, language=settings.language,
+                   auto_listen=settings.auto_listen, admin_pin=pin or DEFAULT_PIN)
 
 
 class KioskService:
@@ -85,8 +97,10 @@ class KioskService:
         node: NodeHandle | None = None,
         model_id: str | None = None,
         opener: Opener | None = None,
+        flags: Mapping[str, Any] | None = None,
     ) -> None:
         self.settings = settings
+        self.flags = dict(flags or {})  # command-line overrides the settings were loaded with
         self.options = options or KioskOptions.from_settings(settings)
         self._opener = opener
         self._directory = directory if directory is not None or opener is not None else MemoryDirectory()
@@ -328,16 +342,28 @@ class KioskService:
         self.engine.config = replace(self.engine.config, threshold=float(threshold))
         self.directory.audit("threshold_changed", ACTOR, threshold=round(float(threshold), 4))
 
-    def set_options(self, **changes: Any) -> None:
-        """Change kiosk options (mode, lockout, idle reset, kiosk mode, language); each change is audited."""
+    def set_options(self, **changes: Any) -> dict[str, Any]:
+        """Change kiosk options for this session, each change audited; returns the options that changed."""
         from dataclasses import replace
 
         old, self.options = self.options, replace(self.options, **changes)
         self.lockout.failures, self.lockout.lock_s = self.options.lock_failures, self.options.lock_s
-        for name in changes:
-            before, after = getattr(old, name), getattr(self.options, name)
-            if before != after and name != "admin_pin":
-                self.directory.audit("setting_changed", ACTOR, setting=name, old=str(before), new=str(after))
+        changed = {n: getattr(self.options, n) for n in changes if getattr(old, n) != getattr(self.options, n)}
+        for name, after in changed.items():
+            if name != "admin_pin":
+                self.directory.audit("setting_changed", ACTOR, setting=name, old=str(getattr(old, name)),
+                                     new=str(after))
+        return changed
+
+    def save_options(self, options: Mapping[str, Any]) -> SaveResult:
+        """Write these kiosk options into the settings file in force, for the next start (file I/O: a worker)."""
+        fields = {OPTION_FIELDS[n]: v for n, v in options.items() if n in OPTION_FIELDS}
+        result = save_settings(self.settings, fields, flags=self.flags)
+        if result.saved:
+            self.directory.audit("settings_saved", ACTOR, path=str(result.path), settings=",".join(sorted(fields)))
+        else:
+            log.warning("kiosk settings not saved to %s: %s", result.path, result.error)
+        return result
 
     def calibrate(self, trials_path: str, target_far: float, progress: Progress | None = None, *,
                   root: Any = None) -> Any:

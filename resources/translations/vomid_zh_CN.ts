@@ -220,62 +220,62 @@
 <context>
     <name>CalibrationTab</name>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="112" />
+        <location filename="../../ui/screens/admin_settings.py" line="148" />
         <source>Choose a trial list (lines: label enrol test) recorded at this site and the false-accept rate you can accept. The threshold that gives it is computed here.</source>
         <translation>请选择在本场所录制的试验列表（每行：标签 注册 测试）以及可接受的误接受率，系统将计算对应的阈值。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="118" />
+        <location filename="../../ui/screens/admin_settings.py" line="154" />
         <source>Trial list file</source>
         <translation>试验列表文件</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="119" />
+        <location filename="../../ui/screens/admin_settings.py" line="155" />
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="126" />
+        <location filename="../../ui/screens/admin_settings.py" line="162" />
         <source>Target false-accept rate</source>
         <translation>目标误接受率</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="129" />
+        <location filename="../../ui/screens/admin_settings.py" line="165" />
         <source>Calibrate</source>
         <translation>校准</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="131" />
+        <location filename="../../ui/screens/admin_settings.py" line="167" />
         <source>Use this threshold</source>
         <translation>使用此阈值</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="147" />
+        <location filename="../../ui/screens/admin_settings.py" line="183" />
         <source>Trial list</source>
         <translation>试验列表</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="147" />
+        <location filename="../../ui/screens/admin_settings.py" line="183" />
         <source>Trial lists (*.txt)</source>
         <translation>试验列表 (*.txt)</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="157" />
+        <location filename="../../ui/screens/admin_settings.py" line="193" />
         <source>Scoring the trials…</source>
         <translation>正在计算试验得分…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="170" />
+        <location filename="../../ui/screens/admin_settings.py" line="206" />
         <source>Threshold %1: false accepts %2 %, false rejects %3 % on %4 trials.</source>
         <translation>阈值 %1：在 %4 次试验中误接受 %2 %，误拒绝 %3 %。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="178" />
+        <location filename="../../ui/screens/admin_settings.py" line="214" />
         <source>Calibration failed: %1</source>
         <translation>校准失败：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="184" />
+        <location filename="../../ui/screens/admin_settings.py" line="220" />
         <source>In use.</source>
         <translation>已启用。</translation>
     </message>
@@ -669,77 +669,101 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../ui/app.py" line="48" />
+        <location filename="../../ui/app.py" line="52" />
         <source>Edge-VoMID</source>
         <translation>Edge-VoMID 声纹识别</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="54" />
+        <location filename="../../ui/app.py" line="58" />
         <source>Sign in</source>
         <translation>登录</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="55" />
+        <location filename="../../ui/app.py" line="59" />
         <source>Enrol</source>
         <translation>注册</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="56" />
+        <location filename="../../ui/app.py" line="60" />
         <source>Meeting room</source>
         <translation>会议室</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="57" />
+        <location filename="../../ui/app.py" line="61" />
         <source>Admin</source>
         <translation>管理</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="125" />
+        <location filename="../../ui/app.py" line="129" />
         <source>Administrator</source>
         <translation>管理员</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="125" />
+        <location filename="../../ui/app.py" line="129" />
         <source>Admin PIN:</source>
         <translation>管理员 PIN：</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="180" />
+        <location filename="../../ui/app.py" line="184" />
         <source>The voice model could not load: %1</source>
         <translation>声纹模型无法加载：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="189" />
+        <location filename="../../ui/app.py" line="192" />
+        <source>Voice model unavailable</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../ui/app.py" line="193" />
+        <source>The configured voice model could not load:
+
+%1
+
+Use the offline model (GE2E, English-trained) for this session?</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../ui/app.py" line="196" />
+        <source>Use the offline model</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../ui/app.py" line="197" />
+        <source>Not now</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../ui/app.py" line="215" />
         <source>Node: %1</source>
         <translation>节点：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="190" />
+        <location filename="../../ui/app.py" line="216" />
         <source>Peers: %1</source>
         <translation>对等节点：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="191" />
+        <location filename="../../ui/app.py" line="217" />
         <source>Model: %1</source>
         <translation>模型：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="191" />
+        <location filename="../../ui/app.py" line="217" />
         <source>loading…</source>
         <translation>加载中…</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="193" />
+        <location filename="../../ui/app.py" line="219" />
         <source>Fault: %1</source>
         <translation>故障：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="195" />
+        <location filename="../../ui/app.py" line="221" />
         <source>Default admin PIN in use: set VOMID_ADMIN_PIN</source>
         <translation>正在使用默认管理员 PIN：请设置 VOMID_ADMIN_PIN</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="197" />
+        <location filename="../../ui/app.py" line="223" />
         <source>No faults</source>
         <translation>运行正常</translation>
     </message>
@@ -909,84 +933,124 @@
 <context>
     <name>SettingsTab</name>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="42" />
+        <location filename="../../ui/screens/admin_settings.py" line="45" />
         <source>Identify: who is speaking? (1:N)</source>
         <translation>辨认：谁在说话？（1:N）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="43" />
+        <location filename="../../ui/screens/admin_settings.py" line="46" />
         <source>Verify: claim an id, then speak (1:1)</source>
         <translation>验证：先输入编号，再说话（1:1）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="48" />
+        <location filename="../../ui/screens/admin_settings.py" line="51" />
         <source>Full screen, closing needs the admin PIN</source>
         <translation>全屏显示，关闭需要管理员 PIN</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="49" />
+        <location filename="../../ui/screens/admin_settings.py" line="52" />
         <source>Start a login when someone speaks (identify mode)</source>
         <translation>有人说话时自动开始登录（辨认模式）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="53" />
+        <location filename="../../ui/screens/admin_settings.py" line="56" />
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="54" />
+        <location filename="../../ui/screens/admin_settings.py" line="57" />
         <source>Login mode</source>
         <translation>登录方式</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="55" />
+        <location filename="../../ui/screens/admin_settings.py" line="58" />
         <source>Accept threshold (cosine)</source>
         <translation>通过阈值（余弦）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="56" />
+        <location filename="../../ui/screens/admin_settings.py" line="59" />
         <source>Lock an id after failures</source>
         <translation>失败多少次后锁定编号</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="57" />
+        <location filename="../../ui/screens/admin_settings.py" line="60" />
         <source>Lock for</source>
         <translation>锁定时长</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="58" />
+        <location filename="../../ui/screens/admin_settings.py" line="61" />
         <source>Back to login after inactivity</source>
         <translation>无操作后返回登录</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="59" />
+        <location filename="../../ui/screens/admin_settings.py" line="62" />
         <source>Kiosk mode</source>
         <translation>自助终端模式</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="60" />
+        <location filename="../../ui/screens/admin_settings.py" line="63" />
         <source>Hands-free</source>
         <translation>免按键</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="61" />
+        <location filename="../../ui/screens/admin_settings.py" line="64" />
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="62" />
+        <location filename="../../ui/screens/admin_settings.py" line="65" />
         <source>Apply</source>
         <translation>应用</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="72" />
+        <location filename="../../ui/screens/admin_settings.py" line="76" />
         <source>(change with --model and restart)</source>
         <translation>（用 --model 更改并重启）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="96" />
+        <location filename="../../ui/screens/admin_settings.py" line="107" />
         <source>Applied.</source>
         <translation>已应用。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="109" />
+        <source>Applied; saving for the next start…</source>
+        <translation>已应用；正在保存，下次启动时生效…</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="116" />
+        <source>Applied for this session only: could not save to %1 (%2).</source>
+        <translation>仅本次会话生效：无法保存到 %1（%2）。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="119" />
+        <source>Applied and saved to %1.</source>
+        <translation>已应用并保存到 %1。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="125" />
+        <source>the environment variable %1</source>
+        <translation>环境变量 %1</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="125" />
+        <source>a command-line flag</source>
+        <translation>命令行参数</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="126" />
+        <source>the %1 profile</source>
+        <translation>%1 配置档</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="127" />
+        <source>Note: %1 is also set by %2, which overrides the saved value on the next start.</source>
+        <translation>注意：%1 也由%2设置，下次启动时会覆盖已保存的值。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="131" />
+        <source>Applied for this session only: could not save (%1).</source>
+        <translation>仅本次会话生效：无法保存（%1）。</translation>
     </message>
 </context>
 <context>

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.kiosk import KioskService
+from app.settings_file import Override, SaveResult
 from ui.workers import Task, Workers
 
 
@@ -29,6 +30,7 @@ class SettingsTab(QWidget):
     """Mode, threshold, lockout, kiosk mode, idle reset and language; ``applied`` after Apply."""
 
     applied = Signal()
+    saved = Signal(object)  # the SaveResult, once the changed settings went to the file (or failed to)
     kiosk_changed = Signal(bool)
     language_changed = Signal(str)
 
@@ -36,6 +38,7 @@ class SettingsTab(QWidget):
         super().__init__(parent)
         self.service = service
         self.workers = workers
+        self.save_task: Task | None = None
         form = QFormLayout(self)
         self.model = QLabel()
         self.mode = QComboBox()
@@ -64,6 +67,7 @@ class SettingsTab(QWidget):
         form.addRow("", apply)
         self.note = QLabel()
         self.note.setObjectName("hint")
+        self.note.setWordWrap(True)
         form.addRow("", self.note)
 
     def load(self) -> None:
@@ -80,13 +84,20 @@ class SettingsTab(QWidget):
         self.auto_listen.setChecked(o.auto_listen)
         self.language.setCurrentIndex(max(0, self.language.findData(o.language or "en")))
 
-    def apply(self) -> None:
-        """Put the edited settings in force for this session."""
+    def edited(self) -> dict[str, Any]:
+        """The kiosk options as the form shows them."""
         old = self.service.options
-        self.service.set_options(mode=self.mode.currentData(), lock_failures=self.failures.value(),
-                                 lock_s=float(self.lock_s.value()), idle_reset_s=float(self.idle_s.value()),
-                                 kiosk_mode=self.kiosk.isChecked(), language=self.language.currentData(),
-                                 auto_listen=self.auto_listen.isChecked())
+        language = self.language.currentData()
+        return {"mode": self.mode.currentData(), "lock_failures": self.failures.value(),
+                "lock_s": float(self.lock_s.value()), "idle_reset_s": float(self.idle_s.value()),
+                "kiosk_mode": self.kiosk.isChecked(), "auto_listen": self.auto_listen.isChecked(),
+                # the system language shows as English: keep it unset unless another one was picked
+                "language": old.language if (old.language or "en") == language else language}
+
+    def apply(self) -> None:
+        """Put the edited settings in force now, and save the changed ones for the next start (in a worker)."""
+        old = self.service.options
+        changed = self.service.set_options(**self.edited())
         if self.service.ready and abs(self.threshold.value() - self.service.threshold()) > 1e-6:
             self.workers.submit(self.service.set_threshold, self.threshold.value(), write=True)
         if old.kiosk_mode != self.kiosk.isChecked():
@@ -94,7 +105,32 @@ class SettingsTab(QWidget):
         if (old.language or "en") != self.language.currentData():
             self.language_changed.emit(self.language.currentData())
         self.note.setText(self.tr("Applied."))
+        if changed:
+            self.note.setText(self.tr("Applied; saving for the next start…"))
+            self.save_task = self.workers.submit(self.service.save_options, changed, on_done=self._saved,
+                                                 on_failed=self._save_failed, write=True)
         self.applied.emit()
+
+    def _saved(self, result: SaveResult) -> None:
+        if not result.saved:
+            self.note.setText(self.tr("Applied for this session only: could not save to %1 (%2).")
+                              .replace("%1", str(result.path)).replace("%2", result.error or ""))
+        else:
+            lines = [self.tr("Applied and saved to %1.").replace("%1", str(result.path))]
+            lines += [self._override_text(o) for o in result.overridden]
+            self.note.setText("\n".join(lines))
+        self.saved.emit(result)
+
+    def _override_text(self, override: Override) -> str:
+        layer = {"env": self.tr("the environment variable %1"), "flag": self.tr("a command-line flag"),
+                 "profile": self.tr("the %1 profile")}.get(override.source, override.source)
+        return (self.tr("Note: %1 is also set by %2, which overrides the saved value on the next start.")
+                .replace("%1", override.field).replace("%2", layer.replace("%1", override.detail)))
+
+    def _save_failed(self, exc: BaseException) -> None:
+        self.note.setText(self.tr("Applied for this session only: could not save (%1).")
+                          .replace("%1", getattr(exc, "message", str(exc))))
+        self.saved.emit(None)
 
 
 class CalibrationTab(QWidget):
