@@ -80,7 +80,9 @@ def run_gui(settings: Settings, *, kiosk: bool | None = None, audio_source: Path
         directory, fault = open_directory(settings, memory)
         return directory, make_node(settings, directory, memory), fault
 
-    service = KioskService(settings, options=options, model_id=model_id, opener=opener)  # type: ignore[arg-type]
+    flags = {} if kiosk is None else {"kiosk_mode": kiosk}  # so the admin screen can say --kiosk wins
+    service = KioskService(settings, options=options, model_id=model_id, opener=opener,  # type: ignore[arg-type]
+                           flags=flags)
     window = MainWindow(service, Workers(), make_source(audio_source),
                         kiosk=options.kiosk_mode if kiosk is None else kiosk)
     window.start()

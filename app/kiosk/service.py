@@ -7,6 +7,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -341,6 +342,26 @@ class KioskService:
 
         self.engine.config = replace(self.engine.config, threshold=float(threshold))
         self.directory.audit("threshold_changed", ACTOR, threshold=round(float(threshold), 4))
+
+    def save_threshold(self, threshold: float, calibration: Any = None) -> Path:
+        """Use this cosine threshold now and from the next start: it goes into ``data_dir/thresholds.json``.
+
+        ``calibration`` (from :meth:`calibrate`) is stored with its trial figures; a typed threshold is stored
+        as chosen by the admin, without any. Returns the file written (file I/O: call it from a worker).
+        """
+        from dataclasses import replace
+
+        from app.wiring import thresholds_path
+        from engine.calibration import Calibration, write_threshold
+
+        self.set_threshold(threshold)
+        record = (replace(calibration, threshold=float(threshold), normalised=False) if calibration is not None
+                  else Calibration(self.model_id, float(threshold), target_far=0.0, far=0.0, frr=0.0, n_trials=0,
+                                   n_target=0, source="typed by an admin in the kiosk"))
+        path = thresholds_path(self.settings)
+        write_threshold(path, record)
+        self.directory.audit("threshold_saved", ACTOR, path=str(path), threshold=round(float(threshold), 4))
+        return path
 
     def set_options(self, **changes: Any) -> dict[str, Any]:
         """Change kiosk options for this session, each change audited; returns the options that changed."""

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import pytest
 
 from app.kiosk import KioskOptions, KioskService
 from app.kiosk.guard import LoginLockout
@@ -88,3 +89,19 @@ def test_calibration_picks_a_threshold_between_targets_and_impostors(service: Ki
     assert result.n_trials == 4 and result.far == 0.0 and result.frr == 0.0
     service.set_threshold(result.threshold)
     assert service.threshold() == result.threshold
+
+
+def test_a_threshold_the_admin_saves_is_in_force_after_a_restart(ge2e_parts, tmp_path: Path) -> None:
+    from app.kiosk.directory import MemoryDirectory
+    from app.settings import load_settings
+    from app.wiring import build_engine
+
+    settings = load_settings(model="ge2e", data_dir=tmp_path / "data")
+    service = KioskService(settings, options=KioskOptions(), directory=MemoryDirectory())
+    service.use_model(*ge2e_parts)
+    default = service.threshold()
+    path = service.save_threshold(default + 0.05)
+    assert service.threshold() == default + 0.05 and path == settings.data_dir / "thresholds.json"
+    service.close()
+    # the next start reads it back (the same engine build the app uses)
+    assert build_engine(settings, model_id="ge2e").threshold_for(False) == pytest.approx(default + 0.05)

@@ -99,7 +99,7 @@ class SettingsTab(QWidget):
         old = self.service.options
         changed = self.service.set_options(**self.edited())
         if self.service.ready and abs(self.threshold.value() - self.service.threshold()) > 1e-6:
-            self.workers.submit(self.service.set_threshold, self.threshold.value(), write=True)
+            self.workers.submit(self.service.save_threshold, self.threshold.value(), write=True)
         if old.kiosk_mode != self.kiosk.isChecked():
             self.kiosk_changed.emit(self.kiosk.isChecked())
         if (old.language or "en") != self.language.currentData():
@@ -216,5 +216,5 @@ class CalibrationTab(QWidget):
     def use(self) -> None:
         """Put the calibrated threshold in force."""
         if self.result is not None:
-            self.workers.submit(self.service.set_threshold, self.result.threshold, write=True)
+            self.workers.submit(self.service.save_threshold, self.result.threshold, self.result, write=True)
             self.outcome.setText(self.outcome.text() + "  " + self.tr("In use."))
