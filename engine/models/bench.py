@@ -1,8 +1,11 @@
 """Benchmark command: median latency of ``embed_batch`` (features included) with random weights.
 
-Run ``python -m engine.models.bench --model campplus --threads 2 --runs 20``. For stable torch
-latency start it with ``OMP_WAIT_POLICY=PASSIVE`` (see the printed hint) and the glibc malloc
-settings in MACHINE-NOTES; the machine's load average is printed beside the figures.
+Run ``python -m engine.models.bench --model campplus --threads 2 --runs 20``. The machine's load
+average and the OpenMP wait settings are printed beside the figures, because with more than one
+thread they decide the result: torch's libgomp with ``OMP_WAIT_POLICY=PASSIVE`` puts its threads to
+sleep between the network's ~600 small operations, so 2 threads ran CAM++ (3 s, traced) in 80-90 ms,
+slower than 1 thread (60-65 ms); ``GOMP_SPINCOUNT=10000`` (spin about 0.1 ms, policy unset) gave
+45-50 ms; ``ACTIVE`` gave 45-50 ms idle but 3-5 s per call beside two busy processes (0.1 s between calls).
 """
 
 from __future__ import annotations
@@ -46,7 +49,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, nargs="+", default=[3.0, 10.0])
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
-    print(f"load average {os.getloadavg()[0]:.1f}; OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '')}")
+    waits = " ".join(f"{k}={os.environ.get(k, '')}" for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT"))
+    print(f"load average {os.getloadavg()[0]:.1f}; {waits}")
     traceable = get_spec(args.model).source == "modelscope"  # torch networks behind fbank features
     for trace in (False, True) if traceable else (False,):
         start = time.perf_counter()
