@@ -65,7 +65,7 @@ class _Node:
     def env(self) -> dict[str, str]:
         return {**os.environ, "PYTHONPATH": str(REPO), "VOMID_DATA_DIR": str(self.directory), "VOMID_MODEL": "ge2e",
                 "VOMID_NODE_HOST": self.host, "VOMID_NODE_PORT": str(self.port), "VOMID_LOG_TO_FILE": "false",
-                "OMP_WAIT_POLICY": "PASSIVE"}
+                "OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": os.environ.get("GOMP_SPINCOUNT", "10000")}
 
     def vomid(self, *args: str) -> str:
         out = subprocess.run([sys.executable, "-c", HARNESS, *args], env=self.env(), cwd=REPO, capture_output=True,
