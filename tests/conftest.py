@@ -28,6 +28,16 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture
+def settings_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
+    """No VOMID_* variables (but the data folder's) and a private data dir, for tests of the settings loader."""
+    for name in list(os.environ):
+        if name.upper().startswith("VOMID_") and name != "VOMID_SHARED_DATA":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("VOMID_DATA_DIR", str(tmp_path))
+    return monkeypatch
+
+
 # Threads that libraries start once per process and keep on purpose.
 _ALLOWED_THREAD_PREFIXES = ("ThreadPoolExecutor", "asyncio_", "pydevd", "Dummy-", "QThread", "pg-", "tqdm_monitor")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -21,33 +20,23 @@ from app.settings import (
 )
 
 
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
-    """No VOMID_* variables but a private data dir."""
-    for name in list(os.environ):
-        if name.upper().startswith("VOMID_") and name != "VOMID_SHARED_DATA":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("VOMID_DATA_DIR", str(tmp_path))
-    return monkeypatch
-
-
 def _origins(**flags: object) -> dict[str, object]:
     _, origins = explain_settings(**flags)
     return {o.name: o for o in origins}
 
 
-def test_defaults_when_nothing_is_set(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_defaults_when_nothing_is_set(settings_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     s = load_settings()
     assert s.data_dir == tmp_path and s.profile == "production" and s.config_file is None
     assert s.model == "campplus" and s.log_level == "INFO" and s.logs_dir == tmp_path / "logs"
     assert _origins()["model"].source == "default"
 
 
-def test_each_layer_overrides_the_one_below(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_each_layer_overrides_the_one_below(settings_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (tmp_path / "config.yaml").write_text(
         "threshold: 0.61\nthreads: 4\nlog_level: error\nnode_tls: true\nmodel: ge2e\nprofile: development\n"
     )
-    env.setenv("VOMID_THREADS", "3")
+    settings_env.setenv("VOMID_THREADS", "3")
     s = load_settings(model="campplus")
     o = _origins(model="campplus")
     assert (s.threshold, o["threshold"].source) == (0.61, "file")
@@ -61,33 +50,33 @@ def test_each_layer_overrides_the_one_below(env: pytest.MonkeyPatch, tmp_path: P
 
 
 def test_json_file_from_vomid_config_with_paths_relative_to_it(
-    env: pytest.MonkeyPatch, tmp_path: Path
+    settings_env: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     cfg = tmp_path / "etc" / "vomid.json"
     cfg.parent.mkdir()
     cfg.write_text(json.dumps({"model_dir": "weights/campplus.bin", "static_peers": ["10.0.0.2:8443"]}))
-    env.setenv("VOMID_CONFIG", str(cfg))
+    settings_env.setenv("VOMID_CONFIG", str(cfg))
     s = load_settings()
     assert s.model_dir == tmp_path / "etc" / "weights" / "campplus.bin"
     assert s.static_peers == ["10.0.0.2:8443"]
     assert _origins()["config_file"].detail == "VOMID_CONFIG"
 
 
-def test_config_flag_beats_vomid_config(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_config_flag_beats_vomid_config(settings_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text("threshold: 0.1\n")
     (tmp_path / "b.yaml").write_text("threshold: 0.2\n")
-    env.setenv("VOMID_CONFIG", str(tmp_path / "a.yaml"))
+    settings_env.setenv("VOMID_CONFIG", str(tmp_path / "a.yaml"))
     assert load_settings(config_file=tmp_path / "b.yaml").threshold == 0.2
 
 
-def test_profile_from_environment_and_test_profile(env: pytest.MonkeyPatch) -> None:
-    env.setenv("VOMID_PROFILE", "test")
+def test_profile_from_environment_and_test_profile(settings_env: pytest.MonkeyPatch) -> None:
+    settings_env.setenv("VOMID_PROFILE", "test")
     s = load_settings()
     assert (s.profile, s.allow_download, s.threads, s.log_console) == ("test", False, 1, "off")
 
 
-def test_comma_separated_peers_from_env(env: pytest.MonkeyPatch) -> None:
-    env.setenv("VOMID_STATIC_PEERS", "10.0.0.2:8443, 10.0.0.3:8443")
+def test_comma_separated_peers_from_env(settings_env: pytest.MonkeyPatch) -> None:
+    settings_env.setenv("VOMID_STATIC_PEERS", "10.0.0.2:8443, 10.0.0.3:8443")
     assert load_settings().static_peers == ["10.0.0.2:8443", "10.0.0.3:8443"]
 
 
@@ -102,15 +91,15 @@ def test_comma_separated_peers_from_env(env: pytest.MonkeyPatch) -> None:
     ],
 )
 def test_invalid_env_value_is_refused_with_field_and_reason(
-    env: pytest.MonkeyPatch, var: str, value: str, expected: str
+    settings_env: pytest.MonkeyPatch, var: str, value: str, expected: str
 ) -> None:
-    env.setenv(var, value)
+    settings_env.setenv(var, value)
     with pytest.raises(SettingsError) as err:
         load_settings()
     assert expected in err.value.message
 
 
-def test_unknown_key_and_bad_value_in_file_name_the_file(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_unknown_key_and_bad_value_in_file_name_the_file(settings_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     cfg = tmp_path / "config.yaml"
     cfg.write_text("treshold: 0.5\nthreads: 0\n")
     with pytest.raises(SettingsError) as err:
@@ -121,7 +110,7 @@ def test_unknown_key_and_bad_value_in_file_name_the_file(env: pytest.MonkeyPatch
     )
 
 
-def test_broken_yaml_and_missing_file_are_refused(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_broken_yaml_and_missing_file_are_refused(settings_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (tmp_path / "config.yaml").write_text("threshold: [0.5\n")
     with pytest.raises(SettingsError, match="does not parse"):
         load_settings()
@@ -130,10 +119,10 @@ def test_broken_yaml_and_missing_file_are_refused(env: pytest.MonkeyPatch, tmp_p
 
 
 def test_secrets_are_never_printed(
-    env: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    settings_env: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "config.yaml").write_text("admin_pin: 424242\n")
-    env.setenv("VOMID_MASTER_KEY_PASSPHRASE", "correct horse battery")
+    settings_env.setenv("VOMID_MASTER_KEY_PASSPHRASE", "correct horse battery")
     s = load_settings()
     assert s.admin_pin is not None and s.admin_pin.get_secret_value() == "424242"
     assert "correct horse" not in repr(s) and "correct horse" not in json.dumps(s.public_dict())
@@ -143,9 +132,9 @@ def test_secrets_are_never_printed(
         assert "****" in out and "424242" not in out and "correct horse" not in out
 
 
-def test_invalid_secret_is_refused_without_echoing_it(env: pytest.MonkeyPatch) -> None:
-    env.setenv("VOMID_MASTER_KEY_SOURCE", "vault")
-    env.setenv("VOMID_MASTER_KEY_PASSPHRASE", "s3cret")
+def test_invalid_secret_is_refused_without_echoing_it(settings_env: pytest.MonkeyPatch) -> None:
+    settings_env.setenv("VOMID_MASTER_KEY_SOURCE", "vault")
+    settings_env.setenv("VOMID_MASTER_KEY_PASSPHRASE", "s3cret")
     with pytest.raises(SettingsError) as err:
         load_settings()
     assert "master_key_source" in err.value.message and "s3cret" not in err.value.message
@@ -159,11 +148,11 @@ def _run_config_show(argv: list[str]) -> int:
 
 
 def test_config_show_text_names_sources(
-    env: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    settings_env: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "config.yaml").write_text("threshold: 0.42\n")
-    env.setenv("VOMID_LOG_LEVEL", "warning")
-    env.setenv("VOMID_TRESHOLD", "0.3")
+    settings_env.setenv("VOMID_LOG_LEVEL", "warning")
+    settings_env.setenv("VOMID_TRESHOLD", "0.3")
     assert _run_config_show(["--model", "ge2e"]) == 0
     lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.strip()}
     assert lines["threshold"].split()[1:] == ["0.42", "file", f"({tmp_path / 'config.yaml'})", "[runtime]"]
@@ -173,7 +162,7 @@ def test_config_show_text_names_sources(
     assert "VOMID_TRESHOLD names no setting" in lines["warning:"]
 
 
-def test_config_show_json(env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_config_show_json(settings_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     assert _run_config_show(["--json", "--profile", "development"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["profile"] == "development"
@@ -190,7 +179,7 @@ def test_config_show_json(env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
     assert set(data["settings"]) == set(Settings.model_fields)
 
 
-def test_engine_config_carries_the_settings(env: pytest.MonkeyPatch) -> None:
+def test_engine_config_carries_the_settings(settings_env: pytest.MonkeyPatch) -> None:
     s = load_settings(threshold=0.5, min_snr_db=6.0, model="ge2e")
     cfg = s.engine_config(model_id="campplus")
     assert (cfg.model.model_id, cfg.threshold, cfg.quality.min_snr_db) == ("campplus", 0.5, 6.0)
@@ -203,7 +192,7 @@ def test_runtime_fields_are_settings() -> None:
     assert not {"data_dir", "model", "store_url", "master_key_passphrase", "node_port"} & RUNTIME_FIELDS
 
 
-def test_runtime_change_is_validated_audited_and_announced(env: pytest.MonkeyPatch) -> None:
+def test_runtime_change_is_validated_audited_and_announced(settings_env: pytest.MonkeyPatch) -> None:
     audit: list[tuple[str, dict[str, object]]] = []
     live = LiveSettings(load_settings(), audit=lambda event, **f: audit.append((event, f)))
     seen: list[dict[str, object]] = []
@@ -224,7 +213,7 @@ def test_runtime_change_is_validated_audited_and_announced(env: pytest.MonkeyPat
     assert live.current.offload_strategy == "round_robin" and len(audit) == 3
 
 
-def test_changed_settings_reads_no_other_source(env: pytest.MonkeyPatch) -> None:
+def test_changed_settings_reads_no_other_source(settings_env: pytest.MonkeyPatch) -> None:
     s = load_settings()
-    env.setenv("VOMID_THREADS", "7")
+    settings_env.setenv("VOMID_THREADS", "7")
     assert changed_settings(s, {"threshold": 0.4}).threads == s.threads

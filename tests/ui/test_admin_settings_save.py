@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,16 +11,6 @@ from app.kiosk import KioskOptions, KioskService, MemoryDirectory
 from app.settings import load_settings
 from ui.screens.admin_settings import SettingsTab
 from ui.workers import Workers
-
-
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
-    """No VOMID_* variables but a private data dir."""
-    for name in list(os.environ):
-        if name.upper().startswith("VOMID_") and name != "VOMID_SHARED_DATA":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("VOMID_DATA_DIR", str(tmp_path))
-    return monkeypatch
 
 
 @pytest.fixture
@@ -54,7 +43,7 @@ def edit_and_apply(qtbot, tab: SettingsTab) -> object:
     return blocker.args[0]
 
 
-def test_applied_settings_are_used_by_the_next_start(qtbot, env: pytest.MonkeyPatch, workers: Workers,
+def test_applied_settings_are_used_by_the_next_start(qtbot, settings_env: pytest.MonkeyPatch, workers: Workers,
                                                       tmp_path: Path) -> None:
     (tmp_path / "config.yaml").write_text("# kept\nthreads: 3\nnode_port: 9443\n")
     tab = open_tab(qtbot, workers)
@@ -68,18 +57,18 @@ def test_applied_settings_are_used_by_the_next_start(qtbot, env: pytest.MonkeyPa
     assert (tmp_path / "config.yaml").read_text().startswith("# kept\nthreads: 3\nnode_port: 9443\n")
 
 
-def test_an_env_override_is_named_in_the_note(qtbot, env: pytest.MonkeyPatch, workers: Workers,
+def test_an_env_override_is_named_in_the_note(qtbot, settings_env: pytest.MonkeyPatch, workers: Workers,
                                               tmp_path: Path) -> None:
-    env.setenv("VOMID_LOGIN_MODE", "identify")
+    settings_env.setenv("VOMID_LOGIN_MODE", "identify")
     tab = open_tab(qtbot, workers)
     result = edit_and_apply(qtbot, tab)
     assert result.saved and [(o.field, o.source) for o in result.overridden] == [("login_mode", "env")]
     assert "login_mode" in tab.note.text() and "VOMID_LOGIN_MODE" in tab.note.text()
-    env.delenv("VOMID_LOGIN_MODE")
+    settings_env.delenv("VOMID_LOGIN_MODE")
     assert load_settings(data_dir=tmp_path).login_mode == "verify"  # the file still has the value
 
 
-def test_a_read_only_file_keeps_the_change_for_the_session(qtbot, env: pytest.MonkeyPatch, workers: Workers,
+def test_a_read_only_file_keeps_the_change_for_the_session(qtbot, settings_env: pytest.MonkeyPatch, workers: Workers,
                                                            tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text("kiosk_idle_s: 60\n")
