@@ -145,11 +145,8 @@ class StoreBase:
             )
         return self._unwrap(speaker_id, bytes(wrapped))
 
-    def _raw_dek(self, conn: Connection, speaker_id: str) -> bytes:
-        """The speaker's unwrapped data key bytes (for re-sealing it for transport)."""
-        wrapped = conn.execute(
-            select(data_keys.c.wrapped).where(data_keys.c.speaker_id == speaker_id)
-        ).scalar()
+    def _dek_bytes(self, speaker_id: str, wrapped: bytes | None) -> bytes:
+        """Unwrap a speaker's data key; refuses a missing one or one that does not authenticate."""
         if wrapped is None:
             raise DataKeyShreddedError(f"speaker {speaker_id}", "has no data key")
         try:
@@ -160,25 +157,21 @@ class StoreBase:
             ) from exc
 
     def _unwrap(self, speaker_id: str, wrapped: bytes) -> AESGCM:
-        try:
-            dek = self._keys.master.unwrap(wrapped, dek_aad(self.store_id, speaker_id))
-        except OpenFailed as exc:
-            raise RecordDecryptError(
-                f"data key of speaker {speaker_id}", "does not unwrap (tampered or moved)"
-            ) from exc
-        return self._dek.put(speaker_id, dek)
+        return self._dek.put(speaker_id, self._dek_bytes(speaker_id, wrapped))
+
+    def _data_key_row(self, speaker_id: str, dek: bytes) -> dict[str, Any]:
+        """A ``data_keys`` row for a new data key, wrapped by the master key."""
+        return {
+            "speaker_id": speaker_id,
+            "wrapped": self._keys.master.wrap(dek, dek_aad(self.store_id, speaker_id)),
+            "master_key_id": self._keys.master.key_id,
+            "created_at": time.time(),
+        }
 
     def _new_data_key(self, conn: Connection, speaker_id: str) -> AESGCM:
         dek = new_key()
         conn.execute(delete(data_keys).where(data_keys.c.speaker_id == speaker_id))
-        conn.execute(
-            insert(data_keys).values(
-                speaker_id=speaker_id,
-                wrapped=self._keys.master.wrap(dek, dek_aad(self.store_id, speaker_id)),
-                master_key_id=self._keys.master.key_id,
-                created_at=time.time(),
-            )
-        )
+        conn.execute(insert(data_keys).values(**self._data_key_row(speaker_id, dek)))
         return self._dek.put(speaker_id, dek)
 
     def _audit(self, conn: Connection, event: str, actor: str, fields: dict[str, Any]) -> int:

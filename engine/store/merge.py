@@ -8,15 +8,14 @@ record-at-a-time path instead (after the pending rows are written, so both paths
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, insert, select
 
-from engine.store.crypto import dek_aad, field_aad, new_key, seal
+from engine.store.crypto import field_aad, new_key, seal
 from engine.store.models import api_keys, data_keys, speakers, voiceprint_takes, voiceprints
 from engine.store.replica import VOICEPRINT_COLUMNS, ClockEntry, ReplicaRecord, open_transported
 
@@ -114,8 +113,8 @@ def _replicated(rec: ReplicaRecord) -> dict[str, Any]:
 class BulkInsert:
     """Decides and queues records that only add rows; everything else is declined (returns None)."""
 
-    def __init__(self, local: LocalRows, pending: PendingRows, unwrap: AESGCM, data_key: Any,
-                 wrap_new: Any) -> None:
+    def __init__(self, local: LocalRows, pending: PendingRows, unwrap: AESGCM, data_key: Callable[[str], AESGCM],
+                 wrap_new: Callable[[str, bytes], dict[str, Any]]) -> None:
         self.local, self.pending, self._unwrap = local, pending, unwrap
         self._data_key = data_key  # speaker id -> the existing data key's cipher
         self._wrap_new = wrap_new  # (speaker id, dek) -> the data_keys row for a new key
@@ -165,16 +164,10 @@ class BulkInsert:
         if sid in self.pending.ciphers:
             return self.pending.ciphers[sid]
         if sid in self.local.with_key:
-            cipher: AESGCM = self._data_key(sid)
-            return cipher
+            return self._data_key(sid)
         dek = new_key()
         self.pending.keys.append(self._wrap_new(sid, dek))
         self.pending.ciphers[sid] = AESGCM(dek)
         self.local.with_key.add(sid)
         return self.pending.ciphers[sid]
 
-
-def data_key_row(master: Any, store_id: str, speaker_id: str, dek: bytes) -> dict[str, Any]:
-    """A ``data_keys`` row for a new data key, wrapped by the master key."""
-    return {"speaker_id": speaker_id, "wrapped": master.wrap(dek, dek_aad(store_id, speaker_id)),
-            "master_key_id": master.key_id, "created_at": time.time()}

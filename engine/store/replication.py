@@ -21,9 +21,8 @@ from sqlalchemy import Connection, delete, insert, select, tuple_, update
 
 from engine.store import audit
 from engine.store.base import StoreBase, put_takes
-from engine.store.crypto import OpenFailed, dek_aad, field_aad, open_sealed, seal
-from engine.store.errors import DataKeyShreddedError, RecordDecryptError
-from engine.store.merge import BulkInsert, LocalRows, PendingRows, data_key_row
+from engine.store.crypto import field_aad, open_sealed, seal
+from engine.store.merge import BulkInsert, LocalRows, PendingRows
 from engine.store.models import api_keys, data_keys, speakers, voiceprint_takes, voiceprints
 from engine.store.replica import (
     KINDS,
@@ -108,21 +107,13 @@ class Replication(StoreBase):
         data = {k: bytes(v) if isinstance(v, (bytes, memoryview)) else v for k, v in data.items()}
         if kind == "voiceprint" and not row["deleted"]:
             sid, mid = row["speaker_id"], row["model_id"]
-            dek = self._unwrap_raw(sid, wrapped)
+            dek = self._dek_bytes(sid, wrapped)
             # prove the data key opens this record's mean before shipping it
             open_sealed(AESGCM(dek), bytes(row["mean_ct"]), field_aad("mean", sid, mid))
             data["transport_dek"] = seal(wrap, dek, transport_aad(sid, mid))
             data["takes_ct"] = bytes(takes_ct) if takes_ct is not None else None
         return ReplicaRecord(kind, tuple(str(row[k]) for k in keys), row["hlc"], row["origin_node"],
                              row["writer_node"], bool(row["deleted"]), data)
-
-    def _unwrap_raw(self, speaker_id: str, wrapped: bytes | None) -> bytes:
-        if wrapped is None:
-            raise DataKeyShreddedError(f"speaker {speaker_id}", "has no data key")
-        try:
-            return self._keys.master.unwrap(bytes(wrapped), dek_aad(self.store_id, speaker_id))
-        except OpenFailed as exc:
-            raise RecordDecryptError(f"data key of speaker {speaker_id}", "does not unwrap (tampered or moved)") from exc
 
     def apply_changes(self, records: list[ReplicaRecord], transport_key: bytes, *, actor: str) -> int:
         """Apply records from a peer, last writer wins; returns how many changed this store.
@@ -137,7 +128,7 @@ class Replication(StoreBase):
         with self._lock, self._write() as conn:
             bulk = BulkInsert(LocalRows.read(conn, todo), PendingRows(), unwrap,
                               lambda sid: self._data_key(conn, sid),
-                              lambda sid, dek: data_key_row(self._keys.master, self.store_id, sid, dek))
+                              self._data_key_row)
             for rec in todo:
                 self.clock.observe(rec.hlc)
                 held = bulk.local.held(rec)

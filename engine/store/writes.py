@@ -6,17 +6,19 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 
 from engine.gallery import Voiceprint
 from engine.store import audit
 from engine.store.base import StoreBase, put_takes
-from engine.store.crypto import dek_aad, new_key
-from engine.store.models import data_keys, speakers, voiceprint_takes, voiceprints
+from engine.store.crypto import new_key
+from engine.store.merge import PendingRows
+from engine.store.models import speakers, voiceprints
 from engine.store.records import seal_fields, validate
 
 
@@ -25,16 +27,12 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
 
 
-class _Batch:
-    """Rows collected for one transaction's bulk inserts."""
+@dataclass
+class _Batch(PendingRows):
+    """Rows collected for one transaction's bulk inserts, with its audit entries and index updates."""
 
-    def __init__(self) -> None:
-        self.speakers: list[dict[str, Any]] = []
-        self.keys: list[dict[str, Any]] = []
-        self.prints: list[dict[str, Any]] = []
-        self.takes: list[dict[str, Any]] = []
-        self.audit: list[tuple[str, str, str | None, dict[str, Any]]] = []
-        self.index: list[tuple[str, str, np.ndarray]] = []
+    audit: list[tuple[str, str, str | None, dict[str, Any]]] = field(default_factory=list)
+    index: list[tuple[str, str, np.ndarray]] = field(default_factory=list)
 
 
 class EnrolmentWrites(StoreBase):
@@ -127,14 +125,7 @@ class EnrolmentWrites(StoreBase):
                 rows.audit.append(("enrol", actor, sid, fields))
                 if status[sid] == "active":
                     rows.index.append((sid, mid, mean))
-            for table, values_list in (
-                (speakers, rows.speakers),
-                (data_keys, rows.keys),
-                (voiceprints, rows.prints),
-                (voiceprint_takes, rows.takes),
-            ):
-                if values_list:
-                    conn.execute(insert(table), values_list)
+            rows.flush(conn)
             audit.append_many(conn, self._keys.audit_key, node_id=self.node_id, items=rows.audit)
         for sid, mid, mean in rows.index:
             index = self._indexes.get(mid)
@@ -166,14 +157,7 @@ class EnrolmentWrites(StoreBase):
             }
         )
         dek = new_key()
-        rows.keys.append(
-            {
-                "speaker_id": sid,
-                "wrapped": self._keys.master.wrap(dek, dek_aad(self.store_id, sid)),
-                "master_key_id": self._keys.master.key_id,
-                "created_at": now,
-            }
-        )
+        rows.keys.append(self._data_key_row(sid, dek))
         self._dek.put(sid, dek)
         return "active"
 
