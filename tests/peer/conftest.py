@@ -16,6 +16,7 @@ from engine.config import EngineConfig, ModelConfig
 from engine.models import load_model
 from engine.models.base import EmbeddingModel
 from engine.store import KeyFileProvider, VoiceprintStore
+from peer.membership import JoinToken, Membership, finish_join, join_request
 from peer.node import Node, batched_engine
 from peer.server import NodeServer
 
@@ -72,6 +73,13 @@ def running_node(directory: Path, model: EmbeddingModel | None, *, tls: bool = T
             server.stop()
     finally:
         store.close()
+
+
+def join_in_process(member: Membership, directory: Path, node_id: str) -> Membership:
+    """Join ``node_id`` (folder ``directory``) to ``member``'s cluster with a fresh token, without HTTP."""
+    token = JoinToken.decode(member.new_token("127.0.0.1:1").encode())
+    request, key = join_request(token, node_id, ["127.0.0.1"])
+    return finish_join(directory, token, request, key, member.accept_join(request))
 
 
 def utterances(shared_data: Path, speaker: str) -> list[Path]:

@@ -19,10 +19,11 @@ from cryptography import x509
 
 from engine.store import KeyFileProvider, VoiceprintStore
 from peer.cluster import ClusterNode, ClusterOptions
-from peer.membership import JoinToken, Membership, finish_join, init_cluster, join_request
+from peer.membership import Membership, init_cluster
 from peer.node import Node
 from peer.revocation import serial_of
 from peer.server import NodeServer
+from tests.peer.conftest import join_in_process
 
 
 @dataclass
@@ -41,17 +42,11 @@ class Cluster:
             return client.get(path)
 
 
-def _join(member: Membership, directory: Path, node_id: str) -> Membership:
-    token = JoinToken.decode(member.new_token("127.0.0.1:1").encode())
-    request, key = join_request(token, node_id, ["127.0.0.1"])
-    return finish_join(directory, token, request, key, member.accept_join(request))
-
-
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
     """A (init) serving on loopback, B and C joined; A's server and cluster layer read their own copies."""
     a = init_cluster(tmp_path / "a" / "cluster", "nodea", ["127.0.0.1"])
-    b, c = _join(a, tmp_path / "b" / "cluster", "nodeb"), _join(a, tmp_path / "c" / "cluster", "nodec")
+    b, c = join_in_process(a, tmp_path / "b" / "cluster", "nodeb"), join_in_process(a, tmp_path / "c" / "cluster", "nodec")
     with VoiceprintStore.open(tmp_path / "a" / "store.db", KeyFileProvider(tmp_path / "a" / "m.key")) as store:
         node = Node(store)
         with NodeServer(node, **Membership(a.directory).server_options()) as server:

@@ -16,11 +16,12 @@ import pytest
 from engine.store import KeyFileProvider, VoiceprintStore
 from peer import const
 from peer.cluster import ClusterNode, ClusterOptions
-from peer.membership import JoinToken, Membership, finish_join, init_cluster, join_request
+from peer.membership import Membership, init_cluster
 from peer.node import Node
 from peer.server import NodeServer
 from tests.engine.store.conftest import make_voiceprint
 from tests.peer.cluster.procs import wait_for
+from tests.peer.conftest import join_in_process
 
 
 @dataclass
@@ -41,10 +42,7 @@ def pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Memb
     """A (init) and B (joined), serving; each cluster layer knows the other only as a static peer."""
     for name, value in (("HEALTH_INTERVAL_S", 0.2), ("PUSH_INTERVAL_S", 0.05), ("ANTI_ENTROPY_INTERVAL_S", 0.5)):
         monkeypatch.setattr(const, name, value)
-    a_membership = init_cluster(tmp_path / "a" / "cluster", "nodea", ["127.0.0.1"])
-    token = JoinToken.decode(a_membership.new_token("127.0.0.1:1").encode())
-    request, key = join_request(token, "nodeb", ["127.0.0.1"])
-    finish_join(tmp_path / "b" / "cluster", token, request, key, a_membership.accept_join(request))
+    join_in_process(init_cluster(tmp_path / "a" / "cluster", "nodea", ["127.0.0.1"]), tmp_path / "b" / "cluster", "nodeb")
     with ExitStack() as stack:
         members = []
         for name in ("a", "b"):

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import httpx
 
 from engine.store import KeyFileProvider, VoiceprintStore
+from tests.peer.conftest import attempt_of, takes_of
 
 REPO = Path(__file__).resolve().parents[3]
 T = TypeVar("T")
@@ -120,3 +121,18 @@ class NodeProc:
 
             verify = Membership(self.directory / "cluster").client_context()
         return httpx.Client(base_url=self.url, verify=verify, timeout=120, headers={"X-API-Key": self.admin_key})
+
+
+def register(node: NodeProc, shared_data: Path, speaker: str, speaker_id: str) -> None:
+    """Enrol a real speaker's takes as ``speaker_id`` on ``node`` over its API."""
+    with node.client() as client:
+        r = client.post("/api/v1/voiceprint/register", data={"speaker_id": speaker_id, "name": f"Reader {speaker}"},
+                        files=takes_of(shared_data, speaker))
+        assert r.status_code == 201, r.text
+
+
+def verify(node: NodeProc, shared_data: Path, speaker: str, speaker_id: str) -> httpx.Response:
+    """Verify a real attempt of ``speaker`` against the claim ``speaker_id`` on ``node``."""
+    with node.client() as client:
+        return client.post("/api/v1/voiceprint/verify", data={"speaker_id": speaker_id},
+                           files=[("audio", ("a.flac", attempt_of(shared_data, speaker), "audio/flac"))])

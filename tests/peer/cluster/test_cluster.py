@@ -18,8 +18,7 @@ import httpx
 import pytest
 
 from peer.membership import init_cluster
-from tests.peer.cluster.procs import NodeProc, wait_for
-from tests.peer.conftest import attempt_of, takes_of
+from tests.peer.cluster.procs import NodeProc, register, verify, wait_for
 
 CONVERGE_S = 90.0  # generous: the suite shares 2 cores
 
@@ -70,18 +69,6 @@ def _converged(*nodes: NodeProc) -> dict[str, Any] | None:
     return digests[0] if all(d == digests[0] for d in digests) else None
 
 
-def _register(node: NodeProc, shared_data: Path, speaker: str, speaker_id: str) -> None:
-    with node.client() as client:
-        r = client.post("/api/v1/voiceprint/register", data={"speaker_id": speaker_id, "name": f"Reader {speaker}"},
-                        files=takes_of(shared_data, speaker))
-        assert r.status_code == 201, r.text
-
-
-def _verify(node: NodeProc, shared_data: Path, speaker: str, speaker_id: str) -> httpx.Response:
-    with node.client() as client:
-        return client.post("/api/v1/voiceprint/verify", data={"speaker_id": speaker_id},
-                           files=[("audio", ("a.flac", attempt_of(shared_data, speaker), "audio/flac"))])
-
 
 def test_three_processes_find_each_other_through_zeroconf(cluster: dict[str, NodeProc]) -> None:
     a, b, c = cluster["a"], cluster["b"], cluster["c"]
@@ -99,14 +86,14 @@ def test_three_processes_find_each_other_through_zeroconf(cluster: dict[str, Nod
 def test_enrol_on_a_verifies_on_c_which_offloads_the_embedding(cluster: dict[str, NodeProc],
                                                                  shared_data: Path) -> None:
     a, c = cluster["a"], cluster["c"]
-    _register(a, shared_data, "1688", "alice")
+    register(a, shared_data, "1688", "alice")
     def verified() -> httpx.Response | None:
-        r = _verify(c, shared_data, "1688", "alice")
+        r = verify(c, shared_data, "1688", "alice")
         return r if r.status_code == 200 else None
 
     r = wait_for("verify on C", verified, CONVERGE_S, every=0.2)
     assert r.json()["accepted"] and r.json()["model_id"] == "ge2e"
-    impostor = _verify(c, shared_data, "1998", "alice")
+    impostor = verify(c, shared_data, "1998", "alice")
     assert impostor.status_code == 200 and not impostor.json()["accepted"]
     with c.client(cert=True) as client:
         view = client.get("/api/v1/cluster/members").json()
@@ -124,10 +111,10 @@ def test_a_node_killed_with_sigkill_converges_after_restart(cluster: dict[str, N
     assert b.stop(signal.SIGKILL) == -signal.SIGKILL
     # C keeps verifying: the dead peer is skipped (breaker or health check), A serves
     for _ in range(3):
-        r = _verify(c, shared_data, "1688", "alice")
+        r = verify(c, shared_data, "1688", "alice")
         assert r.status_code == 200 and r.json()["accepted"], r.text
     wait_for("C's health checks mark B down", lambda: "nodeb" not in _up_peers(c), CONVERGE_S)
-    _register(a, shared_data, "1998", "bob")
+    register(a, shared_data, "1998", "bob")
     with c.client() as client:
         assert client.put("/api/v1/voiceprint/alice/status", json={"status": "disabled"}).status_code == 200
     wait_for("A and C agree", lambda: _converged(a, c), CONVERGE_S)
@@ -137,7 +124,7 @@ def test_a_node_killed_with_sigkill_converges_after_restart(cluster: dict[str, N
     with b.client() as client:
         assert client.get("/api/v1/voiceprint/alice").json()["status"] == "disabled"
         assert client.get("/api/v1/voiceprint/bob").status_code == 200
-    r = _verify(b, shared_data, "1998", "bob")
+    r = verify(b, shared_data, "1998", "bob")
     assert r.status_code == 200 and r.json()["accepted"]
 
 

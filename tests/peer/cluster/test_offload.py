@@ -26,8 +26,8 @@ from peer.discovery import Peer
 from peer.node import Node, batched_engine
 from peer.offload import CircuitBreaker, NoPeerAvailableError, Offloader, PeerSelector, RemoteModel
 from peer.overflow import OverflowModel, local_model, with_overflow
-from tests.peer.cluster.procs import FAST, NodeProc, free_port, wait_for
-from tests.peer.conftest import CONFIG, attempt_of, takes_of
+from tests.peer.cluster.procs import FAST, NodeProc, free_port, register, verify, wait_for
+from tests.peer.conftest import CONFIG
 
 PEERS = [Peer("a", "127.0.0.1:1", "ge2e", up=True, latency_ms=30.0, load=0),
          Peer("b", "127.0.0.1:2", "ge2e", up=True, latency_ms=5.0, load=4),
@@ -187,18 +187,6 @@ def _peer_model(node: NodeProc, peer: str) -> str | None:
                      if n["node_id"] == peer and n["status"] == "up"), None)
 
 
-def _register(node: NodeProc, shared_data: Path, speaker: str, speaker_id: str) -> None:
-    with node.client() as client:
-        r = client.post("/api/v1/voiceprint/register", data={"speaker_id": speaker_id},
-                        files=takes_of(shared_data, speaker))
-        assert r.status_code == 201, r.text
-
-
-def _verify(node: NodeProc, shared_data: Path, speaker: str, speaker_id: str) -> httpx.Response:
-    with node.client() as client:
-        return client.post("/api/v1/voiceprint/verify", data={"speaker_id": speaker_id},
-                           files=[("audio", ("a.flac", attempt_of(shared_data, speaker), "audio/flac"))])
-
 
 def _accepted(r: httpx.Response) -> bool:
     assert r.status_code == 200, r.text
@@ -234,23 +222,23 @@ def _held(node: NodeProc) -> Iterator[Path]:
 def _fill_queue(node: NodeProc, pool: ThreadPoolExecutor, shared_data: Path, speaker: str,
                 speaker_id: str) -> list[Future[httpx.Response]]:
     """Under ``_held``: one verify held in the model and one queued behind it, so the queue is 1 deep and stays so."""
-    first = pool.submit(_verify, node, shared_data, speaker, speaker_id)
+    first = pool.submit(verify, node, shared_data, speaker, speaker_id)
     wait_for(f"{node.name}: a model call held", Path(f"{node.directory / 'hold'}.held").exists)
-    second = pool.submit(_verify, node, shared_data, speaker, speaker_id)
+    second = pool.submit(verify, node, shared_data, speaker, speaker_id)
     wait_for(f"{node.name}: one embedding queued", lambda: _depth(node) == 1)
     return [first, second]
 
 
 def test_a_busy_node_verifies_with_embeddings_from_its_peer(pair: dict[str, NodeProc], shared_data: Path) -> None:
     a = pair["a"]
-    _register(a, shared_data, "1688", "alice")
+    register(a, shared_data, "1688", "alice")
     before = _offloaded(a)
     with ThreadPoolExecutor(2) as pool, _held(a):
         queued = _fill_queue(a, pool, shared_data, "1688", "alice")
         # A's own model is stuck: these verifies complete only because B computes their embeddings
-        assert _accepted(_verify(a, shared_data, "1688", "alice"))
-        assert _accepted(_verify(a, shared_data, "1688", "alice"))
-        assert not _accepted(_verify(a, shared_data, "1998", "alice"))  # an impostor is still rejected
+        assert _accepted(verify(a, shared_data, "1688", "alice"))
+        assert _accepted(verify(a, shared_data, "1688", "alice"))
+        assert not _accepted(verify(a, shared_data, "1998", "alice"))  # an impostor is still rejected
         assert _offloaded(a) == before + 3 and _depth(a) == 1
     assert all(_accepted(f.result()) for f in queued)  # the held ones finish here once released
     assert _offloaded(a) == before + 3
@@ -258,11 +246,11 @@ def test_a_busy_node_verifies_with_embeddings_from_its_peer(pair: dict[str, Node
 
 def test_two_busy_nodes_never_bounce_work_between_them(pair: dict[str, NodeProc], shared_data: Path) -> None:
     a, b = pair["a"], pair["b"]
-    _register(b, shared_data, "1998", "bob")
+    register(b, shared_data, "1998", "bob")
     before_a, before_b = _offloaded(a), _offloaded(b)
     with ThreadPoolExecutor(5) as pool, _held(a), _held(b) as b_gate:
         queued = _fill_queue(a, pool, shared_data, "1688", "alice") + _fill_queue(b, pool, shared_data, "1998", "bob")
-        sent = pool.submit(_verify, a, shared_data, "1688", "alice")  # A is busy: the embedding goes to B ...
+        sent = pool.submit(verify, a, shared_data, "1688", "alice")  # A is busy: the embedding goes to B ...
         wait_for("B queued A's embedding behind its own", lambda: _depth(b) == 2)  # ... which computes it itself
         assert _depth(a) == 1 and _offloaded(b) == before_b
         b_gate.unlink()
@@ -277,7 +265,7 @@ def test_a_busy_node_whose_only_peer_is_dead_serves_locally(pair: dict[str, Node
     before = _offloaded(a)
     with ThreadPoolExecutor(3) as pool, _held(a):
         queued = _fill_queue(a, pool, shared_data, "1688", "alice")
-        third = pool.submit(_verify, a, shared_data, "1688", "alice")  # busy and no peer: it waits here, no 503
+        third = pool.submit(verify, a, shared_data, "1688", "alice")  # busy and no peer: it waits here, no 503
         wait_for("the third verify queued here", lambda: _depth(a) == 2)
     assert all(_accepted(f.result()) for f in [*queued, third])
     assert _offloaded(a) == before
