@@ -28,27 +28,21 @@ def decode_file(path: str | Path) -> np.ndarray:
 
 
 def _who(seg: Segment) -> str:
-    return (seg.name or seg.label).replace(" ", "_")
+    return seg.name or seg.label
 
 
 def to_rttm(segments: Sequence[Segment], uri: str) -> str:
     """NIST RTTM: one SPEAKER line per segment."""
-    return "".join(
-        f"SPEAKER {uri} 1 {s.start:.3f} {s.end - s.start:.3f} <NA> <NA> {_who(s)} <NA> <NA>\n" for s in segments
-    )
+    from engine.labeling.formats import rttm_line  # here, not at the top: engine.labeling loads torch
 
-
-def _srt_time(t: float) -> str:
-    ms = round(t * 1000)
-    h, ms = divmod(ms, 3_600_000)
-    m, ms = divmod(ms, 60_000)
-    s, ms = divmod(ms, 1000)
-    return f"{h:02d}:{m:02d}:{s:02d},{ms:03d}"
+    return "".join(rttm_line(uri, s.start, s.end - s.start, _who(s)) for s in segments)
 
 
 def to_srt(segments: Sequence[Segment]) -> str:
     """SubRip subtitles naming the speaker of each segment."""
-    blocks = [f"{i}\n{_srt_time(s.start)} --> {_srt_time(s.end)}\n{s.name or s.label}\n"
+    from engine.labeling.formats import srt_time  # here, not at the top: engine.labeling loads torch
+
+    blocks = [f"{i}\n{srt_time(s.start)} --> {srt_time(s.end)}\n{s.name or s.label}\n"
               for i, s in enumerate(segments, 1)]
     return "\n".join(blocks)
 

@@ -12,20 +12,22 @@ FORMATS = ("rttm", "srt", "json")
 
 
 def _rttm_name(turn: Turn) -> str:
-    """The RTTM speaker field: the person's name when named, else the label, without spaces."""
-    return (turn.name or turn.speaker).replace(" ", "_")
+    """The RTTM speaker field: the person's name when named, else the label."""
+    return turn.name or turn.speaker
+
+
+def rttm_line(uri: str, start: float, duration: float, who: str) -> str:
+    """One NIST RTTM SPEAKER line (spaces in the speaker field become underscores)."""
+    return f"SPEAKER {uri} 1 {start:.3f} {duration:.3f} <NA> <NA> {who.replace(' ', '_')} <NA> <NA>\n"
 
 
 def to_rttm(result: LabelResult) -> str:
     """NIST RTTM lines, one SPEAKER line per turn, file id = the result's uri."""
     uri = result.uri.replace(" ", "_")
-    return "".join(
-        f"SPEAKER {uri} 1 {t.start:.3f} {t.duration:.3f} <NA> <NA> {_rttm_name(t)} <NA> <NA>\n"
-        for t in result.turns
-    )
+    return "".join(rttm_line(uri, t.start, t.duration, _rttm_name(t)) for t in result.turns)
 
 
-def _srt_time(seconds: float) -> str:
+def srt_time(seconds: float) -> str:
     """Seconds as an SRT timestamp (HH:MM:SS,mmm)."""
     ms = round(seconds * 1000)
     h, ms = divmod(ms, 3_600_000)
@@ -37,7 +39,7 @@ def _srt_time(seconds: float) -> str:
 def to_srt(result: LabelResult) -> str:
     """SubRip subtitles: one cue per turn showing who speaks."""
     cues = [
-        f"{i}\n{_srt_time(t.start)} --> {_srt_time(t.end)}\n{t.name or t.speaker}\n"
+        f"{i}\n{srt_time(t.start)} --> {srt_time(t.end)}\n{t.name or t.speaker}\n"
         for i, t in enumerate(result.turns, 1)
     ]
     return "\n".join(cues)
