@@ -3,6 +3,8 @@
 Quality-gate rejections are part of the figures: a rejected test makes its trials score ``-inf``
 (never accepted), and the rejections are tallied by quality code. An enrolment take the gate
 rejects is left out of its enrolment; an enrolment with no usable take rejects its trials.
+A file that cannot be read as audio (empty, corrupt, not audio) is rejected the same way, under
+its audio error's code, and is named with the reason in ``unreadable_files``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from engine.errors import QualityRejected
+from engine.errors import AudioError, QualityRejected
 from engine.metrics import P_TARGET, Summary, rates_at, summarise
 from engine.scoring import mean_of_takes
 from engine.trials import Trial, unique_files
@@ -51,6 +53,7 @@ class EvaluationResult:
     rejected_by_code: dict[str, int]
     files_rejected_by_code: dict[str, int]
     rejected_files: dict[str, str] = field(default_factory=dict)
+    unreadable_files: dict[str, str] = field(default_factory=dict)
     threshold: float | None = None
     far: float | None = None
     frr: float | None = None
@@ -58,7 +61,7 @@ class EvaluationResult:
 
     @property
     def n_rejected(self) -> int:
-        """Trials whose score is ``-inf`` because the quality gate refused their audio."""
+        """Trials whose score is ``-inf`` because the quality gate refused their audio or it was unreadable."""
         return int(np.isneginf(self.scores).sum())
 
     def as_dict(self) -> dict[str, Any]:
@@ -74,6 +77,7 @@ class EvaluationResult:
             "rejected_by_code": dict(self.rejected_by_code),
             "files_rejected_by_code": dict(self.files_rejected_by_code),
             "rejected_files": dict(self.rejected_files),
+            "unreadable_files": dict(self.unreadable_files),
             "threshold": self.threshold,
             "far": self.far,
             "frr": self.frr,
@@ -84,8 +88,8 @@ class EvaluationResult:
 
 def embed_files(
     engine: ScoringEngine, root: Path, names: Sequence[str], *, progress: Progress | None = None
-) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """Embed each file once with the verification quality gate.
+) -> tuple[dict[str, np.ndarray], dict[str, str], dict[str, str]]:
+    """Embed each file once with the verification quality gate; unreadable audio is rejected, not raised.
 
     Parameters
     ----------
@@ -96,19 +100,24 @@ def embed_files(
 
     Returns
     -------
-    (vectors, rejected)
-        Embedding by name for files that passed, and the quality code by name for those that did not.
+    (vectors, rejected, unreadable)
+        Embedding by name for files that passed; the quality or audio error code by name for those that
+        did not; and ``"code: message"`` by name for the files that could not be read as audio.
     """
     vectors: dict[str, np.ndarray] = {}
     rejected: dict[str, str] = {}
+    unreadable: dict[str, str] = {}
     for i, name in enumerate(names, start=1):
         try:
             vectors[name] = np.asarray(engine.embed(root / name, purpose="verify").vector, dtype=np.float32)
         except QualityRejected as exc:
             rejected[name] = exc.code
+        except AudioError as exc:
+            rejected[name] = exc.code
+            unreadable[name] = str(exc)
         if progress is not None:
             progress("embed", i, len(names))
-    return vectors, rejected
+    return vectors, rejected, unreadable
 
 
 def evaluate(
@@ -132,12 +141,13 @@ def evaluate(
     Returns
     -------
     EvaluationResult
-        Scores, labels, EER/minDCF summary, rejections by quality code, FAR/FRR at the threshold.
+        Scores, labels, EER/minDCF summary, rejections by quality or audio error code, the unreadable
+        files with their reasons, FAR/FRR at the threshold.
     """
     if not trials:
         raise ValueError("no trials to evaluate")
     names = unique_files(list(trials))
-    vectors, rejected = embed_files(engine, Path(root), names, progress=progress)
+    vectors, rejected, unreadable = embed_files(engine, Path(root), names, progress=progress)
     enrolments: dict[tuple[str, ...], np.ndarray | None] = {}
     scores = np.empty(len(trials), dtype=np.float64)
     by_code: Counter[str] = Counter()
@@ -168,6 +178,7 @@ def evaluate(
         rejected_by_code=dict(sorted(by_code.items())),
         files_rejected_by_code=dict(sorted(Counter(rejected.values()).items())),
         rejected_files=dict(sorted(rejected.items())),
+        unreadable_files=dict(sorted(unreadable.items())),
         threshold=threshold,
         far=far,
         frr=frr,

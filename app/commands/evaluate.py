@@ -11,7 +11,8 @@ from app.commands.common import settings_from, write_json
 
 DESCRIPTION = """\
 Score a trial list with the configured model and print EER, minDCF (p_target 0.01), FAR and FRR
-at the configured threshold, and how many trials the quality gate rejected (by code).
+at the configured threshold, and how many trials were rejected (by code): by the quality gate, or
+because a file could not be read as audio (empty, corrupt, not audio; such files are named).
 
 Trial lines are `label enrol test`: label 1 = same speaker, enrol one file or a comma-separated
 list of takes, paths relative to --root. Each file is embedded once.
@@ -99,7 +100,11 @@ def format_report(data: dict[str, Any]) -> str:
          f"FAR {100 * data['far']:.2f} %, FRR {100 * data['frr']:.2f} %"),
     ]
     rejected = ", ".join(f"{code} {n}" for code, n in data["rejected_by_code"].items()) or "none"
-    lines.append(f"rejected   {data['n_rejected']} trials by the quality gate ({rejected})")
+    lines.append(f"rejected   {data['n_rejected']} trials ({rejected})")
+    unreadable = data.get("unreadable_files") or {}
+    if unreadable:
+        lines.append(f"unreadable {len(unreadable)} file{'s' if len(unreadable) != 1 else ''} (rejected like quality-gate failures):")
+        lines.extend(f"  {name}: {reason}" for name, reason in unreadable.items())
     if "calibration" in data:
         c = data["calibration"]
         lines.append(f"calibrated threshold {c['threshold']:.4f} at target FAR {100 * c['target_far']:.2f} % "

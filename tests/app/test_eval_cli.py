@@ -78,3 +78,35 @@ def test_eval_names_the_line_of_a_missing_file(
 def test_eval_calibration_needs_a_file(trial_list: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rc = main(["eval", str(trial_list), "--root", str(shared_data), "--calibrate-far", "0.01"])
     assert rc == 2 and "--threshold-file" in capsys.readouterr().err
+
+
+def test_eval_counts_unreadable_audio_as_rejections_and_names_the_files(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    for folder in ("verification", "cohort"):
+        (root / folder).symlink_to(shared_data / folder)  # real audio, not copied
+    (root / "empty.flac").write_bytes(b"")
+    (root / "random.flac").write_bytes(bytes(range(256)) * 64)
+    en = (shared_data / "trials" / "en.txt").read_text().splitlines()
+    real = [*en[:4], *en[-4:]]  # 4 target and 4 non-target trials of the shipped list
+    enrol, test = real[0].split()[1:]
+    lines = [*real, f"1 {enrol} empty.flac", f"1 random.flac {test}"]
+    trials = tmp_path / "mixed.txt"
+    trials.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out.json"
+    rc = main(["eval", str(trials), "--root", str(root), "--model", "ge2e", "--json", str(out), "--no-progress"])
+    printed = capsys.readouterr().out
+    assert rc == 0
+    assert "trials     10 (6 target, 4 non-target)" in printed
+    assert "rejected   2 trials (empty_audio 1, enrol_undecodable_audio 1)" in printed
+    assert "unreadable 2 files (rejected like quality-gate failures):\n  empty.flac: empty_audio: " in printed
+    assert "\n  random.flac: undecodable_audio: could not decode" in printed
+    data = json.loads(out.read_text())
+    assert (data["n_trials"], data["n_rejected"]) == (10, 2)
+    assert data["rejected_by_code"] == {"empty_audio": 1, "enrol_undecodable_audio": 1}
+    assert sorted(data["unreadable_files"]) == ["empty.flac", "random.flac"]
+    assert "is an empty file" in data["unreadable_files"]["empty.flac"]
+    # the eight real trials are scored: all their files embedded, none rejected
+    assert data["files_rejected_by_code"] == {"empty_audio": 1, "undecodable_audio": 1}

@@ -94,3 +94,27 @@ def test_evaluation_separates_real_speakers_and_counts_rejections(engine: Engine
     data = result.as_dict()
     assert {"model", "eer", "min_dcf", "n_trials", "n_target", "n_rejected", "far", "frr"} <= data.keys()
     assert data["model"] == "ge2e"
+
+
+def test_unreadable_files_are_rejections_and_leave_the_other_trials_alone(engine: Engine, root: Path) -> None:
+    (root / "empty.wav").write_bytes(b"")
+    (root / "noise.flac").write_bytes(np.random.default_rng(0).bytes(20_000))
+    (root / "notes.wav").write_text("this is not audio\n" * 50)
+    clean = [f"{int(o == s)} {_utt(s, 0)},{_utt(s, 1)} {_utt(o, 3)}" for s in SPEAKERS[:2] for o in SPEAKERS]
+    bad = [
+        f"1 {_utt('1688', 0)} empty.wav",  # unreadable test
+        f"0 noise.flac {_utt('1998', 3)}",  # unreadable (only) enrolment take
+        f"1 notes.wav,{_utt('2033', 1)} {_utt('2033', 3)}",  # one unreadable take of two: the other is used
+    ]
+    before = evaluate(engine, parse_trials("\n".join(clean)), root)
+    mixed = [clean[0], bad[0], *clean[1:3], bad[1], *clean[3:], bad[2]]
+    after = evaluate(engine, parse_trials("\n".join(mixed)), root)
+    kept = [mixed.index(line) for line in clean]
+    np.testing.assert_array_equal(after.scores[kept], before.scores)
+    assert np.isneginf(after.scores[[1, 4]]).all() and np.isfinite(after.scores[-1])
+    assert after.n_rejected == 2
+    assert after.rejected_by_code == {"empty_audio": 1, "enrol_undecodable_audio": 1}
+    assert set(after.unreadable_files) == {"empty.wav", "noise.flac", "notes.wav"}
+    assert after.unreadable_files["empty.wav"].startswith("empty_audio: ")
+    assert after.unreadable_files["noise.flac"].startswith("undecodable_audio: ")
+    assert after.as_dict()["unreadable_files"] == after.unreadable_files
