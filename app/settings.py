@@ -98,15 +98,17 @@ def bundled_model_dir() -> Path | None:
 
 
 def default_model() -> str:
-    """CAM++, except in an installed bundle built without its weights: there the offline GE2E model."""
+    """CAM++ zh-en, except in an installed bundle built without its weights: there the model it carries."""
+    from engine.models.registry import DEFAULT_MODEL
+
     base = getattr(sys, "_MEIPASS", None)
     if not getattr(sys, "frozen", False) or base is None:
-        return "campplus"
+        return DEFAULT_MODEL
     try:
         models = json.loads((Path(base) / "build_info.json").read_text(encoding="utf-8")).get("models", [])
     except (OSError, ValueError):
-        return "campplus"
-    return "campplus" if "campplus" in models or not models else str(models[0])
+        return DEFAULT_MODEL
+    return DEFAULT_MODEL if DEFAULT_MODEL in models or not models else str(models[0])  # models[-1] is ge2e
 
 
 def _split_list(value: Any) -> Any:
@@ -131,8 +133,8 @@ class Settings(BaseSettings):
     # Model.
     model: str = Field(
         default_factory=lambda: default_model(),
-        description="Registry id of the model in use (campplus, eres2netv2, ge2e); default campplus, or ge2e "
-        "in an installed bundle that carries no CAM++ weights.",
+        description="Registry id of the model in use (campplus-zh-en, campplus, eres2netv2, ge2e); default "
+        "campplus-zh-en (installed by `vomid models install`), or the model an installed bundle carries.",
     )
     model_dir: Path | None = Field(
         default_factory=bundled_model_dir,
@@ -140,11 +142,15 @@ class Settings(BaseSettings):
         "(default: the models inside an installed bundle).",
     )
     model_cache_dir: Path | None = Field(
-        None, description="ModelScope cache directory (default: ModelScope's)."
+        None, description="Local model cache that `vomid models install` fills (default: the per-user data "
+        "folder's models/, shared by every data_dir)."
     )
     allow_download: bool = Field(True, description="Download missing weights from ModelScope when online.")
     download_timeout_s: float = Field(3.0, gt=0, description="Reachability check before any download.")
-    threads: int = Field(2, ge=1, le=64, description="Torch threads for embedding.")
+    threads: int = Field(2, ge=1, le=64, description="Threads for embedding (ONNX Runtime or torch).")
+    inference: Literal["auto", "onnx", "torch"] = Field(
+        "auto", description="auto: ONNX Runtime when `vomid models install` left a checked export, else torch."
+    )
     # Decisions and the quality gate.
     threshold: float | None = Field(
         None, description="Verify threshold on the cosine scale (default: model's)."
@@ -268,6 +274,7 @@ class Settings(BaseSettings):
             allow_download=self.allow_download,
             download_timeout_s=self.download_timeout_s,
             threads=self.threads,
+            inference=self.inference,
         )
         return EngineConfig(
             model=model,

@@ -28,13 +28,14 @@ class QualityConfig:
 class ModelConfig:
     """Which model to load and where its weights come from."""
 
-    model_id: str = "campplus"
+    model_id: str = "campplus-zh-en"
     model_dir: Path | None = None
-    cache_dir: Path | None = None
+    cache_dir: Path | None = None  # the local model cache (`vomid models install`); None: the per-user default
     allow_download: bool = True
     download_timeout_s: float = 3.0  # bound on the hub reachability probe before a download
     threads: int = 2
     trace: bool = True  # run a traced, frozen copy of torch networks (checked against eager at load)
+    inference: str = "auto"  # "auto": ONNX Runtime when a checked export is installed, else torch; "torch"; "onnx"
 
 
 @dataclass(frozen=True)

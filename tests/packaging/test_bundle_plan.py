@@ -85,7 +85,7 @@ def test_bundled_model_folder_is_found_by_the_engine_loader(
 
 
 def test_build_info_names_version_and_models(tmp_path: Path) -> None:
-    path = bundle_plan.write_build_info(tmp_path / "build_info.json", gui=True, campplus=False)
+    path = bundle_plan.write_build_info(tmp_path / "build_info.json", gui=True, models=[])
     info = json.loads(path.read_text(encoding="utf-8"))
     assert info["version"] == bundle_plan.version() and info["models"] == ["ge2e"] and info["gui"] is True
 
@@ -93,11 +93,11 @@ def test_build_info_names_version_and_models(tmp_path: Path) -> None:
 def test_entry_version(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    bundle_plan.write_build_info(tmp_path / "build_info.json", gui=False, campplus=True)
+    bundle_plan.write_build_info(tmp_path / "build_info.json", gui=False, models=["campplus-zh-en"])
     monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
     assert entry_vomid.main(["--version"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"edge-vomid {bundle_plan.version()} (") and "models: ge2e, campplus" in out
+    assert out.startswith(f"edge-vomid {bundle_plan.version()} (") and "models: campplus-zh-en, ge2e" in out
 
 
 def test_gui_is_left_out_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -114,13 +114,14 @@ def test_example_settings_file_loads(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert settings.model == "ge2e" and settings.allow_download is False and settings.kiosk_mode is True
 
 
-@pytest.mark.parametrize(("campplus", "expected"), [(False, "ge2e"), (True, "campplus")])
+@pytest.mark.parametrize(("models", "expected"), [([], "ge2e"), (["campplus-zh-en"], "campplus-zh-en"),
+                                                 (["campplus"], "campplus")])
 def test_an_installed_bundle_defaults_to_a_model_it_carries(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, campplus: bool, expected: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, models: list[str], expected: str
 ) -> None:
     from app.settings import Settings
 
-    bundle_plan.write_build_info(tmp_path / "build_info.json", gui=True, campplus=campplus)
+    bundle_plan.write_build_info(tmp_path / "build_info.json", gui=True, models=models)
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
     assert Settings.model_validate({"data_dir": tmp_path}).model == expected
