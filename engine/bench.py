@@ -178,6 +178,8 @@ def bench_engine(engine: Any, settings: BenchSettings | None = None, *, progress
         "model": engine.model_id,
         "random_weights": bool(getattr(engine.model, "random_weights", False)),
         "torch_threads": torch.get_num_threads(),
+        "threads": int(getattr(engine.model, "threads", torch.get_num_threads())),
+        "backend": str(getattr(engine.model, "backend", "torch")),
     }
     steps: list[Callable[[], dict[str, float]]] = [
         lambda: bench_embedding(engine.model, s),

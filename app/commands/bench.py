@@ -21,7 +21,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse._SubParsersAction:
                     "verify_ms_p99 (3 s input end to end: VAD, quality checks, embedding, AS-norm score), "
                     "identify_1k_ms / identify_100k_ms (1:N search of one embedding over synthetic enrolments, "
                     "with AS-norm). Inputs are synthetic; the speed does not depend on them.")
-    p.add_argument("--model", help="model id: campplus (default), eres2netv2, ge2e (offline)")
+    p.add_argument("--model", help="model id: campplus-zh-en (default), campplus, eres2netv2, ge2e (offline)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="threads of the model (default 1: the embed_rtf figures are per core)")
     p.add_argument("--model-dir", type=Path, help="local directory or checkpoint file with the model weights")
     p.add_argument("--random-weights", action="store_true",
                    help="time the architecture with random weights (for a model whose checkpoint is not here)")
@@ -44,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from app.wiring import build_engine
     from engine.bench import BenchSettings, bench_engine
 
-    settings = settings_from(args)
+    settings = settings_from(args).model_copy(update={"threads": max(1, args.threads)})
     engine = build_engine(settings, model_id=args.model, random_weights=args.random_weights)
     result = bench_engine(engine, BenchSettings(embed_repeats=args.repeats, verify_repeats=args.verify_repeats,
                                                 identify_repeats=args.identify_repeats))
@@ -56,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
 def format_report(r: dict[str, Any]) -> str:
     """The human summary of an engine benchmark."""
-    head = f"model {r['model']}, {r['torch_threads']} torch thread(s)"
+    head = f"model {r['model']} on {r['backend']}, {r['threads']} thread(s)"
     if r["random_weights"]:
         head += (" -- RANDOM WEIGHTS: the checkpoint is not on this machine; these figures time the "
                  "architecture only, its embeddings mean nothing")

@@ -69,6 +69,11 @@ class SpecModel:
         return self._spec.min_samples
 
     @property
+    def threads(self) -> int:
+        """Threads the model computes with."""
+        return self._threads
+
+    @property
     def spec(self) -> ModelSpec:
         """The registry entry this model was built from."""
         return self._spec

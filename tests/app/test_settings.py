@@ -28,7 +28,7 @@ def _origins(**flags: object) -> dict[str, object]:
 def test_defaults_when_nothing_is_set(settings_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     s = load_settings()
     assert s.data_dir == tmp_path and s.profile == "production" and s.config_file is None
-    assert s.model == "campplus" and s.log_level == "INFO" and s.logs_dir == tmp_path / "logs"
+    assert s.model == "campplus-zh-en" and s.log_level == "INFO" and s.logs_dir == tmp_path / "logs"
     assert _origins()["model"].source == "default"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import http.server
 import json
 import socket
@@ -15,7 +16,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from engine.config import ModelConfig
+from engine.config import ModelConfig as _ModelConfig
 from engine.errors import ModelUnavailableError
 from engine.features import fbank
 from engine.models import get_spec, load_model, loader
@@ -23,6 +24,8 @@ from engine.models.campplus import CAMPPlus
 from engine.models.loader import build_network
 
 SPEC = get_spec("campplus")
+# These tests are about the ModelScope-hosted CAM++ and where its weights come from (not the default model).
+ModelConfig = functools.partial(_ModelConfig, model_id="campplus")
 THREADS = 1  # behaviour, not speed: one torch thread is quickest on a shared, oversubscribed machine
 
 
@@ -81,7 +84,7 @@ def test_offline_without_cache_fails_fast_and_says_how_to_fix(tmp_path: Path, cl
     message = str(err.value)
     assert err.value.details["reason"] == "offline"
     assert "campplus" in message and "not in the ModelScope cache" in message and "offline" in message
-    assert "model_dir" in message and "VOMID_MODEL_DIR" in message and "--model ge2e" in message
+    assert "vomid models install campplus --from DIR" in message and "campplus-zh-en" in message
     assert f"127.0.0.1:{closed_hub[1]}" in message
 
 
@@ -128,7 +131,7 @@ def test_download_asks_for_the_pinned_revision_and_reports_failure(tmp_path: Pat
         server.server_close()
         thread.join()
     assert err.value.details["reason"] == "download_failed"
-    assert "download failed" in str(err.value) and "model_dir" in str(err.value)
+    assert "download failed" in str(err.value) and "--from DIR" in str(err.value)
     assert any(SPEC.repo_id in path and "Revision=v1.0.0" in path for path in _NotFoundHub.seen)
 
 
@@ -137,7 +140,7 @@ def test_downloads_disabled_and_not_cached(tmp_path: Path, closed_hub: tuple[str
     with pytest.raises(ModelUnavailableError) as err:
         load_model(config)
     assert err.value.details["reason"] == "not_cached"
-    assert "allow_download" in str(err.value) and "model_dir" in str(err.value)
+    assert "allow_download" in str(err.value) and "--from DIR" in str(err.value)
 
 
 def test_empty_model_dir_is_reported_before_the_cache(tmp_path: Path, closed_hub: tuple[str, int]) -> None:
@@ -170,8 +173,9 @@ def test_loads_from_the_checkpoint_file_itself(tmp_path: Path, checkpoint_state:
 
 def test_loads_from_the_modelscope_cache_offline(tmp_path: Path, checkpoint_state: dict[str, torch.Tensor],
                                                  speech: np.ndarray, closed_hub: tuple[str, int]) -> None:
-    # the layout ModelScope 1.40 writes: {cache}/models/{owner}--{name}/snapshots/{revision}/
-    snapshot = tmp_path / "cache" / "models" / SPEC.repo_id.replace("/", "--") / "snapshots" / SPEC.revision
+    # the layout ModelScope 1.40 writes under the model cache's modelscope/ folder:
+    # {cache}/modelscope/models/{owner}--{name}/snapshots/{revision}/
+    snapshot = tmp_path / "cache" / "modelscope" / "models" / SPEC.repo_id.replace("/", "--") / "snapshots" / SPEC.revision
     _write_model_dir(snapshot, checkpoint_state)
     model = load_model(ModelConfig(cache_dir=tmp_path / "cache", allow_download=False, trace=False, threads=THREADS))
     np.testing.assert_allclose(model.embed_batch([speech])[0], _reference_embedding(checkpoint_state, speech), atol=1e-5)

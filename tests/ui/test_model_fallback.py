@@ -19,7 +19,7 @@ def test_unavailable_model_offers_the_offline_one(qtbot, tmp_path):
     try:
         with qtbot.waitSignal(win.load_failed, timeout=60_000) as failed:
             win.start()
-        assert "campplus" in failed.args[0] and "ge2e" in failed.args[0]
+        assert "campplus" in failed.args[0] and "vomid models install campplus" in failed.args[0]
         qtbot.waitUntil(lambda: win.offline_prompt is not None and win.offline_prompt.isVisible(), timeout=10_000)
         prompt = win.offline_prompt
         assert "offline model" in prompt.text()
