@@ -41,14 +41,18 @@ class BenchPlan:
 
 
 def audio_inputs(folder: Path, attempt_s: float, n_attempts: int = 16) -> tuple[list[bytes], list[bytes]]:
-    """Three enrolment takes (the longest utterances of the first speaker) and 3 s WAV crops of many utterances."""
+    """Three enrolment takes (the longest utterances of the first speaker) and 3 s WAV crops of their other ones.
+
+    The attempts are the enrolled speaker's own (a genuine user signing in): with impostor attempts a
+    real model rejects them, and five rejections lock the speaker, which would time the lockout.
+    """
     speakers = sorted(p for p in folder.iterdir() if p.is_dir())
     if not speakers:
         raise FileNotFoundError(f"no speaker folders with audio under {folder}")
     files = sorted((f for f in speakers[0].iterdir() if f.suffix in (".flac", ".wav")), key=lambda f: -f.stat().st_size)
     takes = [f.read_bytes() for f in files[:3]]
     attempts: list[bytes] = []
-    pool = [f for spk in speakers for f in sorted(spk.iterdir()) if f.suffix in (".flac", ".wav")]
+    pool = files[3:]
     for path in pool:
         wav = load_audio(path).samples
         n = int(attempt_s * SAMPLE_RATE)

@@ -16,7 +16,7 @@ NEXT_STEP = """\
 Next step: enrol your own voice from three recordings (WAV, FLAC, MP3, M4A or OGG; 5-10 s each):
   .venv/bin/vomid enrol me take1.wav take2.wav take3.wav --name "Your Name" --model {model}
   .venv/bin/vomid verify me attempt.wav --model {model}
-Use --model ge2e on machines without internet; CAM++ (campplus) downloads its weights once from ModelScope.
+The default model (CAM++ zh-en) came with `vomid models install`; `vomid models` lists what is installed.
 """
 
 
