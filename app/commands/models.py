@@ -80,16 +80,6 @@ def _status(model_id: str, spec: Any, cache: Any, settings: Any) -> dict[str, An
     manifest = cache.manifest(model_id) or {}
     row: dict[str, Any] = {"id": model_id, "source": spec.source, "repo": spec.repo_id, "revision": spec.revision,
                            "dim": spec.dim, "licence": spec.licence, "default": model_id == settings.model}
-    if spec.source == "package":
-        from engine.errors import ModelError
-        from engine.models import load_model
-
-        try:
-            load_model(settings.engine_config(model_id=model_id).model)
-            row["status"] = f"available (inside the {spec.repo_id} package)"
-        except ModelError as exc:
-            row["status"] = f"not available: {exc.message.splitlines()[0]}"
-        return row
     if settings.model_dir is not None:
         row["model_dir"] = str(settings.model_dir)
     if cache.installed_file(model_id) is None:

@@ -1,15 +1,14 @@
-"""The GE2E speaker encoder of Resemblyzer as an offline model: weights from the resemblyzer wheel.
+"""The GE2E speaker encoder of Resemblyzer as a fallback model: only its weights file, nothing else.
 
-Only the weights file ``resemblyzer/pretrained.pt`` is used. Importing resemblyzer itself would
-pull librosa (seconds of import and a first call of about 8 s here) and webrtcvad (which needs
-``pkg_resources``), so the 3-layer LSTM, its 40-bin mel front end and the partial-utterance
-averaging of ``VoiceEncoder.embed_utterance`` are re-implemented here; the tests check that the
-embeddings equal resemblyzer's own.
+`vomid models install ge2e` takes ``resemblyzer/pretrained.pt`` out of the resemblyzer 0.1.4 wheel
+(hash-pinned); the package itself is not a dependency. Importing it would pull librosa (seconds of
+import and a first call of about 8 s here) and webrtcvad's ``pkg_resources`` import, so the 3-layer
+LSTM, its 40-bin mel front end and the partial-utterance averaging of ``VoiceEncoder.embed_utterance``
+are re-implemented here; the tests check that the embeddings equal resemblyzer's own.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -32,19 +31,6 @@ PARTIAL_FRAMES = 160  # 1.6 s partial utterances
 RATE = 1.3  # partials per second, as embed_utterance
 MIN_COVERAGE = 0.75
 TRAINING_ONLY_KEYS = ("similarity_weight", "similarity_bias")
-
-
-def weights_path() -> Path:
-    """Where the resemblyzer wheel keeps ``pretrained.pt`` (found without importing the package)."""
-    spec = importlib.util.find_spec("resemblyzer")
-    path = Path(spec.origin).parent / "pretrained.pt" if spec is not None and spec.origin else None
-    if path is None or not path.is_file():
-        raise ModelUnavailableError(
-            "model 'ge2e' needs the weights inside the resemblyzer package; to fix: "
-            "`pip install resemblyzer==0.1.4` (its wheel ships resemblyzer/pretrained.pt)",
-            details={"model_id": "ge2e", "reason": "missing_package"},
-        )
-    return path
 
 
 def _hz_to_mel(f: np.ndarray) -> np.ndarray:
@@ -120,20 +106,20 @@ class GE2ENet(nn.Module):
         return embeds / torch.norm(embeds, dim=1, keepdim=True).clamp_min(1e-12)
 
 
-def load_ge2e_net(*, random_weights: bool = False, seed: int = 0) -> GE2ENet:
-    """The GE2E network with resemblyzer's pretrained weights (or seeded random ones)."""
+def load_ge2e_net(checkpoint: Path | None = None, *, seed: int = 0) -> GE2ENet:
+    """The GE2E network with the weights of ``checkpoint`` (resemblyzer's ``pretrained.pt``), or seeded random ones."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         net = GE2ENet()
-    if not random_weights:
-        path = weights_path()
+    if checkpoint is not None:
+        path = checkpoint
         try:
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)
             state = {k: v for k, v in checkpoint["model_state"].items() if k not in TRAINING_ONLY_KEYS}
             load_state_dict_strict(net, state)
         except (OSError, RuntimeError, KeyError, TypeError, ValueError) as exc:
             raise ModelUnavailableError(
-                f"model 'ge2e': bad checkpoint {path} ({exc}); to fix: `pip install --force-reinstall resemblyzer==0.1.4`",
+                f"model 'ge2e': bad checkpoint {path} ({exc}); to fix: `vomid models install ge2e --force`",
                 details={"model_id": "ge2e", "reason": "bad_checkpoint"},
             ) from exc
     return net.eval()
@@ -142,9 +128,13 @@ def load_ge2e_net(*, random_weights: bool = False, seed: int = 0) -> GE2ENet:
 class GE2EModel(SpecModel):
     """GE2E speaker encoder (256-d), embedding like resemblyzer's ``embed_utterance`` (no preprocessing)."""
 
-    def __init__(self, spec: ModelSpec, *, threads: int = 2, random_weights: bool = False) -> None:
+    def __init__(self, spec: ModelSpec, *, threads: int = 2, random_weights: bool = False,
+                 checkpoint: Path | None = None) -> None:
         super().__init__(spec, threads=threads, random_weights=random_weights)
-        self._net = load_ge2e_net(random_weights=random_weights)
+        if checkpoint is None and not random_weights:
+            raise ModelUnavailableError("model 'ge2e' needs its weights file; to fix: `vomid models install ge2e`",
+                                        details={"model_id": "ge2e", "reason": "not_installed"})
+        self._net = load_ge2e_net(None if random_weights else checkpoint)
 
 
     def _partials(self, wav: np.ndarray) -> np.ndarray:

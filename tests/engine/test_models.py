@@ -62,7 +62,8 @@ def test_registry_lists_the_models_with_their_fixed_facts() -> None:
         "iic/speech_eres2netv2_sv_zh-cn_16k-common", "v1.0.1", "pretrained_eres2netv2.ckpt")
     assert dict(eres.arch_kwargs) == {"feat_dim": 80, "embedding_size": 192, "baseWidth": 26, "scale": 2, "expansion": 2}
     ge = get_spec("ge2e")
-    assert (ge.source, ge.dim, ge.sample_rate) == ("package", 256, 16_000)
+    assert (ge.source, ge.dim, ge.sample_rate) == ("wheel", 256, 16_000)
+    assert ge.wheel is not None and ge.wheel.requirement == "resemblyzer==0.1.4"
     for model_id in known_ids():
         spec = get_spec(model_id)
         assert -1.0 < spec.default_threshold < 1.0 and spec.min_seconds > 0 and spec.description

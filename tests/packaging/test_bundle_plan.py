@@ -134,4 +134,4 @@ def test_torch_test_binaries_are_left_out() -> None:
     assert bundle_plan.keep("torch/bin/torch_shm_manager")
     assert not bundle_plan.keep("torch/lib/libtorchbind_test.so")
     assert bundle_plan.keep("torch/lib/libtorch_cpu.so") and bundle_plan.keep("torch/testing/__init__.py")
-    assert bundle_plan.keep("resemblyzer/pretrained.pt")
+    assert bundle_plan.keep("models/ge2e/pretrained.pt")
