@@ -114,8 +114,8 @@ def load_ge2e_net(checkpoint: Path | None = None, *, seed: int = 0) -> GE2ENet:
     if checkpoint is not None:
         path = checkpoint
         try:
-            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-            state = {k: v for k, v in checkpoint["model_state"].items() if k not in TRAINING_ONLY_KEYS}
+            saved = torch.load(path, map_location="cpu", weights_only=True)
+            state = {k: v for k, v in saved["model_state"].items() if k not in TRAINING_ONLY_KEYS}
             load_state_dict_strict(net, state)
         except (OSError, RuntimeError, KeyError, TypeError, ValueError) as exc:
             raise ModelUnavailableError(
