@@ -274,3 +274,16 @@ def test_a_bundle_style_model_dir_is_used_with_its_onnx_export(installed: ModelC
     model = load_model(ModelConfig(model_id=MODEL, model_dir=bundle, cache_dir=tmp_path / "empty", threads=1))
     assert model.backend == "onnxruntime"  # type: ignore[attr-defined]
     assert bundle_plan.installed_model_files(str(tmp_path / "empty")) == []
+
+
+def test_eres2netv2_installs_with_a_checked_onnx_export(tmp_path: Path) -> None:
+    """The other fbank network exports too (seeded weights stand in for the hub checkpoint: plumbing only)."""
+    spec = get_spec("eres2netv2")
+    folder = tmp_path / "copied"
+    folder.mkdir()
+    torch.save(build_network(spec, seed=3).state_dict(), folder / spec.checkpoint)
+    cache = ModelCache.at(tmp_path / "m")
+    (done,) = install_model("eres2netv2", cache, source=folder)
+    assert done.onnx["max_abs_diff"] <= 1e-4 and cache.onnx_file("eres2netv2") is not None
+    model = load_model(ModelConfig(model_id="eres2netv2", cache_dir=cache.root, allow_download=False, threads=1))
+    assert model.backend == "onnxruntime"  # type: ignore[attr-defined]
