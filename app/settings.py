@@ -160,10 +160,10 @@ class Settings(BaseSettings):
         True, description="AS-normalise scores against enrolled speakers (>= 20 of them)."
     )
     min_speech_enrol_s: float = Field(3.0, gt=0, description="Seconds of speech each enrolment take needs.")
-    min_speech_verify_s: float = Field(1.0, gt=0, description="Seconds of speech a verification needs.")
+    min_speech_verify_s: float = Field(0.5, gt=0, description="Seconds of speech a verification needs.")
     max_clipping_ratio: float = Field(0.01, ge=0, le=1, description="Largest share of clipped samples.")
-    min_level_dbfs: float = Field(-50.0, le=0, description="Quietest accepted speech level.")
-    min_snr_db: float = Field(3.0, description="Lowest accepted signal-to-noise ratio.")
+    min_level_dbfs: float = Field(-60.0, le=0, description="Quietest accepted speech level (refuses noise only).")
+    min_snr_db: float = Field(0.0, description="Lowest accepted signal-to-noise ratio (speech above the noise).")
     max_audio_s: float = Field(600.0, gt=0, description="Longest input accepted (seconds).")
     min_enrol_takes: int = Field(3, ge=1, description="Takes an enrolment needs.")
     # Store and keys.

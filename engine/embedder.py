@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -35,6 +35,9 @@ class Embedder:
     def __init__(self, model: EmbeddingModel, vad: SileroVad, quality: QualityConfig) -> None:
         self.model = model
         self.vad = vad
+        spec = getattr(model, "spec", None)
+        if quality.max_speaker_similarity_ratio is None and spec is not None:
+            quality = replace(quality, max_speaker_similarity_ratio=spec.speaker_similarity_ratio)
         self.quality = quality
         self._speech = speech_for(model.model_id)
 

@@ -119,7 +119,7 @@ class Engine:
         spec = get_spec(self.model_id)
         if normalised:
             explicit = self.config.snorm_threshold
-            return float(explicit if explicit is not None else getattr(spec, "default_snorm_threshold", 3.0))
+            return float(explicit if explicit is not None else spec.default_snorm_threshold)
         return float(self.config.threshold if self.config.threshold is not None else spec.default_threshold)
 
     def with_model(self, model: EmbeddingModel) -> Engine:

@@ -17,6 +17,7 @@ _SILENCE_DBFS = -100.0  # below this the input is digital silence, not a quiet v
 _PROBE_LEVEL_DBFS = -26.0  # quiet input is amplified to this level to ask the VAD whether it holds speech
 _FLOOR_POWER = 1e-12
 _MAX_WINDOWS = 40  # windows embedded to count speakers, however long the take
+DEFAULT_SPEAKER_RATIO = 0.8  # two voices below this between/within ratio, when neither config nor model says
 
 Segments = Sequence[tuple[float, float]]
 EmbedWindows = Callable[[list[np.ndarray]], np.ndarray]
@@ -242,7 +243,8 @@ def count_speakers(
     sizes = np.bincount(labels, minlength=2)
     if sizes.min() < max(2, int(np.ceil(config.min_speaker_share * len(labels)))):
         return 1
-    return 2 if _between_within_ratio(emb, labels) < config.max_speaker_similarity_ratio else 1
+    limit = config.max_speaker_similarity_ratio
+    return 2 if _between_within_ratio(emb, labels) < (DEFAULT_SPEAKER_RATIO if limit is None else limit) else 1
 
 
 def _between_within_ratio(emb: np.ndarray, labels: np.ndarray) -> float:
