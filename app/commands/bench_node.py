@@ -25,7 +25,7 @@ def add_bench_node(bench_subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", help="model id: campplus (default), eres2netv2, ge2e (offline)")
     p.add_argument("--model-dir", type=Path, help="local directory or checkpoint file with the model weights")
     p.add_argument("--random-weights", action="store_true", help="time the architecture with random weights")
-    p.add_argument("--threads", type=int, help="torch threads of the model (default: setting threads, 2)")
+    p.add_argument("--threads", type=int, help="threads of the model (default: the threads setting, 1)")
     p.add_argument("--concurrency", type=int, default=4, help="concurrent clients (default 4)")
     p.add_argument("--requests", type=int, default=200, help="verify requests per run (default 200)")
     p.add_argument("--max-seconds", type=float, default=60.0, help="stop a run after this long (default 60)")
