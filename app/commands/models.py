@@ -75,8 +75,18 @@ def run_install(args: argparse.Namespace) -> int:
     return 0
 
 
+def _holder(item_id: str, cache: Any, settings: Any) -> Any:
+    """The cache that holds an item: an installed bundle's model folder first, else the model cache."""
+    from engine.models.loader import caches
+
+    config = settings.engine_config().model
+    config = type(config)(**{**config.__dict__, "cache_dir": cache.root})
+    return next((c for c in caches(config, item_id) if c.installed_file(item_id)), cache)
+
+
 def _status(model_id: str, spec: Any, cache: Any, settings: Any) -> dict[str, Any]:
     """One row of the listing: installed or not, from where, licence, hash, backend."""
+    cache = _holder(model_id, cache, settings)
     manifest = cache.manifest(model_id) or {}
     row: dict[str, Any] = {"id": model_id, "source": spec.source, "repo": spec.repo_id, "revision": spec.revision,
                            "dim": spec.dim, "licence": spec.licence, "default": model_id == settings.model}
@@ -102,9 +112,10 @@ def run_list(args: argparse.Namespace) -> int:
     rows = [_status(model_id, spec, cache, settings) for model_id, spec in MODELS.items()]
     assets = []
     for asset_id, wheel in ASSETS.items():
-        manifest = cache.manifest(asset_id) or {}
+        holder = _holder(asset_id, cache, settings)
+        manifest = holder.manifest(asset_id) or {}
         assets.append({"id": asset_id, "licence": wheel.licence, "origin": wheel.origin,
-                       "status": "installed" if cache.installed_file(asset_id) else "not installed",
+                       "status": "installed" if holder.installed_file(asset_id) else "not installed",
                        "sha256": manifest.get("sha256"), "installed_from": manifest.get("source")})
     lines = [f"model cache: {cache.root}"]
     for r in rows:

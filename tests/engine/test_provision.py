@@ -287,3 +287,24 @@ def test_eres2netv2_installs_with_a_checked_onnx_export(tmp_path: Path) -> None:
     assert done.onnx["max_abs_diff"] <= 1e-4 and cache.onnx_file("eres2netv2") is not None
     model = load_model(ModelConfig(model_id="eres2netv2", cache_dir=cache.root, allow_download=False, threads=1))
     assert model.backend == "onnxruntime"  # type: ignore[attr-defined]
+
+
+def test_listing_and_assets_see_a_bundle_style_model_dir(installed: ModelCache, tmp_path: Path) -> None:
+    """`vomid models` and the labeler find what an installed bundle carries, not only the user's cache."""
+    import json
+
+    from engine.models.loader import installed_asset
+
+    empty = tmp_path / "empty"
+    env = {"VOMID_MODEL_CACHE_DIR": str(empty), "VOMID_MODEL_DIR": str(installed.root)}
+    done = _cli(["models", "--json"], env=env)
+    assert done.returncode == 0, done.stderr
+    listing = json.loads(done.stdout)
+    rows = {r["id"]: r for r in listing["models"]}
+    assert rows[MODEL]["status"] == "installed" and rows[MODEL]["backend"] == "onnxruntime"
+    assert {a["id"]: a["status"] for a in listing["assets"]}["segmentation-3.0"] == "installed"
+    config = ModelConfig(model_dir=installed.root, cache_dir=empty)
+    assert installed_asset("segmentation-3.0", config) == installed.installed_file("segmentation-3.0")
+    with pytest.raises(ModelUnavailableError) as info:
+        installed_asset("segmentation-3.0", ModelConfig(cache_dir=empty))
+    assert "vomid models install" in info.value.message
