@@ -23,6 +23,7 @@ from peer.auth import Authenticator
 from peer.batching import BatchingModel
 from peer.errors import ModelNotLoadedError, NotReadyError
 from peer.lockout import Lockout
+from peer.meetings import Meetings
 from peer.metrics import NodeMetrics
 from peer.ports import ClusterView, NodeStore
 from peer.ratelimit import TokenBuckets
@@ -105,6 +106,7 @@ class Node:
         self.limiter = TokenBuckets(self.limits.rate_per_s or 0.0, self.limits.burst or 1)
         self.lockout = Lockout(store, failures=self.limits.lockout_failures, window_s=self.limits.lockout_window_s)
         self.speaker_locks = _SpeakerLocks()
+        self.meetings = Meetings()
         self.cluster: ClusterView = SingleNodeCluster(self)
         self._engine: Engine | None = None
         self._wrap: Callable[[Engine], Engine] | None = None

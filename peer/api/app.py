@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from peer.api import routes_cluster, routes_replication, routes_system, routes_voiceprint
+from peer.api import routes_cluster, routes_meetings, routes_replication, routes_system, routes_voiceprint
 from peer.api.docs import install_docs
 from peer.api.errors import install_error_handlers
 from peer.api.middleware import BodyGuardMiddleware, MetricsMiddleware
@@ -43,6 +43,7 @@ def create_app(node: Node) -> FastAPI:
     app.state.node = node
     app.include_router(routes_system.router)
     app.include_router(routes_voiceprint.router)
+    app.include_router(routes_meetings.router)
     app.include_router(routes_cluster.router)
     app.include_router(routes_replication.router)
     install_docs(app, "/api/v1/openapi.json")

@@ -17,7 +17,7 @@ from peer.metrics import NodeMetrics
 
 UPLOAD_PATHS = ("/api/v1/voiceprint/register", "/api/v1/voiceprint/verify", "/api/v1/voiceprint/identify",
                 "/api/v1/embed", "/api/v1/cluster/embed", "/api/v1/cluster/replicate",
-                "/api/v1/cluster/records")
+                "/api/v1/cluster/records", "/api/v1/meetings/label")
 SMALL_BODY_BYTES = 64 * 1024
 REQUEST_ID_HEADER = b"x-request-id"
 _REQUEST_ID_OK = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from pydantic import TypeAdapter
 
+from peer.api import meeting_schemas as m
 from peer.api import schemas as s
 
 T = TypeVar("T")
@@ -89,6 +90,15 @@ def embed(audio: Audio, purpose: Purpose, model_id: str | None) -> Call[s.Embedd
     data = {"purpose": purpose, **({"model_id": model_id} if model_id else {})}
     return Call("POST", "/api/v1/embed", s.Embedded.model_validate, data=data, files=[_file("audio", audio)],
                 idempotent=True)
+
+
+def label_meeting(audio: Audio, speakers: int | None, min_speakers: int | None, max_speakers: int | None,
+                  names: bool, rttm: bool) -> Call[m.MeetingLabeled]:
+    counts = {"speakers": speakers, "min_speakers": min_speakers, "max_speakers": max_speakers}
+    data = {k: str(v) for k, v in counts.items() if v is not None}
+    data |= {"names": str(names).lower(), "rttm": str(rttm).lower()}
+    return Call("POST", "/api/v1/meetings/label", m.MeetingLabeled.model_validate, data=data,
+                files=[_file("audio", audio)], idempotent=True)
 
 
 def get_speaker(speaker_id: str) -> Call[s.SpeakerOut]:

@@ -9,6 +9,7 @@ from typing import Any, Self, TypeVar
 import httpx
 
 from peer.api import schemas as s
+from peer.api.meeting_schemas import MeetingLabeled
 from peer.client import calls
 from peer.client.calls import Audio, Call, Purpose, Status
 from peer.client.transport import ClientBase, error_from, retry_after, transport_error
@@ -81,6 +82,11 @@ class NodeClient(ClientBase):
     def embed(self, audio: Audio, *, purpose: Purpose = "verify", model_id: str | None = None) -> s.Embedded:
         """An embedding computed by the node."""
         return self.call(calls.embed(audio, purpose, model_id))
+
+    def label_meeting(self, audio: Audio, *, speakers: int | None = None, min_speakers: int | None = None,
+                      max_speakers: int | None = None, names: bool = True, rttm: bool = False) -> MeetingLabeled:
+        """Who spoke when in a meeting recording (names from enrolled voiceprints unless ``names=False``)."""
+        return self.call(calls.label_meeting(audio, speakers, min_speakers, max_speakers, names, rttm))
 
     def get_speaker(self, speaker_id: str) -> s.SpeakerOut:
         """One speaker."""
