@@ -127,9 +127,9 @@ def test_a_second_meeting_while_one_is_labeled_gets_503(meeting_node: Running) -
 
 def test_the_client_raises_the_nodes_error(meeting_node: Running) -> None:
     fp = meeting_node.server.endpoint.fingerprint
-    with NodeClient(meeting_node.url, meeting_node.keys["enrol"], fingerprint=fp, timeout=60) as client:
-        with pytest.raises(ScopeError) as info:
-            client.label_meeting(_wav(np.zeros(16000)))
+    with NodeClient(meeting_node.url, meeting_node.keys["enrol"], fingerprint=fp, timeout=60) as client, \
+            pytest.raises(ScopeError) as info:
+        client.label_meeting(_wav(np.zeros(16000)))
     assert info.value.status == 403 and "verify" in info.value.message  # type: ignore[attr-defined]
 
 
