@@ -23,6 +23,7 @@ from engine.errors import (
     UnknownSpeakerError,
     VomidError,
 )
+from engine.labeling.errors import LabelingError
 from engine.store.errors import InvalidStatusError, StoreError, UnknownSpeakerIdError
 from peer import errors as pe
 
@@ -34,6 +35,7 @@ STATUS: dict[type[BaseException], int] = {
     pe.BadRequestError: 400,
     AudioTooLongError: 413,
     AudioError: 400,
+    LabelingError: 400,
     QualityRejected: 400,
     EnrolmentError: 400,
     UnknownModelError: 400,

@@ -62,3 +62,4 @@ class MeetingLabeled(BaseModel):
     speakers: list[MeetingSpeaker]
     turns: list[MeetingTurn]
     rttm: str | None = Field(None, description="The turns as RTTM lines, when asked with rttm=true")
+    notes: list[str] = Field(default_factory=list, description="What the labeler noticed, e.g. no speech found")

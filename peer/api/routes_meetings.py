@@ -45,7 +45,7 @@ async def label_meeting(request: Request, who: Principal = Depends(require("veri
 
         rttm = to_rttm(result)
     return m.MeetingLabeled(
-        duration=round(result.duration, 3), model_id=result.model_id, rttm=rttm,
+        duration=round(result.duration, 3), model_id=result.model_id, rttm=rttm, notes=list(result.notes),
         speakers=[m.MeetingSpeaker(label=sp.label, name=sp.name, speaker_id=sp.speaker_id,
                                    speech_seconds=round(sp.speech_seconds, 3)) for sp in result.speakers],
         turns=[m.MeetingTurn(start=round(t.start, 3), end=round(t.end, 3), speaker=t.speaker, name=t.name)

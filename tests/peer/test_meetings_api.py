@@ -161,3 +161,10 @@ def test_names_come_from_the_nodes_enrolled_voiceprints(meeting_node: Running, s
     truly = sum(max(0.0, min(b, d) - max(a, c)) for a, b in said for c, d, who in dev00 if who == "MEE009")
     assert truly / sum(b - a for a, b in said) >= 0.7  # Morgan's turns are mostly MEE009 speaking
     assert all(sp["name"] is None for sp in plain["speakers"])
+
+
+def test_a_recording_with_no_speech_says_so(meeting_node: Running) -> None:
+    with meeting_node.client("verify") as client:
+        r = client.post("/api/v1/meetings/label", files={"audio": ("quiet.wav", _wav(np.zeros(16000 * 20)), "audio/wav")})
+    assert r.status_code == 200, r.text
+    assert r.json()["speakers"] == [] and r.json()["turns"] == [] and r.json()["notes"] == ["no speech found"]
