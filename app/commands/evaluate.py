@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 from app.commands.common import settings_from, write_json
+from app.commands.progress import ProgressBar
 
 DESCRIPTION = """\
 Score a trial list with the configured model and print EER, minDCF (p_target 0.01), FAR and FRR
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     trials = load_trials(args.trials, args.root)
     settings = settings_from(args)
-    with _ProgressBar(disabled=args.no_progress) as bar:
+    with ProgressBar(disabled=args.no_progress, units={"score": "trial"}) as bar:
         engine = build_engine(settings, model_id=args.model, cohort_dir=args.cohort, progress=bar)
         normalised = args.cohort is not None and engine.config.use_snorm
         threshold = args.threshold
@@ -113,38 +114,3 @@ def format_report(data: dict[str, Any]) -> str:
         lines.append(f"DET curve  {data['det']}")
     return "\n".join(lines)
 
-
-
-class _ProgressBar:
-    """A tqdm bar on stderr driven by ``progress(step, completed, total)`` calls."""
-
-    def __init__(self, *, disabled: bool = False) -> None:
-        self.disabled = disabled
-        self._bar: Any = None
-        self._step = ""
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._close()
-
-    def __call__(self, step: str, completed: int, total: int) -> None:
-        if self.disabled:
-            return
-        from tqdm import tqdm
-
-        class _Bar(tqdm):  # type: ignore[type-arg]
-            monitor_interval = 0  # no monitor thread left running after the command
-
-        if step != self._step or self._bar is None:
-            self._close()
-            self._step = step
-            self._bar = _Bar(total=total, desc=step, unit="file" if step != "score" else "trial",
-                             file=sys.stderr, leave=False, dynamic_ncols=True)
-        self._bar.update(completed - self._bar.n)
-
-    def _close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
