@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from app.commands.common import write_json
+
+DEFAULT_MODEL = "campplus-zh-en"  # engine.models.registry.DEFAULT_MODEL, without importing torch at start-up
 
 DEFAULT_FILES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "diarization"
 
@@ -17,16 +20,16 @@ def add_bench_labels(bench_sub: argparse._SubParsersAction) -> None:
     p = bench_sub.add_parser(
         "labels", help="speaker labeling real-time factor, offline and live",
         description="Offline: label every recording given (default: ../shared/data/diarization/*.wav) with "
-        "the offline model and report the real-time factor excluding and including model load. Live: play "
-        "one recording through live mode as fast as it goes with the live model (CAM++ architecture with "
-        "random weights unless its checkpoint is here) and report RTF and the worst backlog a real-time "
-        "source would see.")
+        "segmentation-3.0 and the embedding model, and report the real-time factor excluding and including "
+        "model load. Live: play one recording through live mode as fast as it goes with the same models and "
+        "report RTF and the worst backlog a real-time source would see.")
     p.add_argument("files", nargs="*", type=Path, help="recordings (default: the shared meeting excerpts)")
-    p.add_argument("--model", default="ge2e", help="offline model (default ge2e)")
-    p.add_argument("--live-model", default="campplus", help="live model (default campplus, random weights)")
-    p.add_argument("--trained-live-weights", action="store_true", help="load the live model's checkpoint")
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"embedding model (default {DEFAULT_MODEL})")
+    p.add_argument("--live-model", help="embedding model of the live run (default: --model)")
+    p.add_argument("--random-live-weights", action="store_true",
+                   help="live run with random weights (times the architecture when its checkpoint is absent)")
     p.add_argument("--threads", type=int, default=1,
-                   help="torch threads (default 1: on a busy 2-core machine two threads ran 3-4x slower)")
+                   help="threads (default 1: on a busy 2-core machine two threads ran 3-4x slower)")
     p.add_argument("--repeat", type=int, default=4, help="times the live source file is played (default 4)")
     p.add_argument("--json", type=Path, metavar="OUT", help="write the figures as JSON to OUT ('-' for stdout)")
     p.set_defaults(func=run)
@@ -40,16 +43,20 @@ def run(args: argparse.Namespace) -> int:
     if not files:
         print(f"error: no recordings given and none in {DEFAULT_FILES}", file=sys.stderr)
         return 2
+    load_before = [round(v, 2) for v in os.getloadavg()]
     offline = bench_offline(files, args.model, threads=args.threads)
-    live = bench_live(files[0], args.live_model, random_weights=not args.trained_live_weights,
+    live = bench_live(files[0], args.live_model or args.model, random_weights=args.random_live_weights,
                       threads=args.threads, repeat=args.repeat)
-    result: dict[str, Any] = {"offline": offline, "live": live}
-    print(f"offline ({offline['model']}, {offline['files']} files, {offline['audio_s']} s): RTF {offline['rtf']} "
+    result: dict[str, Any] = {"offline": offline, "live": live, "load_average_1_5_15": {
+        "before": load_before, "after": [round(v, 2) for v in os.getloadavg()]}}
+    print(f"offline ({offline['segmentation']} + {offline['model']}, {offline['threads']} thread(s), "
+          f"{offline['files']} files, {offline['audio_s']} s): RTF {offline['rtf']} "
           f"(with model load {offline['rtf_with_load']}; load {offline['load_s']} s)")
     print(f"live ({live['model']}{', random weights' if live['random_weights'] else ''}, {live['audio_s']} s): "
           f"RTF {live['rtf']}, worst backlog {live['max_backlog_s']} s, {live['updates']} updates "
           f"(median {live['update_ms_p50']} ms, max {live['update_ms_max']} ms), "
           f"{'keeps up' if live['keeps_up'] else 'does NOT keep up'} with real time")
+    print(f"load average (1/5/15 min) before {load_before}, after {result['load_average_1_5_15']['after']}")
     if args.json is not None:
         write_json(args.json, result)
     return 0

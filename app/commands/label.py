@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from app.commands.common import settings_from, write_json
 
-DEFAULT_MODEL = "ge2e"
+DEFAULT_MODEL = "campplus-zh-en"  # engine.models.registry.DEFAULT_MODEL, without importing torch at start-up
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``label`` and ``eval-labels``."""
     p = sub.add_parser(
         "label", help="label who spoke when in a meeting recording",
-        description="Find the speakers of a recording and their turns. Clusters of speech take the names of "
-        "enrolled people whose voiceprints (of the same model) match; the others are 'Speaker N'. "
-        "Output format follows --out's extension: .rttm, .json or .srt (default: a table on stdout).")
+        description="Find the speakers of a recording and their turns, two at once where they talk over each "
+        "other (pyannote segmentation-3.0 for speech and overlap, the embedding model for who; both from "
+        "`vomid models install`). Speakers take the names of enrolled people whose voiceprints (of the same "
+        "model) match at the identify threshold; the others are 'Speaker N'. Output format follows --out's "
+        "extension: .rttm, .json or .srt (default: a table on stdout).")
     p.add_argument("audio", nargs="+", type=Path, help="recording(s): WAV, FLAC, MP3, OGG, M4A ...")
     p.add_argument("--model", default=DEFAULT_MODEL,
-                   help=f"embedding model (default {DEFAULT_MODEL}, offline; names need voiceprints of this model)")
+                   help=f"embedding model (default {DEFAULT_MODEL}; names need voiceprints of this model)")
     p.add_argument("--speakers", type=int, help="exact number of speakers, when known")
     p.add_argument("--min-speakers", type=int, help="fewest speakers to consider (default 1)")
     p.add_argument("--max-speakers", type=int, help="most speakers to consider (default 8)")
@@ -50,17 +53,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _labeler(args: argparse.Namespace) -> tuple[Any, Any]:
     """A Labeler for the chosen model, over the store's voiceprints unless --no-names; and the store."""
-    from engine.labeling import Labeler
+    from engine.labeling import Labeler, LabelingConfig
+    from engine.labeling.pipeline import load_default_segmentation
     from engine.models import load_model
 
     settings = settings_from(argparse.Namespace(model=args.model, data_dir=args.data_dir, model_dir=None))
-    model = load_model(settings.engine_config(model_id=args.model).model)
+    engine_config = settings.engine_config(model_id=args.model)
+    model = load_model(engine_config.model)
+    segmentation = load_default_segmentation(engine_config.model)
     store = None
     if not args.no_names:
         from app.wiring import open_store
 
         store = open_store(settings, model_id=args.model)
-    return Labeler(model, gallery=store), store
+    config = LabelingConfig(name_threshold=engine_config.threshold)  # identify's threshold when one is set
+    return Labeler(model, segmentation, config, gallery=store), store
 
 
 def _table(result: Any) -> str:
@@ -75,6 +82,20 @@ def _table(result: Any) -> str:
     return "\n".join(lines)
 
 
+def _progress(path: Path) -> Any:
+    """Stage progress of one file on a terminal's stderr (audio read, segmentation windows done)."""
+    if not sys.stderr.isatty():
+        return None
+    seen = {"audio_seconds": 0, "windows": 0}
+
+    def show(step: str, done: int, _total: int) -> None:
+        seen[step] = done
+        print(f"\r{path.name}: {seen['audio_seconds']} s read, {seen['windows']} windows segmented",
+              end="", file=sys.stderr, flush=True)
+
+    return show
+
+
 def run_label(args: argparse.Namespace) -> int:
     """Label each input and write or print the result."""
     from engine.labeling.formats import format_of, render
@@ -86,11 +107,15 @@ def run_label(args: argparse.Namespace) -> int:
     labeler, store = _labeler(args)
     try:
         for path in args.audio:
+            started = time.perf_counter()
             if args.live:
                 result = _run_live(labeler, path, args)
             else:
                 result = labeler.label(path, num_speakers=args.speakers, min_speakers=args.min_speakers,
-                                       max_speakers=args.max_speakers)
+                                       max_speakers=args.max_speakers, progress=_progress(path))
+            done = (f"{path.name}: {len(result.speakers)} speaker(s), {len(result.turns)} turn(s), "
+                    f"{result.duration:.1f} s of audio in {time.perf_counter() - started:.1f} s")
+            print(f"\r{done:<70}" if sys.stderr.isatty() else done, file=sys.stderr)
             if args.out is not None:
                 args.out.parent.mkdir(parents=True, exist_ok=True)
                 args.out.write_text(render(result, fmt), encoding="utf-8")

@@ -20,9 +20,11 @@ def label_meeting(engine: Engine, samples: np.ndarray, progress: Progress | None
     """Who spoke when, ordered by time; enrolled people carry their id as label and their name.
 
     ``progress(step, done, total)`` is called as the audio is read ("audio_seconds", with the total) and as
-    windows are embedded ("windows", total 0); an exception raised there (the kiosk's cancel) stops the run.
+    segmentation windows are done ("windows", total 0); an exception raised there (the kiosk's cancel) stops
+    the run. Speakers are named at the engine's identify threshold.
     """
-    from engine.labeling import Labeler
+    from engine.labeling import Labeler, LabelingConfig
+    from engine.labeling.pipeline import load_default_segmentation
 
     total = int(len(samples) / SAMPLE_RATE)
 
@@ -30,7 +32,8 @@ def label_meeting(engine: Engine, samples: np.ndarray, progress: Progress | None
         if progress is not None:
             progress(step, done, total if step == "audio_seconds" else 0)
 
-    result = Labeler(engine.model, gallery=engine.gallery).label(samples, SAMPLE_RATE, uri="meeting",
-                                                                 progress=report)
+    labeler = Labeler(engine.model, load_default_segmentation(engine.config.model),
+                      LabelingConfig(name_threshold=engine.threshold_for(False)), gallery=engine.gallery)
+    result = labeler.label(samples, SAMPLE_RATE, uri="meeting", progress=report)
     ids = {s.label: s.speaker_id for s in result.speakers}
     return [Segment(t.start, t.end, ids.get(t.speaker) or t.speaker, t.name, t.confidence) for t in result.turns]

@@ -8,20 +8,21 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from engine.config import ModelConfig
 from engine.labeling.config import LabelingConfig
 from engine.labeling.live import LiveLabeler
-from engine.labeling.pipeline import Labeler
+from engine.labeling.pipeline import SEGMENTATION_ID, Labeler
 from engine.labeling.source import blocks_from_path
 from engine.models import load_model
-from engine.vad import SileroVad
+from engine.models.registry import DEFAULT_MODEL
 from engine.waveform import SAMPLE_RATE
 
 
-def bench_offline(files: list[Path], model_id: str = "ge2e", threads: int = 2,
+def bench_offline(files: list[Path], model_id: str = DEFAULT_MODEL, threads: int = 1,
                   config: LabelingConfig | None = None) -> dict[str, Any]:
-    """Offline RTF over ``files``, excluding and including model and VAD load.
+    """Offline RTF over ``files`` (segmentation, embeddings, clustering), excluding and including model load.
 
     Parameters
     ----------
@@ -30,7 +31,7 @@ def bench_offline(files: list[Path], model_id: str = "ge2e", threads: int = 2,
     model_id:
         Embedding model.
     threads:
-        Torch threads.
+        Threads of the embedding model and of torch (the segmentation network).
     config:
         Labeling settings (defaults when None).
 
@@ -41,19 +42,21 @@ def bench_offline(files: list[Path], model_id: str = "ge2e", threads: int = 2,
     """
     t0 = time.perf_counter()
     model = load_model(ModelConfig(model_id=model_id, threads=threads))
-    labeler = Labeler(model, SileroVad(), config)
+    torch.set_num_threads(threads)
+    labeler = Labeler(model, config=config)
     load_s = time.perf_counter() - t0
     audio_s = 0.0
     t1 = time.perf_counter()
     for path in files:
         audio_s += labeler.label(path).duration
     label_s = time.perf_counter() - t1
-    return {"model": model_id, "files": len(files), "audio_s": round(audio_s, 2), "load_s": round(load_s, 3),
+    return {"model": model_id, "segmentation": SEGMENTATION_ID, "threads": threads, "files": len(files),
+            "audio_s": round(audio_s, 2), "load_s": round(load_s, 3),
             "label_s": round(label_s, 3), "rtf": round(label_s / audio_s, 4),
             "rtf_with_load": round((label_s + load_s) / audio_s, 4)}
 
 
-def bench_live(path: Path, model_id: str = "campplus", *, random_weights: bool = True, threads: int = 2,
+def bench_live(path: Path, model_id: str = DEFAULT_MODEL, *, random_weights: bool = False, threads: int = 1,
                chunk_s: float = 0.5, repeat: int = 4, clock: Callable[[], float] = time.perf_counter) -> dict[str, Any]:
     """Run live mode over ``path`` (tiled ``repeat`` times) as fast as it goes and measure the backlog.
 
@@ -62,9 +65,9 @@ def bench_live(path: Path, model_id: str = "campplus", *, random_weights: bool =
     path:
         A recording used as the live source.
     model_id, random_weights:
-        Model of the live mode (CAM++ with random weights times the architecture without its checkpoint).
+        Embedding model of the live mode (random weights time the architecture without its checkpoint).
     threads:
-        Torch threads.
+        Threads of the embedding model and of torch (the segmentation network).
     chunk_s:
         Seconds per chunk fed.
     repeat:
@@ -79,7 +82,8 @@ def bench_live(path: Path, model_id: str = "campplus", *, random_weights: bool =
         real-time source at worst), update counts and costs.
     """
     model = load_model(ModelConfig(model_id=model_id, threads=threads), random_weights=random_weights)
-    live = LiveLabeler(Labeler(model, SileroVad()), uri=path.stem)
+    torch.set_num_threads(threads)
+    live = LiveLabeler(Labeler(model), uri=path.stem)
     chunks = [c for _ in range(repeat) for c in blocks_from_path(path, block_s=chunk_s)]
     busy = 0.0
     backlog = 0.0
@@ -98,7 +102,7 @@ def bench_live(path: Path, model_id: str = "campplus", *, random_weights: bool =
     live.finish()
     final_s = clock() - t
     costs = np.asarray(live.update_seconds or [0.0])
-    return {"model": model_id, "random_weights": random_weights, "audio_s": round(audio, 2),
+    return {"model": model_id, "random_weights": random_weights, "threads": threads, "audio_s": round(audio, 2),
             "rtf": round(busy / audio, 4), "max_backlog_s": round(worst, 3), "updates": len(live.update_seconds),
             "update_ms_p50": round(1000 * float(np.median(costs)), 1),
             "update_ms_max": round(1000 * float(costs.max()), 1), "final_s": round(final_s, 3),

@@ -1,4 +1,10 @@
-"""Clustering of window embeddings with an automatic speaker count (bounded, or fixed when known)."""
+"""Spectral clustering of speech-chunk embeddings with an automatic, bounded speaker count.
+
+The recipe of 3D-Speaker's diarization for CAM++ chunk embeddings: cosine affinity with each row pruned
+to its nearest neighbours, the unnormalised graph Laplacian, the count from its largest eigengap, k-means
+on the spectral embedding; then clusters too small to be a person join the nearest larger one and
+clusters whose mean embeddings are alike are merged.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +12,23 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import eigh
-from scipy.ndimage import gaussian_filter1d
+
+from engine.labeling.config import LabelingConfig
 
 _EPS = 1e-12
-DENSE_EIGH_MAX = 400  # above this many points, a sparse shift-invert solver is far faster
 
 
 @dataclass(frozen=True)
 class Clusters:
-    """Cluster index of every window and the unit-length centroids in the centred space."""
+    """Cluster index of every chunk (numbered by first appearance) and the unit mean embedding of each cluster."""
 
     labels: np.ndarray
-    centroids: np.ndarray
-    mean: np.ndarray
+    means: np.ndarray
 
     @property
     def count(self) -> int:
         """Number of clusters."""
-        return len(self.centroids)
+        return len(self.means)
 
 
 def unit(x: np.ndarray) -> np.ndarray:
@@ -31,57 +36,29 @@ def unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), _EPS)
 
 
-def centre(embeddings: np.ndarray, mean: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Unit rows after removing the recording's mean embedding (GE2E cosines all sit high otherwise)."""
-    x = unit(np.asarray(embeddings, np.float32))
-    m = x.mean(axis=0) if mean is None else mean
-    return unit(x - m), m
-
-
-def refined_affinity(x: np.ndarray, keep_fraction: float, blur: float = 1.0) -> np.ndarray:
-    """Cosine affinity refined as in Wang et al. (2018) for GE2E d-vectors.
-
-    Diagonal cropped to each row's largest off-diagonal value, Gaussian blur along time, row-wise
-    thresholding (values below each row's top ``keep_fraction`` scaled by 0.01), symmetrised by max,
-    diffused (``Y @ Y.T``) and normalised by each row's maximum; returned symmetric.
-    """
+def pruned_affinity(x: np.ndarray, pval: float, min_neighbours: int) -> np.ndarray:
+    """Cosine affinity keeping, in each row, the top ``pval`` share (at least ``min_neighbours``); symmetric, zero diagonal."""
     a = np.asarray(x @ x.T, np.float64)
-    np.fill_diagonal(a, -np.inf)
-    np.fill_diagonal(a, a.max(axis=1))
-    if blur > 0:
-        a = gaussian_filter1d(gaussian_filter1d(a, blur, axis=0), blur, axis=1)
-    keep = max(1, round(keep_fraction * len(a)))
-    cut = -np.partition(-a, keep - 1, axis=1)[:, keep - 1 : keep]
-    a = np.where(a >= cut, a, 0.01 * a)
-    a = np.maximum(a, a.T)
-    a = a @ a.T
-    a /= np.maximum(a.max(axis=1, keepdims=True), _EPS)
-    return (a + a.T) / 2
-
-
-def _largest(a: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` largest eigenpairs of a symmetric matrix, descending."""
     n = len(a)
-    if n <= DENSE_EIGH_MAX:
-        vals, vecs = eigh(a, subset_by_index=[n - k, n - 1], driver="evx")
-    else:
-        from scipy.sparse.linalg import eigsh
-
-        vals, vecs = eigsh(a, k=k, which="LA")
-    order = np.argsort(-vals)
-    return vals[order], vecs[:, order]
+    keep = min(n, max(min_neighbours, n - int((1 - pval) * n)))
+    cut = -np.partition(-a, keep - 1, axis=1)[:, keep - 1 : keep]
+    a = np.where(a >= cut, a, 0.0)
+    a = (a + a.T) / 2
+    np.fill_diagonal(a, 0.0)
+    return a
 
 
-def count_from_ratios(vals: np.ndarray, k_min: int, k_max: int) -> int:
-    """Speaker count maximising the ratio of consecutive largest eigenvalues, within ``k_min..k_max``."""
-    k_max = min(k_max, len(vals) - 1)
-    if k_max <= k_min:
-        return max(1, min(k_min, len(vals)))
-    ratios = vals[:k_max] / np.maximum(vals[1 : k_max + 1], _EPS)
-    return int(np.argmax(ratios[k_min - 1 : k_max]) + k_min)
+def spectral_labels(x: np.ndarray, k_lo: int, k_hi: int, pval: float, min_neighbours: int) -> np.ndarray:
+    """k-means on the spectral embedding; k from the largest eigengap of the Laplacian within ``k_lo..k_hi``."""
+    a = pruned_affinity(x, pval, min_neighbours)
+    laplacian = np.diag(np.abs(a).sum(axis=1)) - a
+    k_hi = min(k_hi, len(x) - 1)
+    vals, vecs = eigh(laplacian, subset_by_index=[0, k_hi])
+    k = k_lo if k_lo >= k_hi else int(np.argmax(np.diff(vals[k_lo - 1 : k_hi + 1]))) + k_lo
+    return np.zeros(len(x), np.int64) if k == 1 else kmeans(vecs[:, :k], k)
 
 
-def _kmeans(x: np.ndarray, k: int, seed: int = 0, restarts: int = 10, iters: int = 100) -> np.ndarray:
+def kmeans(x: np.ndarray, k: int, seed: int = 0, restarts: int = 10, iters: int = 100) -> np.ndarray:
     """Lloyd's k-means with k-means++ starts, best of ``restarts`` by inertia (numpy only, deterministic)."""
     rng = np.random.default_rng(seed)
     best: tuple[float, np.ndarray] | None = None
@@ -89,8 +66,7 @@ def _kmeans(x: np.ndarray, k: int, seed: int = 0, restarts: int = 10, iters: int
         centres = _kmeans_pp(x, k, rng)
         labels = np.zeros(len(x), np.int64)
         for it in range(iters):
-            d = ((x[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
-            new = np.argmin(d, axis=1)
+            new = np.argmin(((x[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2), axis=1)
             if it and np.array_equal(new, labels):
                 break
             labels = new
@@ -115,103 +91,31 @@ def _kmeans_pp(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     return np.array(centres, dtype=np.float64)
 
 
-def _group(x: np.ndarray, starts: np.ndarray, max_points: int, hop: int) -> tuple[np.ndarray, np.ndarray]:
-    """Average runs of consecutive windows so that at most ``max_points`` remain; returns (points, group id)."""
-    size = int(np.ceil(len(x) / max_points))
-    if size <= 1:
-        return x, np.arange(len(x))
-    group = np.zeros(len(x), np.int64)
-    g, run = 0, 0
-    for i in range(1, len(x)):
-        run += 1
-        if run >= size or starts[i] - starts[i - 1] > hop:
-            g, run = g + 1, 0
-        group[i] = g
-    sums = np.zeros((g + 1, x.shape[1]), np.float64)
-    np.add.at(sums, group, x)
-    return unit(sums.astype(np.float32)), group
+def _means(x: np.ndarray, labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Unit mean embedding of each cluster in ``ids``."""
+    return unit(np.stack([x[labels == i].mean(axis=0) for i in ids]))
 
 
-def cluster(
-    embeddings: np.ndarray,
-    starts: np.ndarray,
-    *,
-    hop: int,
-    num_speakers: int | None = None,
-    min_speakers: int = 1,
-    max_speakers: int = 8,
-    keep_fraction: float = 0.95,
-    count_keep_fraction: float = 0.5,
-    blur: float = 1.0,
-    merge_threshold: float | None = None,
-    max_points: int = 1500,
-) -> Clusters:
-    """Group window embeddings by speaker.
-
-    Parameters
-    ----------
-    embeddings:
-        ``(n, dim)`` raw window embeddings of one recording.
-    starts:
-        Start frame of each window (consecutive windows are ``hop`` frames apart).
-    hop:
-        Window hop in frames.
-    num_speakers:
-        Fixed count when the user knows it; otherwise estimated within ``min_speakers..max_speakers``.
-    min_speakers, max_speakers:
-        Bounds of the estimated count.
-    keep_fraction:
-        Share of each row's neighbours kept at full weight in the refined affinity that is clustered.
-    count_keep_fraction:
-        The same for the affinity whose eigenvalue ratios give the count when there are several.
-    blur:
-        Gaussian blur of the affinity along time, in windows.
-    merge_threshold:
-        Clusters whose mean (unit) embeddings have at least this cosine are merged, down to the lower
-        bound of the count; None never merges.
-    max_points:
-        Above this many windows, runs of consecutive windows are averaged first (memory and time stay bounded).
-
-    Returns
-    -------
-    Clusters
-        Labels ``0..k-1`` (numbered by first appearance) and centroids.
-    """
-    x, mean = centre(embeddings)
-    raw = unit(np.asarray(embeddings, np.float32))
-    n = len(x)
-    if n == 0:
-        return Clusters(np.zeros(0, np.int64), np.zeros((0, x.shape[1] if x.ndim == 2 else 0), np.float32), mean)
-    points, group = _group(raw, np.asarray(starts), max_points, hop)
-    m = len(points)
-    k_lo, k_hi = (num_speakers, num_speakers) if num_speakers is not None else (min_speakers, max_speakers)
-    k_hi = max(1, min(k_hi, m - 1)) if m > 2 else 1
-    k_lo = max(1, min(k_lo, k_hi))
-    if k_hi == 1:
-        return _finish(x, np.zeros(n, np.int64), mean)
-    affinity = refined_affinity(points, keep_fraction, blur)
-    _, vecs = _largest(affinity, k_hi + 1)
-    if k_lo == k_hi:
-        k = k_lo
-    else:
-        # At least two here: one speaker is found by merging the two halves back (merge_threshold).
-        count_vals, _ = _largest(refined_affinity(points, count_keep_fraction, blur), k_hi + 1)
-        k = count_from_ratios(count_vals, max(k_lo, 2), k_hi)
-    labels = np.zeros(m, np.int64) if k == 1 else _kmeans(unit(vecs[:, :k]), k)
-    if merge_threshold is not None and k_lo < k:
-        labels = merge_similar(points, labels, merge_threshold, k_lo)
-    return _finish(x, labels[group], mean)
+def fold_minor(x: np.ndarray, labels: np.ndarray, min_size: int, k_lo: int) -> np.ndarray:
+    """Members of clusters under ``min_size`` go to the nearest larger cluster (the ``k_lo`` largest always stay)."""
+    ids, sizes = np.unique(labels, return_counts=True)
+    major = ids[(sizes >= min_size) | (np.argsort(np.argsort(-sizes, kind="stable")) < k_lo)]
+    if len(major) == len(ids):
+        return labels
+    out = labels.copy()
+    minor = ~np.isin(labels, major)
+    out[minor] = major[np.argmax(x[minor] @ _means(x, labels, major).T, axis=1)]
+    return out
 
 
-def merge_similar(points: np.ndarray, labels: np.ndarray, threshold: float, k_min: int) -> np.ndarray:
-    """Merge the two clusters with the most similar mean embeddings while their cosine passes ``threshold``."""
+def merge_alike(x: np.ndarray, labels: np.ndarray, threshold: float, k_lo: int) -> np.ndarray:
+    """Merge the two clusters with the most alike means while their cosine reaches ``threshold`` (down to ``k_lo``)."""
     labels = labels.copy()
     while True:
         ids = np.unique(labels)
-        if len(ids) <= max(1, k_min):
+        if len(ids) <= max(1, k_lo):
             return labels
-        means = unit(np.stack([points[labels == i].mean(axis=0) for i in ids]))
-        sims = means @ means.T
+        sims = _means(x, labels, ids) @ _means(x, labels, ids).T
         np.fill_diagonal(sims, -np.inf)
         i, j = np.unravel_index(int(np.argmax(sims)), sims.shape)
         if sims[i, j] < threshold:
@@ -219,11 +123,60 @@ def merge_similar(points: np.ndarray, labels: np.ndarray, threshold: float, k_mi
         labels[labels == ids[j]] = ids[i]
 
 
-def _finish(x: np.ndarray, labels: np.ndarray, mean: np.ndarray) -> Clusters:
-    """Renumber clusters by first appearance and compute their centroids."""
+def _grouped(x: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """Means of runs of consecutive chunks so that at most ``max_points`` remain; returns (points, group of each chunk)."""
+    size = int(np.ceil(len(x) / max_points))
+    if size <= 1:
+        return x, np.arange(len(x))
+    group = np.arange(len(x)) // size
+    sums = np.zeros((group[-1] + 1, x.shape[1]), np.float64)
+    np.add.at(sums, group, x)
+    return unit(sums), group
+
+
+def cluster(embeddings: np.ndarray, config: LabelingConfig) -> Clusters:
+    """Group chunk embeddings by speaker.
+
+    Parameters
+    ----------
+    embeddings:
+        ``(n, dim)`` raw chunk embeddings of one recording, in time order.
+    config:
+        Count settings (``num_speakers`` or ``min_speakers..max_speakers``) and the clustering recipe.
+
+    Returns
+    -------
+    Clusters
+        Labels ``0..k-1`` numbered by first appearance, and each cluster's unit mean embedding.
+    """
+    x = unit(np.asarray(embeddings, np.float64))
+    n = len(x)
+    if n == 0:
+        return Clusters(np.zeros(0, np.int64), np.zeros((0, x.shape[1] if x.ndim == 2 else 0), np.float32))
+    points, group = _grouped(x, config.max_cluster_points)
+    m = len(points)
+    fixed = config.num_speakers is not None
+    k_lo = config.num_speakers if config.num_speakers is not None else config.min_speakers
+    k_hi = config.num_speakers if config.num_speakers is not None else config.max_speakers
+    k_hi = max(1, min(k_hi, m - 1))
+    k_lo = max(1, min(k_lo, k_hi))
+    if k_hi == 1 or (m < config.min_points and k_lo == 1):
+        labels = np.zeros(m, np.int64)
+    else:
+        labels = spectral_labels(points, k_lo, k_hi, config.pval, config.min_neighbours)
+        if not fixed:
+            labels = fold_minor(points, labels, config.min_cluster_size, k_lo)
+            labels = merge_alike(points, labels, config.merge_cosine, k_lo)
+    ids = np.unique(labels)
+    means = _means(points, labels, ids)
+    chunk_labels = labels[group] if m == n else np.argmax(x @ means.T, axis=1)
+    return _numbered(x, chunk_labels)
+
+
+def _numbered(x: np.ndarray, labels: np.ndarray) -> Clusters:
+    """Clusters renumbered by first appearance, with their unit means."""
     order: dict[int, int] = {}
     for lab in labels.tolist():
         order.setdefault(lab, len(order))
     new = np.array([order[v] for v in labels.tolist()], np.int64)
-    cents = unit(np.stack([x[new == k].mean(axis=0) for k in range(len(order))]).astype(np.float32))
-    return Clusters(new, cents, mean)
+    return Clusters(new, _means(x, new, np.arange(len(order))).astype(np.float32))

@@ -4,50 +4,41 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# The pipeline's time grid: one Silero VAD frame of 512 samples at 16 kHz.
-FRAME_S = 0.032
-
 
 @dataclass(frozen=True)
 class LabelingConfig:
-    """Every tunable of the labeling pipeline; the defaults were tuned on ../shared/data/diarization.
+    """Every tunable of the labeling pipeline (times in seconds).
 
-    Times are in seconds. Window length and hop are rounded to whole 32 ms frames.
+    Chunking and clustering follow 3D-Speaker's diarization recipe for this very CAM++ model; only
+    ``step_s`` was chosen by measurement (see engine/labeling/README.md).
     """
 
-    # Gain and VAD, tuned for quiet far-field rooms (the shared excerpts sit near -41 dBFS).
-    target_level_dbfs: float = -20.0
-    max_gain_db: float = 30.0
-    vad_onset: float = 0.3
-    vad_offset: float = 0.15
-    min_speech_s: float = 0.25
-    min_silence_s: float = 0.3
-    pad_s: float = 0.3
-    vad_context_s: float = 1.024
-    vad_step_s: float = 1.024
-    # Sliding windows over speech.
-    window_s: float = 1.6
-    hop_s: float = 0.512
-    min_window_speech: float = 0.5
-    batch_windows: int = 32
-    # Clustering.
+    # Segmentation windows (the model's own 10 s) start every step_s; rounded to whole frames.
+    step_s: float = 5.0
+    # Speech is embedded in chunks of chunk_s every chunk_hop_s; a stretch's last chunk ends with it
+    # and is kept when at least min_chunk_s long (3D-Speaker: 1.5 s every 0.75 s).
+    chunk_s: float = 1.5
+    chunk_hop_s: float = 0.75
+    min_chunk_s: float = 0.5
+    batch_chunks: int = 16
+    # Spectral clustering (3D-Speaker's): cosine affinity, each row pruned to its top pval share (at
+    # least min_neighbours), unnormalised Laplacian, count from the largest eigengap; fewer than
+    # min_points chunks are one speaker; clusters of fewer than min_cluster_size chunks join the nearest
+    # larger one; clusters whose mean embeddings have cosine >= merge_cosine are merged.
+    pval: float = 0.012
+    min_neighbours: int = 6
+    min_points: int = 10
+    min_cluster_size: int = 4
+    merge_cosine: float = 0.6
+    # Above this many chunks, consecutive chunks are averaged before clustering (bounded time and memory).
+    max_cluster_points: int = 1500
+    # Speaker count.
     min_speakers: int = 1
     max_speakers: int = 8
     num_speakers: int | None = None
-    keep_fraction: float = 0.95
-    count_keep_fraction: float = 0.5
-    blur_s: float = 0.256
-    merge_threshold: float | None = 0.88
-    max_cluster_points: int = 1500
-    # Refinement.
-    median_s: float = 0.5
-    min_turn_s: float = 0.3
-    # Naming: cosine of a cluster's mean embedding with an enrolled voiceprint.
-    name_threshold: float = 0.85
-
-    def frames(self, seconds: float) -> int:
-        """Whole 32 ms frames in ``seconds`` (at least one)."""
-        return max(1, round(seconds / FRAME_S))
+    # Naming: cosine of a cluster's mean embedding with an enrolled voiceprint. None: the embedding
+    # model's verification threshold (the one identify uses).
+    name_threshold: float | None = None
 
     def checked(self) -> LabelingConfig:
         """Return self after checking the speaker-count bounds; raises ValueError when inconsistent."""
@@ -55,4 +46,6 @@ class LabelingConfig:
             raise ValueError(f"need 1 <= min_speakers <= max_speakers, got {self.min_speakers}..{self.max_speakers}")
         if self.num_speakers is not None and self.num_speakers < 1:
             raise ValueError(f"num_speakers must be >= 1, got {self.num_speakers}")
+        if self.step_s <= 0 or self.chunk_s <= 0 or self.chunk_hop_s <= 0:
+            raise ValueError("step_s, chunk_s and chunk_hop_s must be positive")
         return self

@@ -1,9 +1,10 @@
 """Live labeling: feed audio as it arrives, get revised labels every few seconds, the offline result at the end.
 
-The live labeler drives the same streaming front end as the offline pipeline (fixed VAD steps, the
-same windows and embeddings), so its final result over a file equals the offline result over that file.
-Provisional results re-cluster everything heard so far; updates are spaced so that their cost stays a
-fraction of the audio time.
+The live labeler drives the same streaming front end as the offline pipeline (segmentation windows at
+fixed positions, the same chunks and embeddings), so its final result over a file equals the offline
+result over that file. Provisional results also segment the latest 10 s and embed the speech not final
+yet, then re-cluster everything heard so far; updates are spaced so that their cost stays a fraction of
+the audio time.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class LiveLabeler:
         Parameters
         ----------
         labeler:
-            The offline labeler whose model, VAD, settings and gallery are used.
+            The offline labeler whose models, settings and gallery are used.
         uri:
             File id of the results.
         update_every_s:
@@ -95,7 +96,6 @@ class LiveLabeler:
     def update(self) -> LabelResult:
         """A provisional result over everything received so far."""
         t0 = time.perf_counter()
-        self.front.embed_pending()
         self.latest = self.labeler.result(self.front, self._provisional_config, uri=self.uri, final=False)
         cost = time.perf_counter() - t0
         self.update_seconds.append(cost)

@@ -10,7 +10,7 @@ from scipy.optimize import linear_sum_assignment
 from engine.gallery import Gallery, Voiceprint
 from engine.labeling.clustering import unit
 from engine.labeling.config import LabelingConfig
-from engine.labeling.windows import normalise_level
+from engine.labeling.errors import LabelingError
 from engine.models.base import EmbeddingModel
 from engine.waveform import SAMPLE_RATE, Waveform
 
@@ -22,14 +22,6 @@ class Naming:
     speaker_id: str
     name: str | None
     score: float
-
-
-def cluster_means(embeddings: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
-    """Unit mean of the (unit) raw window embeddings of each cluster, in the model's own space."""
-    x = unit(np.asarray(embeddings, np.float32))
-    dim = x.shape[1] if x.ndim == 2 else 0
-    return np.stack([unit(x[labels == c].mean(axis=0)) if (labels == c).any() else np.zeros(dim, np.float32)
-                     for c in range(k)]) if k else np.zeros((0, dim), np.float32)
 
 
 def name_clusters(
@@ -69,6 +61,16 @@ def name_clusters(
     return out
 
 
+def model_threshold(model: EmbeddingModel, explicit: float | None, what: str) -> float:
+    """``explicit`` when set, else the embedding model's verification threshold (the one identify uses)."""
+    if explicit is not None:
+        return float(explicit)
+    spec = getattr(model, "spec", None)
+    if spec is None:
+        raise LabelingError(f"model {model.model_id!r} has no verification threshold: set LabelingConfig.{what}")
+    return float(spec.default_threshold)
+
+
 def voiceprint_from_turns(
     model: EmbeddingModel,
     wav: Waveform,
@@ -91,32 +93,30 @@ def voiceprint_from_turns(
     speaker_id, name:
         Identity of the voiceprint.
     config:
-        Window length and level settings (the labeler's).
+        The labeler's chunk settings.
 
     Returns
     -------
     Voiceprint
-        Mean of the unit embeddings of windows over the turns, as cluster means are computed.
+        Mean of the unit embeddings of the turns' chunks, cut as the labeler cuts speech.
 
     Raises
     ------
     ValueError
-        The turns hold less than one window of audio.
+        The turns hold no chunk long enough to embed.
     """
     cfg = config or LabelingConfig()
-    win = round(cfg.window_s * SAMPLE_RATE)
-    hop = win // 2
-    windows: list[np.ndarray] = []
+    size, hop = round(cfg.chunk_s * SAMPLE_RATE), round(cfg.chunk_hop_s * SAMPLE_RATE)
+    shortest = max(round(cfg.min_chunk_s * SAMPLE_RATE), model.min_samples)
+    pieces: list[np.ndarray] = []
     seconds = 0.0
     for a, b in turns:
         x = wav.crop(a, b).samples
         seconds += len(x) / SAMPLE_RATE
-        for s in range(0, max(len(x) - win, 0) + 1, hop):
-            part = x[s : s + win]
-            if len(part) == win:
-                windows.append(normalise_level(part, cfg.target_level_dbfs, cfg.max_gain_db))
-    if not windows:
-        raise ValueError(f"turns of {speaker_id!r} hold less than {cfg.window_s} s of audio")
-    takes = unit(np.asarray(model.embed_batch(windows), np.float32))
+        pieces.extend(x[i : i + size] for i in range(0, max(1, len(x) - size + hop), hop))
+    pieces = [p for p in pieces if len(p) >= shortest]
+    if not pieces:
+        raise ValueError(f"turns of {speaker_id!r} hold no {shortest / SAMPLE_RATE} s of speech to embed")
+    takes = unit(np.asarray(model.embed_batch(pieces), np.float32))
     return Voiceprint(speaker_id=speaker_id, model_id=model.model_id, mean=unit(takes.mean(axis=0)),
                       takes=takes, speech_seconds=seconds, name=name)

@@ -1,4 +1,4 @@
-"""Offline speaker labeling: stream the audio through VAD and windows, cluster, refine, name."""
+"""Offline speaker labeling as pyannote 3.x does it: segment in sliding windows, embed, cluster, reconstruct, name."""
 
 from __future__ import annotations
 
@@ -8,20 +8,20 @@ from typing import Any
 
 import numpy as np
 
+from engine.config import ModelConfig
 from engine.gallery import Gallery
 from engine.labeling.clustering import cluster
-from engine.labeling.config import FRAME_S, LabelingConfig
+from engine.labeling.config import LabelingConfig
 from engine.labeling.errors import LabelingCancelled
-from engine.labeling.naming import Naming, cluster_means, name_clusters
-from engine.labeling.refine import absorb_short, assign_frames, frame_scores, runs
+from engine.labeling.naming import Naming, model_threshold, name_clusters
+from engine.labeling.reconstruct import FrameActivity, reconstruct, runs
 from engine.labeling.source import audio_blocks, uri_of
 from engine.labeling.types import LabelResult, SpeakerInfo, Turn
-from engine.labeling.windows import WindowFrontEnd
+from engine.labeling.windows import Segmenter, WindowFrontEnd
 from engine.models.base import EmbeddingModel
-from engine.vad import SileroVad
 
 Progress = Callable[[str, int, int], None]
-Cancel = Callable[[], bool]
+SEGMENTATION_ID = "segmentation-3.0"
 
 
 def _cancelled(cancel: Any) -> bool:
@@ -32,25 +32,40 @@ def _cancelled(cancel: Any) -> bool:
     return bool(is_set() if is_set is not None else cancel())
 
 
+def load_default_segmentation(config: ModelConfig | None = None) -> Segmenter:
+    """pyannote segmentation-3.0 as installed (a bundle's, else the model cache ``config`` names).
+
+    Raises
+    ------
+    ModelUnavailableError
+        Not installed (the message gives the install command) or a bad checkpoint.
+    """
+    from engine.labeling.segmentation_model import load_segmentation
+    from engine.models.loader import installed_asset
+
+    return load_segmentation(installed_asset(SEGMENTATION_ID, config or ModelConfig()))
+
+
 class Labeler:
-    """Labels who spoke when in recordings with one embedding model, VAD and (optional) gallery."""
+    """Labels who spoke when in recordings with a segmentation model, an embedding model and (optional) gallery."""
 
     def __init__(
         self,
         model: EmbeddingModel,
-        vad: SileroVad | None = None,
+        segmentation: Segmenter | None = None,
         config: LabelingConfig | None = None,
         gallery: Gallery | None = None,
     ) -> None:
-        """Use ``model`` (and Silero VAD by default) with these settings; name clusters from ``gallery``."""
+        """Embed with ``model``, segment with ``segmentation`` (default: the installed segmentation-3.0)."""
         self.model = model
-        self.vad = vad or SileroVad()
+        self.segmentation = segmentation or load_default_segmentation()
         self.config = (config or LabelingConfig()).checked()
         self.gallery = gallery
+        self.name_threshold = model_threshold(model, self.config.name_threshold, "name_threshold")
 
-    def front_end(self, on_batch: Callable[[int], None] | None = None) -> WindowFrontEnd:
-        """A fresh streaming front end (VAD, windows, embeddings) for one recording."""
-        return WindowFrontEnd(self.model, self.vad, self.config, on_batch=on_batch)
+    def front_end(self, on_window: Callable[[int], None] | None = None) -> WindowFrontEnd:
+        """A fresh streaming front end (segmentation windows and embeddings) for one recording."""
+        return WindowFrontEnd(self.segmentation, self.model, self.config, on_window=on_window)
 
     def label(
         self,
@@ -80,8 +95,8 @@ class Labeler:
         min_speakers, max_speakers:
             Bounds of the automatic count (defaults from the config).
         progress:
-            Called as ``progress("audio_seconds", done, 0)`` after each block and
-            ``progress("windows", embedded, 0)`` after each embedding batch.
+            Called as ``progress("audio_seconds", done, 0)`` after each block read and
+            ``progress("windows", done, 0)`` after each segmentation window.
         cancel:
             A ``threading.Event`` or a callable; when set, the run stops with
             :class:`~engine.labeling.errors.LabelingCancelled`.
@@ -89,18 +104,19 @@ class Labeler:
         Returns
         -------
         LabelResult
-            Turns (start, end, speaker label, name or None, confidence) and the speakers found.
+            Turns (start, end, speaker label, name or None, confidence; two speakers' turns may overlap)
+            and the speakers found.
         """
         config = self.with_counts(num_speakers, min_speakers, max_speakers)
 
-        def on_batch(done: int) -> None:
-            """Report embedding progress and honour cancellation between batches."""
+        def on_window(done: int) -> None:
+            """Report progress and honour cancellation between windows."""
             if progress is not None:
                 progress("windows", done, 0)
             if _cancelled(cancel):
                 raise LabelingCancelled("labeling cancelled")
 
-        front = self.front_end(on_batch)
+        front = self.front_end(on_window)
         seen = 0
         for block in audio_blocks(audio, sample_rate):
             if _cancelled(cancel):
@@ -118,61 +134,62 @@ class Labeler:
         return dataclasses.replace(self.config, **changes).checked() if changes else self.config
 
     def result(self, front: WindowFrontEnd, config: LabelingConfig, *, uri: str, final: bool) -> LabelResult:
-        """Cluster the front end's windows and turn them into a labeled result (also used by live mode)."""
-        n = front.n_frames
-        duration = front.seconds
-        speech = np.zeros(n, bool)
-        for a, b in front.speech_regions(provisional=not final):
-            speech[a:b] = True
-        notes: list[str] = []
-        if not speech.any():
-            notes.append("no speech found")
-            return LabelResult(uri, duration, [], [], self.model.model_id, final, notes)
-        emb, starts = front.embeddings, front.starts
-        if len(starts) == 0:
-            notes.append("speech too short to tell speakers apart: all of it is one speaker")
-            labels = np.where(speech, 0, -1)
-            return self._build(uri, duration, labels, np.ones(n, np.float32), {}, final, notes)
-        clusters = cluster(
-            emb, starts, hop=front.hop, num_speakers=config.num_speakers, min_speakers=config.min_speakers,
-            max_speakers=config.max_speakers, keep_fraction=config.keep_fraction,
-            count_keep_fraction=config.count_keep_fraction,
-            blur=config.blur_s / (front.hop * FRAME_S), merge_threshold=config.merge_threshold,
-            max_points=config.max_cluster_points,
-        )
-        scores = frame_scores(starts, clusters.labels, clusters.count, n, front.win)
-        frames = assign_frames(scores, speech, config.frames(config.median_s))
-        labels = absorb_short(frames.labels, config.frames(config.min_turn_s))
-        names = name_clusters(cluster_means(emb, clusters.labels, clusters.count), self.gallery,
-                              self.model.model_id, config.name_threshold)
-        return self._build(uri, duration, labels, frames.confidence, names, final, notes)
+        """Cluster the front end's chunks and reconstruct who spoke when (also used by live mode).
 
-    def _build(
-        self, uri: str, duration: float, labels: np.ndarray, confidence: np.ndarray,
-        names: dict[int, Naming], final: bool, notes: list[str],
-    ) -> LabelResult:
-        """Turns and speakers from frame labels; unnamed clusters become "Speaker N" by first appearance."""
-        segs = runs(labels)
+        A provisional result (``final`` False) also segments the latest audio the regular windows do not
+        reach yet and embeds the speech after the final frames.
+        """
+        windows = list(front.windows)
+        tail = None if final else front.tail()
+        if tail is not None:
+            windows.append(tail)
+        count = front.count(tail)
+        duration = front.seconds
+        if not (count > 0).any():
+            return LabelResult(uri, duration, [], [], self.model.model_id, final, ["no speech found"])
+        chunks, emb = list(front.chunks), front.embeddings
+        if not final:
+            more, more_emb = front.provisional_chunks(count)
+            chunks, emb = chunks + more, np.concatenate([emb, more_emb])
+        notes: list[str] = []
+        if not chunks:  # speech, but too little of it to embed: one speaker
+            notes.append("speech too short to tell speakers apart: all of it is one speaker")
+            labels, means = np.zeros(0, np.int64), np.zeros((1, self.model.dim), np.float32)
+            frames = reconstruct(windows, count, [(0, len(count))], np.zeros(1, np.int64), 1, 1)
+        else:
+            clusters = cluster(emb, config)
+            labels, means = clusters.labels, clusters.means
+            frames = reconstruct(windows, count, chunks, labels, clusters.count, self.max_per_frame)
+        names = name_clusters(means, self.gallery, self.model.model_id, self.name_threshold) if len(labels) else {}
+        return self._build(uri, duration, front, frames, names, final, notes)
+
+    @property
+    def max_per_frame(self) -> int:
+        """Most speakers the segmentation marks in one frame."""
+        return int(getattr(self.segmentation, "max_speakers_per_frame", 2))
+
+    def _build(self, uri: str, duration: float, front: WindowFrontEnd, frames: FrameActivity,
+               names: dict[int, Naming], final: bool, notes: list[str]) -> LabelResult:
+        """Turns and speakers from frame activity; unnamed clusters become "Speaker N" by first appearance."""
+        grid = front.grid
+        spans = sorted((a, b, c) for c in range(frames.active.shape[1]) for a, b in runs(frames.active[:, c]))
+        spans = [(a, b, c) for a, b, c in spans if grid.time(a) < duration]
         tags: dict[int, str] = {}
-        unnamed = 0
-        for _, _, c in segs:
-            if c in tags:
-                continue
-            if c in names:
-                tags[c] = names[c].speaker_id
-            else:
-                unnamed += 1
-                tags[c] = f"Speaker {unnamed}"
-        turns = [
-            Turn(round(a * FRAME_S, 3), round(min(b * FRAME_S, duration), 3), tags[c],
-                 (names[c].name or names[c].speaker_id) if c in names else None, float(confidence[a:b].mean()))
-            for a, b, c in segs
-        ]
+        for _, _, c in spans:
+            if c not in tags:
+                tags[c] = names[c].speaker_id if c in names else f"Speaker {1 + sum(k not in names for k in tags)}"
+
+        def name(c: int) -> str | None:
+            return (names[c].name or names[c].speaker_id) if c in names else None
+
+        turns = [Turn(round(grid.time(a), 3), round(min(grid.time(b), duration), 3), tags[c], name(c),
+                      float(frames.share[a:b, c].mean())) for a, b, c in spans]
         speakers = [
-            SpeakerInfo(tag, round(sum(t.duration for t in turns if t.speaker == tag), 3),
-                        (names[c].name or names[c].speaker_id) if c in names else None,
+            SpeakerInfo(tag, round(sum(t.duration for t in turns if t.speaker == tag), 3), name(c),
                         names[c].speaker_id if c in names else None,
                         round(names[c].score, 4) if c in names else None)
             for c, tag in tags.items()
         ]
+        if not turns:
+            notes = [*notes, "no speech found"]
         return LabelResult(uri, duration, turns, speakers, self.model.model_id, final, notes)

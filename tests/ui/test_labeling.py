@@ -1,4 +1,8 @@
-"""The meeting screen: right number of lanes, exports, cancel, and a GUI thread that keeps running."""
+"""The meeting screen: right number of lanes, exports, cancel, and a GUI thread that keeps running.
+
+The screen labels with the engine's model; these tests run it on the default model (CAM++ zh-en), whose
+settings the labeling pipeline was built for, instead of the session's GE2E.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,31 @@ import pytest
 import soundfile as sf
 from PySide6.QtCore import QTimer
 
-from app.kiosk import KioskService
+from app.kiosk import KioskOptions, KioskService, MemoryDirectory
+from app.settings import Settings
 from ui.audio_source import FileSource
 from ui.screens.labeling import LabelingScreen
 from ui.workers import Workers
 
 WAIT_MS = 300_000
+
+
+@pytest.fixture(scope="module")
+def campplus_parts(kiosk_settings: Settings) -> tuple[object, object]:
+    """The default model (CAM++ zh-en) and the VAD, loaded once for this module."""
+    from app.wiring import build_engine
+
+    engine = build_engine(kiosk_settings, model_id="campplus-zh-en")
+    return engine.model, engine.vad
+
+
+@pytest.fixture
+def service(kiosk_settings: Settings, campplus_parts: tuple[object, object]):
+    """A kiosk service on the default model over an empty in-memory directory."""
+    svc = KioskService(kiosk_settings, options=KioskOptions(admin_pin="2468"), directory=MemoryDirectory())
+    svc.use_model(*campplus_parts)
+    yield svc
+    svc.close()
 
 
 @pytest.fixture

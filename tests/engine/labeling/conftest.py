@@ -1,11 +1,13 @@
-"""Fixtures of the labeling tests: the GE2E model, a labeler, and the offline results of the meeting excerpts."""
+"""Fixtures of the labeling tests: the default CAM++ model, a labeler, and the offline results of the meeting excerpts."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from engine.audio import load_audio
 from engine.config import ModelConfig
 from engine.labeling import Labeler, LabelResult
 from engine.labeling.formats import read_rttm, read_uem
@@ -22,15 +24,15 @@ def meetings(shared_data: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def ge2e() -> EmbeddingModel:
-    """The offline GE2E model (weights in the resemblyzer wheel)."""
-    return load_model(ModelConfig(model_id="ge2e", threads=2))
+def campplus() -> EmbeddingModel:
+    """The default embedding model (CAM++ zh-en, installed by `vomid models install`)."""
+    return load_model(ModelConfig(threads=1))
 
 
 @pytest.fixture(scope="session")
-def labeler(ge2e: EmbeddingModel) -> Labeler:
-    """A labeler with the default settings and no gallery."""
-    return Labeler(ge2e)
+def labeler(campplus: EmbeddingModel) -> Labeler:
+    """A labeler with the default settings and no gallery (segmentation-3.0 from the model cache)."""
+    return Labeler(campplus)
 
 
 @pytest.fixture(scope="session")
@@ -54,3 +56,13 @@ def hyp_turns(result: LabelResult) -> Turns:
 def one_speaker(result: LabelResult) -> Turns:
     """The same detected speech labeled as a single speaker."""
     return [(t.start, t.end, "one") for t in result.turns]
+
+
+def excerpt(meetings: Path, uri: str) -> np.ndarray:
+    """One excerpt's samples (16 kHz mono float32)."""
+    return load_audio(meetings / f"{uri}.wav").samples
+
+
+def speakers_in(turns: Turns) -> set[str]:
+    """The distinct speakers of some turns."""
+    return {who for _, _, who in turns}

@@ -1,4 +1,7 @@
-"""Inputs a meeting room produces that are not a clean meeting: silence, one voice, 8 kHz, split stereo."""
+"""Inputs a meeting room produces that are not a clean two-to-four person meeting.
+
+Silence, one voice, 8 kHz, split stereo, five or more people, two people talking over each other throughout.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import soxr
 from engine.audio import load_audio
 from engine.labeling import Labeler, LabelResult
 from engine.labeling.der import score_pairs
-from tests.engine.labeling.conftest import hyp_turns, one_speaker, reference
+from tests.engine.labeling.conftest import excerpt, hyp_turns, one_speaker, reference, speakers_in
 
 
 def _speaker_audio(shared_data: Path, speaker: str, seconds: float) -> np.ndarray:
@@ -76,3 +79,35 @@ def _main_speaker(result: LabelResult, a: float, b: float) -> str:
     for t in result.turns:
         time[t.speaker] = time.get(t.speaker, 0.0) + max(0.0, min(b, t.end) - max(a, t.start))
     return max(time, key=lambda k: time[k])
+
+
+def test_a_meeting_of_seven_people_finds_at_least_five(labeler: Labeler, meetings: Path) -> None:
+    """tst00 (4 people) then trn00 (3 others, another AMI meeting), joined into one 60 s recording."""
+    first, second = excerpt(meetings, "tst00"), excerpt(meetings, "trn00")
+    ref = reference(meetings, "tst00")[0] + [(a + 30.0, b + 30.0, who) for a, b, who in reference(meetings, "trn00")[0]]
+    assert len(speakers_in(ref)) == 7
+    result = labeler.label(np.concatenate([first, second]), 16000)
+    assert 5 <= len(result.speakers) <= 8  # measured: 5
+    ours = score_pairs({"joined": (ref, hyp_turns(result), [(0.0, 60.0)])})
+    single = score_pairs({"joined": (ref, one_speaker(result), [(0.0, 60.0)])})
+    assert ours.der < single.der - 0.15, (ours.der, single.der)
+    # People of the first meeting are not reused for the second one (different rooms, different people).
+    early = {t.speaker for t in result.turns if t.end <= 29.0}
+    late = {t.speaker for t in result.turns if t.start >= 31.0}
+    assert len(early) >= 2 and len(late) >= 2 and len(early & late) <= 1
+
+
+def test_two_people_talking_over_each_other_throughout(labeler: Labeler, shared_data: Path) -> None:
+    """Two readers mixed into one channel for 40 s: two speakers, most of the speech labeled with both at once."""
+    a = _speaker_audio(shared_data, "1688", 40.0)
+    b = _speaker_audio(shared_data, "2414", 40.0)
+    level = np.float32(0.005)
+    x = (a / np.sqrt(np.mean(a**2)) + b / np.sqrt(np.mean(b**2))) * level
+    result = labeler.label(x.astype(np.float32), 16000)
+    assert len(result.speakers) == 2
+    steps = np.zeros(4001, np.int64)
+    for t in result.turns:
+        steps[int(t.start * 100) : int(t.end * 100)] += 1
+    assert (steps >= 1).sum() / 100 > 30.0
+    assert (steps >= 2).sum() / 100 > 12.0  # measured 19.4 s labeled with both at once
+    assert all(s.speech_seconds > 15.0 for s in result.speakers)

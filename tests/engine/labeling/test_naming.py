@@ -1,4 +1,6 @@
-"""Naming: dev00's two people enrolled from their turns in dev01, then dev00 labeled with their names."""
+"""Naming: dev00's two people enrolled from their turns in dev01, then dev00 labeled with their names.
+
+The default model names at its identify threshold (0.42 for CAM++ zh-en)."""
 
 from __future__ import annotations
 
@@ -32,13 +34,13 @@ def _solo(turns: list[tuple[float, float, str]], who: str) -> list[tuple[float, 
     return out
 
 
-def _gallery(ge2e: EmbeddingModel, meetings: Path, people: list[str]) -> MemoryGallery:
+def _gallery(campplus: EmbeddingModel, meetings: Path, people: list[str]) -> MemoryGallery:
     """Voiceprints of ``people`` from their solo turns in dev01."""
     turns, _ = reference(meetings, "dev01")
     wav = load_audio(meetings / "dev01.wav")
     gallery = MemoryGallery()
     for who in people:
-        gallery.put(voiceprint_from_turns(ge2e, wav, _solo(turns, who), who, name=NAMES[who]))
+        gallery.put(voiceprint_from_turns(campplus, wav, _solo(turns, who), who, name=NAMES[who]))
     return gallery
 
 
@@ -62,9 +64,15 @@ def _named_accuracy(result: LabelResult, ref: list[tuple[float, float, str]]) ->
     return {name: right[name] / total[name] for name in total if total[name] > 0}
 
 
+def _share_of(turns: list, spans: list[tuple[float, float]]) -> float:  # type: ignore[type-arg]
+    """Share of the turns' time that falls inside ``spans``."""
+    inside = sum(max(0.0, min(t.end, b) - max(t.start, a)) for t in turns for a, b in spans)
+    return inside / max(1e-9, sum(t.duration for t in turns))
+
+
 @pytest.fixture(scope="module")
-def both_named(ge2e: EmbeddingModel, meetings: Path) -> LabelResult:
-    return Labeler(ge2e, gallery=_gallery(ge2e, meetings, ["MEE009", "MEE012"])).label(meetings / "dev00.wav")
+def both_named(campplus: EmbeddingModel, meetings: Path) -> LabelResult:
+    return Labeler(campplus, gallery=_gallery(campplus, meetings, ["MEE009", "MEE012"])).label(meetings / "dev00.wav")
 
 
 def test_both_people_are_named(both_named: LabelResult) -> None:
@@ -79,16 +87,22 @@ def test_named_turns_carry_the_right_names(both_named: LabelResult, meetings: Pa
     assert all(share >= 0.8 for share in accuracy.values()), accuracy
 
 
-def test_unenrolled_person_stays_speaker_n(ge2e: EmbeddingModel, meetings: Path) -> None:
-    result = Labeler(ge2e, gallery=_gallery(ge2e, meetings, ["MEE009"])).label(meetings / "dev00.wav")
+def test_unenrolled_person_stays_speaker_n(campplus: EmbeddingModel, meetings: Path) -> None:
+    result = Labeler(campplus, gallery=_gallery(campplus, meetings, ["MEE009"])).label(meetings / "dev00.wav")
     names = {s.label: s.name for s in result.speakers}
-    assert list(names.values()).count("Morgan") == 1
-    assert "Speaker 1" in names and names["Speaker 1"] is None
-    assert "Robin" not in names.values()
+    assert sorted(names) == ["MEE009", "Speaker 1"]
+    assert names["MEE009"] == "Morgan" and names["Speaker 1"] is None
+    ref, _ = reference(meetings, "dev00")
+    assert set(_named_accuracy(result, ref)) == {"Morgan"}
+    unnamed = [t for t in result.turns if t.speaker == "Speaker 1"]
+    assert unnamed and all(t.name is None for t in unnamed)
+    # Speaker 1's time is Robin's (MEE012), who is not enrolled.
+    robin = _share_of(unnamed, [(a, b) for a, b, who in ref if who == "MEE012"])
+    assert robin >= 0.8, robin
 
 
-def test_strangers_are_not_named(ge2e: EmbeddingModel, meetings: Path) -> None:
-    gallery = _gallery(ge2e, meetings, ["MEE009", "MEE012"])
+def test_strangers_are_not_named(campplus: EmbeddingModel, meetings: Path) -> None:
+    gallery = _gallery(campplus, meetings, ["MEE009", "MEE012"])
     for uri in ("trn00", "tst00", "sample"):
-        result = Labeler(ge2e, gallery=gallery).label(meetings / f"{uri}.wav")
+        result = Labeler(campplus, gallery=gallery).label(meetings / f"{uri}.wav")
         assert all(s.name is None for s in result.speakers), (uri, result.speakers)
