@@ -90,3 +90,18 @@ def test_label_command_writes_rttm_named_after_the_file(meetings: Path, tmp_path
     args = parser.parse_args(["label", str(meetings / "sample.wav"), "--no-names", "--out", str(srt)])
     assert args.func(args) == 0
     assert "-->" in srt.read_text()
+
+
+def test_bench_labels_writes_offline_and_live_figures_of_the_default_models(meetings: Path, tmp_path: Path) -> None:
+    from app.commands import bench_labels
+
+    parser = argparse.ArgumentParser()
+    bench_labels.add_bench_labels(parser.add_subparsers())
+    out = tmp_path / "bench.json"
+    args = parser.parse_args(["labels", str(meetings / "dev00.wav"), "--repeat", "1", "--json", str(out)])
+    assert args.func(args) == 0
+    data = json.loads(out.read_text())
+    assert data["offline"]["model"] == "campplus-zh-en" and data["offline"]["segmentation"] == "segmentation-3.0"
+    assert data["offline"]["threads"] == 1 and data["offline"]["audio_s"] == 30.0 and data["offline"]["rtf"] > 0
+    assert data["live"]["random_weights"] is False and isinstance(data["live"]["keeps_up"], bool)
+    assert len(data["load_average_1_5_15"]["before"]) == 3
