@@ -85,3 +85,22 @@ def test_errors_say_what_to_do(env, shared_data, tmp_path, capsys):
     assert main(["verify", "nobody", takes(shared_data, "1998")[0], "--model", "campplus"]) == 3
     err = capsys.readouterr().err
     assert "campplus" in err and "--model ge2e" in err
+
+
+def test_identify_of_a_stranger_on_the_default_model_matches_nobody(env, shared_data, monkeypatch, capsys):
+    monkeypatch.setenv("VOMID_MODEL", "campplus-zh-en")
+    reader = takes(shared_data, "1998")
+    assert main(["enrol", "r1998", *reader[:3], "--json"]) == 0
+    capsys.readouterr()
+
+    assert main(["identify", reader[4], "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["model"] == "campplus-zh-en" and found["threshold"] == pytest.approx(0.42)
+    assert found["candidates"][0]["speaker_id"] == "r1998" and found["candidates"][0]["score"] >= 0.42
+
+    stranger = takes(shared_data, "3080")[4]
+    assert main(["identify", stranger, "--json"]) == 1
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["candidates"] == [] and answer["threshold"] == pytest.approx(0.42), answer
+    assert main(["identify", stranger]) == 1
+    assert capsys.readouterr().out.strip() == "nobody matched (threshold 0.420, model campplus-zh-en)"

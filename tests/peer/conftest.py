@@ -58,13 +58,14 @@ class Running:
 
 
 @contextmanager
-def running_node(directory: Path, model: EmbeddingModel | None, *, tls: bool = True) -> Iterator[Running]:
+def running_node(directory: Path, model: EmbeddingModel | None, *, tls: bool = True,
+                 config: EngineConfig = CONFIG) -> Iterator[Running]:
     """Open a store in ``directory``, start a node over it (no model when ``model`` is None), stop both after."""
     directory.mkdir(parents=True, exist_ok=True)
     store = VoiceprintStore.open(directory / "store.db", KeyFileProvider(directory / "master.key"))
     try:
         keys = {scope: store.create_api_key(f"test {scope}", [scope])[1] for scope in SCOPES}
-        engine = batched_engine(CONFIG, model, store) if model is not None else None
+        engine = batched_engine(config, model, store) if model is not None else None
         node = Node(store, engine)
         server = NodeServer(node, tls=tls, cert_dir=directory).start()
         try:

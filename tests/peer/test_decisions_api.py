@@ -1,0 +1,47 @@
+"""Decisions over the REST API with the default model (CAM++ zh-en): the threshold in the answer is the model's,
+genuine attempts land above it, impostors and strangers below, and identify of a stranger has no candidate."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine.config import EngineConfig, ModelConfig
+from engine.models import load_model
+from engine.models.registry import get_spec
+from tests.peer.conftest import TAKES, Running, attempt_of, running_node, takes_of
+
+DEFAULT = EngineConfig(model=ModelConfig(threads=1))
+COSINE_T = get_spec("campplus-zh-en").default_threshold
+
+
+@pytest.fixture(scope="module")
+def campplus_node(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """A node on the default model with readers 1688 and 1998 enrolled over HTTP (fewer than 20: cosine)."""
+    with running_node(tmp_path_factory.mktemp("node"), load_model(DEFAULT.model), config=DEFAULT) as running:
+        with running.client("enrol") as client:
+            for speaker in TAKES:
+                r = client.post("/api/v1/voiceprint/register", data={"speaker_id": speaker, "name": f"Reader {speaker}"},
+                                files=takes_of(shared_data, speaker))
+                assert r.status_code == 201, r.text
+        yield running
+
+
+def test_api_decisions_use_the_default_models_threshold(campplus_node: Running, shared_data: Path) -> None:
+    with campplus_node.client("verify") as client:
+        genuine = client.post("/api/v1/voiceprint/verify", data={"speaker_id": "1688"},
+                              files={"audio": attempt_of(shared_data, "1688")}).json()
+        impostor = client.post("/api/v1/voiceprint/verify", data={"speaker_id": "1688"},
+                               files={"audio": attempt_of(shared_data, "1998")}).json()
+        found = client.post("/api/v1/voiceprint/identify", files={"audio": attempt_of(shared_data, "1998")}).json()
+        strangers = [client.post("/api/v1/voiceprint/identify", files={"audio": attempt_of(shared_data, s)}).json()
+                     for s in ("2414", "3080")]
+    assert genuine["model_id"] == "campplus-zh-en" and genuine["threshold"] == COSINE_T
+    assert genuine["accepted"] and genuine["decision"] == "accept" and genuine["score"] >= COSINE_T, genuine
+    assert impostor["threshold"] == COSINE_T and not impostor["accepted"] and impostor["score"] < COSINE_T, impostor
+    assert found["threshold"] == COSINE_T and found["best"]["speaker_id"] == "1998", found
+    assert all(c["score"] >= COSINE_T for c in found["candidates"]), found
+    for body in strangers:
+        assert body["threshold"] == COSINE_T and body["candidates"] == [] and body["best"] is None, body
