@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from peer.api import routes_cluster, routes_meetings, routes_replication, routes_system, routes_voiceprint
-from peer.api.docs import install_docs
+from peer.api.deps import document_scopes
+from peer.api.docs import ASSETS_URL, DOCS_URL, install_docs
 from peer.api.errors import install_error_handlers
 from peer.api.middleware import BodyGuardMiddleware, MetricsMiddleware
 from peer.node import VERSION, Node
@@ -16,7 +17,8 @@ from peer.node import VERSION, Node
 DESCRIPTION = """Speaker verification node of Edge-VoMID.
 
 Every route except `/health` and `/ready` needs an API key in the `X-API-Key` header
-(`vomid keys create --scope enrol|verify|admin`). Errors are always
+(`vomid keys create --scope enrol|verify|admin`); each operation states which under `x-required-scope`
+(`public`: no key; `cluster-member`: a member's client certificate, no key). Errors are always
 `{"error": {"code", "message", "details"}}`."""
 
 
@@ -41,12 +43,14 @@ def create_app(node: Node) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.node = node
-    app.include_router(routes_system.router)
-    app.include_router(routes_voiceprint.router)
-    app.include_router(routes_meetings.router)
-    app.include_router(routes_cluster.router)
-    app.include_router(routes_replication.router)
+    routers = [routes_system.router, routes_voiceprint.router, routes_meetings.router, routes_cluster.router,
+               routes_replication.router]
+    for router in routers:
+        app.include_router(router)
     install_docs(app, "/api/v1/openapi.json")
+    plain_openapi = app.openapi
+    public_paths = ["/api/v1/openapi.json", DOCS_URL, ASSETS_URL + "/{name}"]
+    app.openapi = lambda: document_scopes(routers, plain_openapi(), public_paths)  # type: ignore[method-assign]
     install_error_handlers(app)
     app.add_middleware(BodyGuardMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=node.metrics)

@@ -7,7 +7,8 @@ import binascii
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from fastapi import Security
+from fastapi import APIRouter, Security
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
@@ -20,6 +21,14 @@ from peer.errors import RequestValidationFailed
 from peer.node import Node
 
 M = TypeVar("M", bound=BaseModel)
+F = TypeVar("F", bound=Callable[..., Any])
+# Each operation of the OpenAPI document states who may call it under this extension: an API key scope
+# ("enrol", "verify", "admin"), "public" (no key), or "cluster-member" (mutual TLS, no API key).
+SCOPE_EXTENSION = "x-required-scope"
+PUBLIC = "public"
+CLUSTER_MEMBER = "cluster-member"
+# Served outside the document (Swagger UI and the document itself); listed in it under this extension.
+PUBLIC_PATHS_EXTENSION = "x-public-paths"
 api_key_header = APIKeyHeader(name=const.API_KEY_HEADER, auto_error=False, description="API key from `vomid keys create`")
 
 
@@ -51,7 +60,49 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
             await node.run(node.auth.require, principal, scope, route=route)
         return principal
 
-    return dependency
+    return declares(scope)(dependency)
+
+
+def declares(scope: str) -> Callable[[F], F]:
+    """Mark a dependency as the one stating a route's caller (``SCOPE_EXTENSION`` in the OpenAPI document)."""
+
+    def mark(dependency: F) -> F:
+        setattr(dependency, "required_scope", scope)  # noqa: B010 (an attribute mypy does not know on functions)
+        return dependency
+
+    return mark
+
+
+@declares(PUBLIC)
+async def public() -> None:
+    """A dependency that declares a route open to anyone, without an API key."""
+
+
+def declared_scopes(route: APIRoute) -> set[str]:
+    """The scopes the route's dependencies (at any depth) declare."""
+    found: set[str] = set()
+    pending = list(route.dependant.dependencies)
+    while pending:
+        dependant = pending.pop()
+        scope = getattr(dependant.call, "required_scope", None)
+        if scope is not None:
+            found.add(scope)
+        pending.extend(dependant.dependencies)
+    return found
+
+
+def document_scopes(routers: list[APIRouter], schema: dict[str, Any], public_paths: list[str]) -> dict[str, Any]:
+    """Write each route's declared scope into its operations; a route declaring none or several gets none."""
+    for route in (r for router in routers for r in router.routes):
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        scopes = declared_scopes(route)
+        for method in route.methods or ():
+            operation = schema["paths"].get(route.path_format, {}).get(method.lower())
+            if operation is not None and len(scopes) == 1:
+                operation[SCOPE_EXTENSION] = next(iter(scopes))
+    schema[PUBLIC_PATHS_EXTENSION] = sorted(public_paths)
+    return schema
 
 
 def validate(model: type[M], data: Any, *, strict: bool | None = None) -> M:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from peer.api.body import read_body
-from peer.api.deps import node_of, require
+from peer.api.deps import CLUSTER_MEMBER, declares, node_of, public, require
 from peer.auth import Principal
 from peer.errors import ClusterDisabledError, ModelNotLoadedError, RequestValidationFailed, ScopeError
 
@@ -52,6 +52,7 @@ def cluster_of(request: Request) -> ClusterNode:
     return cluster
 
 
+@declares(CLUSTER_MEMBER)
 async def member(request: Request) -> str:
     """The calling member's node id, from its client certificate; 403 for anyone else."""
     cluster = cluster_of(request)
@@ -98,7 +99,8 @@ async def members(request: Request, caller: str = Depends(member)) -> dict[str, 
     return cluster_of(request).status()
 
 
-@router.post("/join", summary="Join with a one-time token (proof of the token's secret, no API key)")
+@router.post("/join", summary="Join with a one-time token (proof of the token's secret, no API key)",
+             dependencies=[Depends(public)])
 async def join(request: Request, body: JoinRequest) -> dict[str, Any]:
     node, cluster = node_of(request), cluster_of(request)
     return await node.run(cluster.membership.accept_join, body.model_dump())

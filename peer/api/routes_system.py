@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from starlette.responses import JSONResponse, Response
 
 from peer.api import schemas as s
-from peer.api.deps import node_of, require
+from peer.api.deps import node_of, public, require
 from peer.auth import Principal
 from peer.errors import NotFoundError
 from peer.node import VERSION, Node
@@ -23,13 +23,14 @@ def _health(node: Node, status: str) -> dict[str, Any]:
             "ready": node.ready}
 
 
-@router.get("/health", response_model=s.Health, tags=["system"], summary="Liveness (no API key)")
+@router.get("/health", response_model=s.Health, tags=["system"], summary="Liveness (no API key)",
+            dependencies=[Depends(public)])
 async def health(request: Request) -> Any:
     return _health(node_of(request), "ok")
 
 
 @router.get("/ready", response_model=s.Health, tags=["system"], responses={503: {"model": s.Health}},
-            summary="Readiness: model loaded and store open (no API key)")
+            summary="Readiness: model loaded and store open (no API key)", dependencies=[Depends(public)])
 async def ready(request: Request) -> Any:
     node = node_of(request)
     if not node.ready:

@@ -17,7 +17,7 @@ from engine.models import load_model
 from engine.models.base import EmbeddingModel
 from engine.store import KeyFileProvider, VoiceprintStore
 from peer.membership import JoinToken, Membership, finish_join, join_request
-from peer.node import Node, batched_engine
+from peer.node import Node, NodeLimits, batched_engine
 from peer.server import NodeServer
 
 SCOPES = ("enrol", "verify", "admin")
@@ -59,14 +59,14 @@ class Running:
 
 @contextmanager
 def running_node(directory: Path, model: EmbeddingModel | None, *, tls: bool = True,
-                 config: EngineConfig = CONFIG) -> Iterator[Running]:
+                 config: EngineConfig = CONFIG, limits: NodeLimits | None = None) -> Iterator[Running]:
     """Open a store in ``directory``, start a node over it (no model when ``model`` is None), stop both after."""
     directory.mkdir(parents=True, exist_ok=True)
     store = VoiceprintStore.open(directory / "store.db", KeyFileProvider(directory / "master.key"))
     try:
         keys = {scope: store.create_api_key(f"test {scope}", [scope])[1] for scope in SCOPES}
         engine = batched_engine(config, model, store) if model is not None else None
-        node = Node(store, engine)
+        node = Node(store, engine, limits=limits)
         server = NodeServer(node, tls=tls, cert_dir=directory).start()
         try:
             yield Running(server, node, store, keys, directory)
