@@ -11,6 +11,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from engine.gallery import Gallery, MemoryGallery, Voiceprint
+from engine.store.audit import clean_fields
+from engine.store.errors import UnknownSpeakerIdError
 
 
 class SpeakerLike(Protocol):
@@ -110,7 +112,7 @@ class MemoryDirectory:
         with self._lock:
             old = self._speakers.get(speaker_id)
             if old is None:
-                raise KeyError(speaker_id)
+                raise UnknownSpeakerIdError(f"no speaker {speaker_id}")  # as the store refuses it
             if status != "active" and old.status == "active":
                 self._parked[speaker_id] = [v for m in old.models if (v := self._gallery.get(speaker_id, m))]
                 self._gallery.remove(speaker_id)
@@ -133,6 +135,7 @@ class MemoryDirectory:
 
     # -- audit ---------------------------------------------------------------------------------
     def audit(self, event: str, actor: str, **fields: Any) -> int:
+        fields = clean_fields(fields)  # the store's rule: no audio, embeddings or raw bytes (AuditFieldError)
         with self._lock:
             self._audit.append({"seq": len(self._audit) + 1, "ts": time.time(), "event": event, "actor": actor,
                                 "subject": fields.get("speaker_id"), "fields": dict(fields)})

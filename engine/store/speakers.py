@@ -45,7 +45,7 @@ class SpeakerAdmin(StoreBase):
         limit: int | None = None,
         offset: int = 0,
     ) -> list[SpeakerRecord]:
-        """Speakers ordered by id, optionally filtered by status, paged."""
+        """Speakers ordered by id (each with the models it has live voiceprints for), optionally filtered, paged."""
         query = select(speakers).order_by(speakers.c.speaker_id).offset(offset)
         if status is not None:
             query = query.where(speakers.c.status == _checked_status(status))
@@ -54,7 +54,18 @@ class SpeakerAdmin(StoreBase):
         if limit is not None:
             query = query.limit(limit)
         with self._engine.connect() as conn:
-            return [speaker_record(r) for r in conn.execute(query)]
+            rows = list(conn.execute(query))
+            models: dict[str, list[str]] = {}
+            ids = [r.speaker_id for r in rows]
+            for start in range(0, len(ids), 500):  # bounded IN lists
+                found = conn.execute(
+                    select(voiceprints.c.speaker_id, voiceprints.c.model_id)
+                    .where(voiceprints.c.speaker_id.in_(ids[start:start + 500]), voiceprints.c.deleted.is_(False))
+                    .order_by(voiceprints.c.model_id)
+                )
+                for speaker_id, model_id in found:
+                    models.setdefault(speaker_id, []).append(model_id)
+            return [speaker_record(r, tuple(models.get(r.speaker_id, ()))) for r in rows]
 
     def count_speakers(self, *, status: str | None = None) -> int:
         """Number of live speakers, optionally with one status."""
