@@ -1,4 +1,9 @@
-"""Fixtures of the kiosk UI tests: one ge2e model per session, a fresh service and window per test."""
+"""Fixtures of the kiosk UI tests: the models loaded once per session, and per test a fresh service over the
+real encrypted store (SQLite in tmp_path, opened as the app opens it), on the default model.
+
+``MemoryDirectory`` stays only where a test is about widgets or files that no directory touches; each such
+test says so.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from app.kiosk import KioskOptions, KioskService, MemoryDirectory
+from app.kiosk import Directory, KioskOptions, KioskService
 from app.settings import Settings, load_settings
+from engine.models.registry import DEFAULT_MODEL
+
+ADMIN_PIN = "2468"
 
 
 @pytest.fixture(scope="session")
@@ -21,18 +29,46 @@ def kiosk_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="session")
 def ge2e_parts(kiosk_settings: Settings) -> tuple[object, object]:
-    """The ge2e model and the VAD, loaded once for the whole session."""
+    """The ge2e model and the VAD, loaded once for the whole session (tests of plumbing, not of decisions)."""
     from app.wiring import build_engine
 
     engine = build_engine(kiosk_settings, model_id="ge2e")
     return engine.model, engine.vad
 
 
+@pytest.fixture(scope="session")
+def default_parts(kiosk_settings: Settings) -> tuple[object, object]:
+    """The default model (CAM++ zh-en, real weights, the product's thresholds) and the VAD, loaded once."""
+    from app.wiring import build_engine
+
+    engine = build_engine(kiosk_settings, model_id=DEFAULT_MODEL)
+    return engine.model, engine.vad
+
+
 @pytest.fixture
-def service(kiosk_settings: Settings, ge2e_parts: tuple[object, object]) -> Iterator[KioskService]:
-    """A kiosk service over an empty in-memory directory, model already loaded."""
-    svc = KioskService(kiosk_settings, options=KioskOptions(admin_pin="2468"), directory=MemoryDirectory())
-    svc.use_model(*ge2e_parts)
+def store_settings(kiosk_settings: Settings, tmp_path: Path) -> Settings:
+    """The session's settings on the default model, with this test's own data dir and a key file in it."""
+    return kiosk_settings.model_copy(update={"model": DEFAULT_MODEL, "data_dir": tmp_path / "data",
+                                             "store_url": None, "master_key_source": "file"})
+
+
+@pytest.fixture
+def store_directory(store_settings: Settings) -> Iterator[Directory]:
+    """The encrypted voiceprint store on SQLite in tmp_path, opened by ``app.wiring.open_store`` as the app does."""
+    from app.wiring import open_store
+
+    store = open_store(store_settings)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def service(store_settings: Settings, store_directory: Directory,
+            default_parts: tuple[object, object]) -> Iterator[KioskService]:
+    """A kiosk service on the default model over the real store, model already loaded."""
+    svc = KioskService(store_settings, options=KioskOptions(admin_pin=ADMIN_PIN), directory=store_directory)
+    svc.use_model(*default_parts)
+    assert svc.model_id == DEFAULT_MODEL
     yield svc
     svc.close()
 

@@ -1,4 +1,8 @@
-"""Admin screen (delete, disable, PIN) and kiosk mode (close needs the PIN, idle returns to login)."""
+"""Admin screen (delete, disable, PIN) and kiosk mode (close needs the PIN, idle returns to login).
+
+The window runs over the ``service`` fixture: the real encrypted store, so the speakers table shows what the
+store lists (the models column was blank in production while these tests ran on the in-memory fake).
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from ui.workers import Workers
 def put_speaker(service: KioskService, speaker_id: str, name: str, seed: int) -> None:
     """A stored voiceprint (random unit vectors: these tests are about administration, not voices)."""
     rng = np.random.default_rng(seed)
-    takes = rng.random((3, 256)).astype(np.float32)
+    takes = rng.random((3, service.engine.model.dim)).astype(np.float32)
     mean = takes.mean(axis=0) / np.linalg.norm(takes.mean(axis=0))
     service.directory.put(Voiceprint(speaker_id, service.model_id, mean, takes, 12.0, name=name))
 
@@ -37,6 +41,10 @@ def rows(table) -> list[str]:
     return [table.item(r, 0).text() for r in range(table.rowCount())]
 
 
+def column(table, index: int) -> list[str]:
+    return [table.item(r, index).text() for r in range(table.rowCount())]
+
+
 def test_admin_delete_removes_the_speaker(qtbot, window: MainWindow, service: KioskService) -> None:
     put_speaker(service, "1688", "Ada Lovelace", 1)
     put_speaker(service, "3080", "Grace Hopper", 2)
@@ -44,6 +52,8 @@ def test_admin_delete_removes_the_speaker(qtbot, window: MainWindow, service: Ki
     assert window.show_screen(3)
     admin = window.admin
     qtbot.waitUntil(lambda: rows(admin.speakers) == ["1688", "3080"], timeout=10_000)
+    assert column(admin.speakers, 1) == ["Ada Lovelace", "Grace Hopper"]
+    assert column(admin.speakers, 3) == [service.model_id, service.model_id]  # the models column
     assert admin.select_speaker("1688")
     admin.confirm_delete = lambda sid: sid == "1688"
     with qtbot.waitSignal(admin.changed, timeout=10_000):
@@ -64,6 +74,7 @@ def test_disabled_speaker_leaves_the_search_space(qtbot, window: MainWindow, ser
     with qtbot.waitSignal(admin.changed, timeout=10_000):
         admin.disable_btn.click()
     assert service.speakers()[0].status == "disabled"
+    qtbot.waitUntil(lambda: column(admin.speakers, 2) == ["disabled"], timeout=10_000)
     assert service.engine.gallery.matrix(service.model_id)[0] == []
 
 

@@ -1,4 +1,8 @@
-"""The admin Settings tab saves what the admin applies, so the next start (a fresh load) uses it."""
+"""The admin Settings tab saves what the admin applies, so the next start (a fresh load) uses it.
+
+On ``MemoryDirectory`` on purpose: these tests are about the settings file (the form, overrides, a read-only
+file) and load no model; they enrol, sign in, list, delete and audit-assert nothing.
+"""
 
 from __future__ import annotations
 

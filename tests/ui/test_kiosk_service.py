@@ -1,4 +1,7 @@
-"""The kiosk adapter without Qt: verify mode with lockout, replay refusal, and the node's life cycle."""
+"""The kiosk adapter without Qt: verify mode with lockout, replay refusal, and the node's life cycle.
+
+Tests of decisions use the ``service`` fixture: the default model over the real encrypted store.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +40,8 @@ def test_verify_mode_locks_the_claimed_id_after_repeated_failures(service: Kiosk
     assert after.decision == "locked"  # even the right voice waits until the lock ends
     events = service.audit_log()
     assert any(e["event"] == "login_lockout" for e in events)
+    decisions = [(e["event"], e["subject"], e["fields"]["accepted"]) for e in reversed(events) if e["event"] == "verify"]
+    assert decisions == [("verify", "1688", True), ("verify", "1688", False), ("verify", "1688", False)]
     assert any(e["event"] == "setting_changed" and e["fields"]["setting"] == "mode" for e in events)
 
 
@@ -92,12 +97,11 @@ def test_calibration_picks_a_threshold_between_targets_and_impostors(service: Ki
 
 
 def test_a_threshold_the_admin_saves_is_in_force_after_a_restart(ge2e_parts, tmp_path: Path) -> None:
-    from app.kiosk.directory import MemoryDirectory
     from app.settings import load_settings
-    from app.wiring import build_engine
+    from app.wiring import build_engine, open_store
 
     settings = load_settings(model="ge2e", data_dir=tmp_path / "data")
-    service = KioskService(settings, options=KioskOptions(), directory=MemoryDirectory())
+    service = KioskService(settings, options=KioskOptions(), directory=open_store(settings))
     service.use_model(*ge2e_parts)
     default = service.threshold()
     path = service.save_threshold(default + 0.05)

@@ -1,7 +1,8 @@
 """The meeting screen: right number of lanes, exports, cancel, and a GUI thread that keeps running.
 
-The screen labels with the engine's model; these tests run it on the default model (CAM++ zh-en), whose
-settings the labeling pipeline was built for, instead of the session's GE2E.
+The screen labels with the engine's model: these tests run on the shared ``service`` fixture, the default model
+(CAM++ zh-en, whose settings the labeling pipeline was built for) over the real encrypted store, so a meeting
+participant enrolled from the screen is stored, and named in the next meeting, the way production does it.
 """
 
 from __future__ import annotations
@@ -14,31 +15,13 @@ import pytest
 import soundfile as sf
 from PySide6.QtCore import QTimer
 
-from app.kiosk import KioskOptions, KioskService, MemoryDirectory
-from app.settings import Settings
+from app.kiosk import KioskService
+from engine.models.registry import DEFAULT_MODEL
 from ui.audio_source import FileSource
 from ui.screens.labeling import LabelingScreen
 from ui.workers import Workers
 
 WAIT_MS = 300_000
-
-
-@pytest.fixture(scope="module")
-def campplus_parts(kiosk_settings: Settings) -> tuple[object, object]:
-    """The default model (CAM++ zh-en) and the VAD, loaded once for this module."""
-    from app.wiring import build_engine
-
-    engine = build_engine(kiosk_settings, model_id="campplus-zh-en")
-    return engine.model, engine.vad
-
-
-@pytest.fixture
-def service(kiosk_settings: Settings, campplus_parts: tuple[object, object]):
-    """A kiosk service on the default model over an empty in-memory directory."""
-    svc = KioskService(kiosk_settings, options=KioskOptions(admin_pin="2468"), directory=MemoryDirectory())
-    svc.use_model(*campplus_parts)
-    yield svc
-    svc.close()
 
 
 @pytest.fixture
@@ -105,6 +88,8 @@ def test_enrol_a_meeting_speaker_then_the_next_meeting_names_them(qtbot, screen,
     with qtbot.waitSignal(screen.speaker_enrolled, timeout=WAIT_MS) as enrolled:
         screen.enrol_speaker(talker, "MEE009")
     assert enrolled.args[0].speaker_id == "MEE009"
+    listed = screen.service.speakers()
+    assert [(r.speaker_id, r.name, r.models) for r in listed] == [("MEE009", "Mee Nine", (DEFAULT_MODEL,))]
     with qtbot.waitSignal(screen.labelled, timeout=WAIT_MS) as second:
         screen.open_file(shared_data / "diarization" / "dev01.wav")  # the same two people, another excerpt
     assert "MEE009" in second.args[0].speakers

@@ -1,4 +1,8 @@
-"""When the configured model cannot load, the app says why and offers the offline model explicitly."""
+"""When the configured model cannot load, the app says why and offers the offline model explicitly.
+
+On ``MemoryDirectory`` on purpose: the test is about the model's load failure and the prompt; it enrols, signs
+in, lists, deletes and audits nothing.
+"""
 
 from __future__ import annotations
 
