@@ -28,6 +28,10 @@ class SpeakerLike(Protocol):
 class Directory(Gallery, Protocol):
     """Gallery plus speaker records and the audit log (``engine.store.VoiceprintStore`` fits)."""
 
+    def put(self, voiceprint: Voiceprint, *, actor: str = "local") -> None:
+        """Store a voiceprint, creating the speaker when new; audited as ``enrol`` under ``actor``."""
+        ...
+
     def speaker(self, speaker_id: str) -> SpeakerLike | None:
         """One live speaker, or None."""
         ...
@@ -88,7 +92,8 @@ class MemoryDirectory:
                 self._gallery.put(voiceprint)
             else:
                 self._parked.setdefault(sid, []).append(voiceprint)
-            self.audit("enrolled", actor, speaker_id=sid, model_id=voiceprint.model_id)
+            self.audit("enrol", actor, speaker_id=sid, model_id=voiceprint.model_id,  # the store's entry
+                       takes=int(voiceprint.takes.shape[0]), speech_s=float(voiceprint.speech_seconds))
 
     def get(self, speaker_id: str, model_id: str) -> Voiceprint | None:
         return self._gallery.get(speaker_id, model_id)

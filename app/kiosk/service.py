@@ -224,13 +224,13 @@ class KioskService:
         seconds = float(sum(c.speech_seconds for _, c in good))
         vp = Voiceprint(speaker_id=speaker_id, model_id=self.engine.model_id, mean=mean_of_takes(matrix),
                         takes=matrix, speech_seconds=seconds, name=name or None)
-        self.directory.put(vp)
+        self.directory.put(vp, actor=ACTOR)  # the directory files the one ``enrol`` entry
         for samples, check in good:
             self.replays.remember(samples, check.vector)
         score = _leave_one_out(matrix)
         threshold = self.threshold()
-        self.directory.audit("enrol", ACTOR, speaker_id=speaker_id, model_id=vp.model_id, takes=len(good),
-                             check_score=round(score, 4))
+        self.directory.audit("enrol_check", ACTOR, speaker_id=speaker_id, model_id=vp.model_id,
+                             check_score=round(score, 4), passed=bool(score >= threshold))
         return EnrolOutcome(speaker_id, name, len(good), seconds, score, threshold, score >= threshold)
 
     # -- login ---------------------------------------------------------------------------------

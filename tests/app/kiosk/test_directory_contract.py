@@ -85,3 +85,10 @@ def test_deleting_a_speaker_removes_it_everywhere(directory: Directory) -> None:
     assert [s.speaker_id for s in directory.list_speakers()] == ["bob"]
     assert directory.matrix("campplus-zh-en")[0] == ["bob"]
     assert [e["event"] for e in directory.audit_entries(subject="alice")][-1] == "speaker_deleted"
+
+
+def test_a_put_files_one_enrol_entry_under_its_actor(directory: Directory) -> None:
+    directory.put(make_voiceprint("alice", "campplus-zh-en", seed=1), actor="kiosk")
+    (entry,) = directory.audit_entries(subject="alice")
+    assert (entry["event"], entry["actor"], entry["subject"]) == ("enrol", "kiosk", "alice")
+    assert entry["fields"]["model_id"] == "campplus-zh-en" and entry["fields"]["takes"] >= 1
