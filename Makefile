@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install system-deps bundle bundle-cli
+.PHONY: run test install system-deps bundle bundle-cli bundle-check
 
 # The main job: the kiosk app. It checks the engine first, so a broken install says so before the window.
 run: install
@@ -41,3 +41,8 @@ bundle:
 
 bundle-cli:
 	bash packaging/build.sh --cli-only
+
+# Build the bundle and check it as a user would meet it: self-tests on ge2e and the default model, and the
+# GUI ready on the default model (minutes; not part of `make test`).
+bundle-check: install
+	bash packaging/build.sh --require-default-model

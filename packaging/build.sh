@@ -5,11 +5,14 @@
 #   packaging/build.sh --cli-only   CLI only (no PySide6)
 #   packaging/build.sh --venv-only  only make (or refresh) the build venv
 #   packaging/build.sh --incremental  reuse PyInstaller's work folder (faster rebuilds; releases build clean)
+#   packaging/build.sh --require-default-model  fail unless the bundle carries campplus-zh-en, passes its
+#                                   self-test on it and the GUI becomes ready on it (`make bundle-check`)
 #
 # It makes its own build venv (build/venv, ignored by git) from pyproject.toml: torch first with exactly
-# `torch==2.13.0` (the CPU wheel), then the rest, then removes the old `typing` backport that resemblyzer
-# pulls in and PyInstaller refuses to run beside. The project's .venv is never touched.
-# Env: PYTHON (default python3.11), VOMID_MODEL_CACHE_DIR (ModelScope cache holding CAM++, optional).
+# `torch==2.13.0` (the CPU wheel), then the rest, then removes the old `typing` backport (PyInstaller
+# refuses to run beside it). The project's .venv is never touched. The models are taken from the model
+# cache as `vomid models install` left it.
+# Env: PYTHON (default python3.11), VOMID_MODEL_CACHE_DIR (the model cache, default the per-user one).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,13 +27,15 @@ CLI_ONLY=0
 VENV_ONLY=0
 CLEAN=--clean
 RUN_SELF_TEST=1
+REQUIRE_MODEL=0
 for arg in "$@"; do
   case "$arg" in
     --cli-only) CLI_ONLY=1 ;;
     --venv-only) VENV_ONLY=1 ;;
     --incremental) CLEAN= ;;
     --no-self-test) RUN_SELF_TEST=0 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --require-default-model) REQUIRE_MODEL=1 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;
   esac
 done
@@ -102,8 +107,11 @@ if (( RUN_SELF_TEST )); then
   t0=$(now); run "$BUNDLE/vomid" --version; VERSION_S=$(elapsed "$t0")
   t0=$(now); run "$BUNDLE/vomid" --help > /dev/null; HELP_S=$(elapsed "$t0")
   t0=$(now); run "$BUNDLE/vomid" --self-test --model ge2e; SELFTEST_S=$(elapsed "$t0")
-  if [[ -n "$(ls "$BUNDLE/_internal/models" 2>/dev/null)" ]]; then
+  if [[ -f "$BUNDLE/_internal/models/campplus-zh-en/manifest.json" ]]; then
     run "$BUNDLE/vomid" --self-test --model campplus-zh-en --no-qt
+  elif (( REQUIRE_MODEL )); then
+    echo "FAIL: the bundle carries no campplus-zh-en; run \`vomid models install\` before building" >&2
+    exit 1
   fi
   GUI_LINE="no GUI in this build"
   if [[ -x "$BUNDLE/vomid-gui" ]]; then
@@ -117,6 +125,11 @@ if (( RUN_SELF_TEST )); then
     if [[ -z "$GUI_LINE" ]]; then
       echo "$GUI_OUT" | tail -20
       echo "FAIL: vomid-gui --exit-when-ready never reached a usable login screen" >&2
+      exit 1
+    fi
+    if (( REQUIRE_MODEL )) && ! grep -q "model campplus-zh-en ready" <<< "$GUI_LINE"; then
+      echo "$GUI_OUT" | tail -20
+      echo "FAIL: vomid-gui did not become ready on campplus-zh-en" >&2
       exit 1
     fi
     GUI_LINE="$GUI_LINE (process wall $GUI_S s)"
