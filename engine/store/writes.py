@@ -18,7 +18,7 @@ from engine.store import audit
 from engine.store.base import StoreBase, put_takes
 from engine.store.crypto import new_key
 from engine.store.merge import PendingRows
-from engine.store.models import speakers, voiceprints
+from engine.store.models import data_keys, speakers, voiceprints
 from engine.store.records import seal_fields, validate
 
 
@@ -137,7 +137,7 @@ class EnrolmentWrites(StoreBase):
         sid = vp.speaker_id
         if row is not None:
             status = self._ensure_speaker(conn, row, sid, vp.name, hlc)
-            if row.deleted:
+            if row.deleted or not self._has_data_key(conn, sid):  # revived by a peer's newer record: no key yet
                 self._new_data_key(conn, sid)
             return status
         now = time.time()
@@ -160,6 +160,9 @@ class EnrolmentWrites(StoreBase):
         rows.keys.append(self._data_key_row(sid, dek))
         self._dek.put(sid, dek)
         return "active"
+
+    def _has_data_key(self, conn: Connection, sid: str) -> bool:
+        return conn.execute(select(data_keys.c.speaker_id).where(data_keys.c.speaker_id == sid)).first() is not None
 
     def _print_values(
         self, aead: AESGCM, vp: Voiceprint, mean: np.ndarray, takes: np.ndarray, hlc: str
