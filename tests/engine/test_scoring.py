@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from engine.errors import ModelMismatchError
-from engine.scoring import ASNorm, cosine, cosine_matrix, cosine_scores, mean_of_takes, normalise
+from engine.scoring import ASNorm, cosine, cosine_matrix, cosine_scores, mean_of_takes, normalise, unit_rows
 
 
 def _unit(rng: np.random.Generator, n: int, d: int = 32) -> np.ndarray:
@@ -121,3 +121,12 @@ def test_a_huge_cohort_is_subsampled_and_still_scores_every_enrolment() -> None:
     assert norm.cohort.shape == (1000, 16)
     scores = norm.score_many(gallery[10], gallery)
     assert scores.shape == (9000,) and int(np.argmax(scores)) == 10
+
+
+def test_unit_rows_scales_every_row_to_unit_length_and_zeroes_broken_rows() -> None:
+    means = np.array([[3.0, 4.0], [0.0, 0.0], [np.nan, 1.0], [1.0, np.inf], [-2.0, 0.0], [0.03, 0.04]])
+    rows = unit_rows(means)
+    assert rows.dtype == np.float32 and rows.shape == (6, 2)
+    np.testing.assert_allclose(rows, [[0.6, 0.8], [0, 0], [0, 0], [0, 0], [-1.0, 0.0], [0.6, 0.8]], atol=1e-6)
+    # a broken voiceprint scores 0 against every query instead of poisoning the 1:N search with NaN
+    assert np.isfinite(rows @ np.array([1.0, 0.0], dtype=np.float32)).all()
