@@ -85,6 +85,8 @@ def parse_json(body: bytes) -> Any:
     """The body as JSON, or 400 malformed_body."""
     try:
         return json.loads(body)
+    except RecursionError as exc:  # thousands of nested brackets: refused, never a 500
+        raise MalformedBodyError("the JSON body is nested too deeply") from exc
     except (UnicodeDecodeError, ValueError) as exc:
         raise MalformedBodyError(f"the body is not valid JSON: {exc}") from exc
 

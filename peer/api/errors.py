@@ -110,7 +110,8 @@ async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = {404: pe.NotFoundError.code, 405: pe.MethodNotAllowedError.code}.get(exc.status_code, "http_error")
+    code = {400: pe.MalformedBodyError.code, 404: pe.NotFoundError.code,
+            405: pe.MethodNotAllowedError.code}.get(exc.status_code, "http_error")
     return error_response(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
 
 
