@@ -119,3 +119,9 @@ class InstallOfflineError(ModelInstallError):
     """The package index could not be reached to fetch a model's wheel."""
 
     code = "install_offline"
+
+
+class InvalidNameError(VomidError):
+    """A display name holds characters people cannot see or that reorder the text."""
+
+    code = "invalid_name"

@@ -14,6 +14,7 @@ from engine.embedder import Embedder, EmbeddingResult, Purpose
 from engine.errors import EnrolmentError, ModelMismatchError, QualityRejected, UnknownSpeakerError
 from engine.gallery import Gallery, MemoryGallery, Voiceprint
 from engine.models.base import EmbeddingModel
+from engine.names import check_display_name
 from engine.quality import QualityReport
 from engine.scoring import ASNorm, cosine_scores, mean_of_takes, normalise
 from engine.vad import SileroVad
@@ -200,6 +201,7 @@ class Engine:
         Voiceprint
             The stored voiceprint (per-take embeddings and their normalised mean).
         """
+        name = check_display_name(name)  # before any audio work
         if len(takes) < self.config.min_enrol_takes:
             raise EnrolmentError(f"{len(takes)} take(s) given, {self.config.min_enrol_takes} needed")
         needed = self.config.min_enrol_takes * self.config.quality.min_speech_enrol_s

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from engine.gallery import Gallery, MemoryGallery, Voiceprint
+from engine.names import check_display_name
 from engine.store.audit import clean_fields
 from engine.store.errors import UnknownSpeakerIdError
 
@@ -85,7 +86,8 @@ class MemoryDirectory:
             sid = voiceprint.speaker_id
             old = self._speakers.get(sid)
             models = tuple(sorted({*(old.models if old else ()), voiceprint.model_id}))
-            name = voiceprint.name if voiceprint.name is not None else (old.name if old else None)
+            name = check_display_name(voiceprint.name)
+            name = name if name is not None else (old.name if old else None)
             status = old.status if old else "active"
             self._speakers[sid] = MemorySpeaker(sid, name, status, old.created_at if old else time.time(), models)
             if status == "active":

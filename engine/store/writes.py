@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, select, update
 
 from engine.gallery import Voiceprint
+from engine.names import check_display_name
 from engine.store import audit
 from engine.store.base import StoreBase, put_takes
 from engine.store.crypto import new_key
@@ -69,6 +70,8 @@ class EnrolmentWrites(StoreBase):
             Number of voiceprints written.
         """
         todo = list(items)
+        for vp in todo:
+            check_display_name(vp.name)  # every name readable before anything is written
         checked = [(vp, *validate(vp)) for vp in todo]
         for start in range(0, len(checked), batch):
             self._write_batch(checked[start : start + batch], actor)

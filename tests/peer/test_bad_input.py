@@ -243,3 +243,26 @@ def test_plain_http_serves_on_loopback(tmp_path: Path) -> None:
     with running_node(tmp_path, None, tls=False) as plain:
         assert plain.url.startswith("http://")
         assert httpx.get(plain.url + "/health").status_code == 200
+
+
+@pytest.mark.parametrize("name", ["Bob\u202eecila", "nul\x00name", "\x1b[2JWiped"])
+def test_a_name_with_hidden_or_reordering_characters_is_422_and_nothing_is_stored(
+        node: Running, shared_data: Path, name: str) -> None:
+    with node.client("enrol") as client:
+        r = client.post("/api/v1/voiceprint/register", data={"speaker_id": "mallory", "name": name},
+                        files=takes_of(shared_data, "1688"))
+        looked = client.get("/api/v1/voiceprint/mallory")
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["code"] == "invalid_name" and "plain text" in r.json()["error"]["message"]
+    assert looked.status_code == 404
+
+
+def test_a_chinese_name_is_stored_as_given(node: Running, shared_data: Path) -> None:
+    with node.client("enrol") as client:
+        r = client.post("/api/v1/voiceprint/register", data={"speaker_id": "lilei", "name": "李雷"},
+                        files=takes_of(shared_data, "1998"))
+        looked = client.get("/api/v1/voiceprint/lilei")
+    with node.client("admin") as client:
+        client.delete("/api/v1/voiceprint/lilei")
+    assert r.status_code == 201, r.text
+    assert looked.json()["name"] == "李雷"

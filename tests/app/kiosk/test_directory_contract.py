@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from app.kiosk.directory import Directory, MemoryDirectory
+from engine.errors import InvalidNameError
 from engine.store import KeyFileProvider, VoiceprintStore
 from engine.store.errors import AuditFieldError, UnknownSpeakerIdError
 from tests.engine.store.conftest import PgServer, make_voiceprint, pg_server  # noqa: F401 (the session's server)
@@ -92,3 +93,21 @@ def test_a_put_files_one_enrol_entry_under_its_actor(directory: Directory) -> No
     (entry,) = directory.audit_entries(subject="alice")
     assert (entry["event"], entry["actor"], entry["subject"]) == ("enrol", "kiosk", "alice")
     assert entry["fields"]["model_id"] == "campplus-zh-en" and entry["fields"]["takes"] >= 1
+
+
+READABLE = ["Zoë Ångström", "李雷", "محمد", "Ana María O'Neil", "می\u200cخواهم", "  Padded Name "]
+HIDDEN = ["Bob\x00", "\x1b[31mRed", "Line\nbreak", "Bob\u202eecila", "\u2066Isolated", "Zero\u200bwidth", "   "]
+
+
+def test_readable_names_are_kept_as_given(directory: Directory) -> None:
+    for i, name in enumerate(READABLE):
+        directory.put(make_voiceprint(f"p{i}", "campplus-zh-en", name=name, seed=i))
+    assert [directory.speaker(f"p{i}").name for i in range(len(READABLE))] == READABLE  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("name", HIDDEN)
+def test_names_with_hidden_or_reordering_characters_are_refused(directory: Directory, name: str) -> None:
+    with pytest.raises(InvalidNameError) as info:
+        directory.put(make_voiceprint("mallory", "campplus-zh-en", name=name, seed=9))
+    assert "plain text" in info.value.message or "blank" in info.value.message
+    assert directory.speaker("mallory") is None  # nothing was written
