@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -79,8 +80,7 @@ def _holder(item_id: str, cache: Any, settings: Any) -> Any:
     """The cache that holds an item: an installed bundle's model folder first, else the model cache."""
     from engine.models.loader import caches
 
-    config = settings.engine_config().model
-    config = type(config)(**{**config.__dict__, "cache_dir": cache.root})
+    config = dataclasses.replace(settings.engine_config().model, cache_dir=cache.root)
     return next((c for c in caches(config, item_id) if c.installed_file(item_id)), cache)
 
 

@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api/v1", tags=["meetings"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": s.ErrorBody} for code in (400, 401, 403, 408, 413, 415, 422, 429, 503)
 }
-FIELDS = ("speakers", "min_speakers", "max_speakers", "names", "rttm")
+FIELDS = tuple(m.MeetingFields.model_fields)  # the options a multipart form may carry beside the audio
 
 
 @router.post("/meetings/label", response_model=m.MeetingLabeled, responses=ERRORS,

@@ -226,11 +226,17 @@ def test_loading_an_uninstalled_model_says_how_to_install_it(tmp_path: Path) -> 
     assert f"vomid models install {MODEL}" in info.value.message
 
 
+def _copied_hub_folder(model_id: str, folder: Path, seed: int) -> None:
+    """A ModelScope model folder as copied from a machine with internet: seeded weights, the pinned name."""
+    spec = get_spec(model_id)
+    folder.mkdir()
+    torch.save(build_network(spec, seed=seed).state_dict(), folder / spec.checkpoint)
+
+
 def test_hub_model_installs_from_a_copied_folder_and_loads_from_the_cache(tmp_path: Path) -> None:
     spec = get_spec("campplus")
     folder = tmp_path / "copied"
-    folder.mkdir()
-    torch.save(build_network(spec, seed=7).state_dict(), folder / spec.checkpoint)
+    _copied_hub_folder("campplus", folder, seed=7)
     cache = ModelCache.at(tmp_path / "m")
     install_model("campplus", cache, source=folder, onnx=False)
     model = load_model(ModelConfig(model_id="campplus", cache_dir=cache.root, allow_download=False, threads=1))
@@ -278,10 +284,8 @@ def test_a_bundle_style_model_dir_is_used_with_its_onnx_export(installed: ModelC
 
 def test_eres2netv2_installs_with_a_checked_onnx_export(tmp_path: Path) -> None:
     """The other fbank network exports too (seeded weights stand in for the hub checkpoint: plumbing only)."""
-    spec = get_spec("eres2netv2")
     folder = tmp_path / "copied"
-    folder.mkdir()
-    torch.save(build_network(spec, seed=3).state_dict(), folder / spec.checkpoint)
+    _copied_hub_folder("eres2netv2", folder, seed=3)
     cache = ModelCache.at(tmp_path / "m")
     (done,) = install_model("eres2netv2", cache, source=folder)
     assert done.onnx["max_abs_diff"] <= 1e-4 and cache.onnx_file("eres2netv2") is not None

@@ -109,9 +109,14 @@ def ge2e() -> EmbeddingModel:
 def node(ge2e: EmbeddingModel, shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     """A TLS node shared by the read-mostly tests, with readers 1688 and 1998 enrolled over HTTP."""
     with running_node(tmp_path_factory.mktemp("node"), ge2e) as running:
-        with running.client("enrol") as client:
-            for speaker in TAKES:
-                r = client.post("/api/v1/voiceprint/register", data={"speaker_id": speaker, "name": f"Reader {speaker}"},
-                                files=takes_of(shared_data, speaker))
-                assert r.status_code == 201, r.text
+        enrol_readers(running, shared_data)
         yield running
+
+
+def enrol_readers(running: Running, shared_data: Path) -> None:
+    """Enrol the readers of ``TAKES`` over HTTP, named "Reader <id>"."""
+    with running.client("enrol") as client:
+        for speaker in TAKES:
+            r = client.post("/api/v1/voiceprint/register", data={"speaker_id": speaker, "name": f"Reader {speaker}"},
+                            files=takes_of(shared_data, speaker))
+            assert r.status_code == 201, r.text

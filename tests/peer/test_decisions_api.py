@@ -11,7 +11,7 @@ import pytest
 from engine.config import EngineConfig, ModelConfig
 from engine.models import load_model
 from engine.models.registry import get_spec
-from tests.peer.conftest import TAKES, Running, attempt_of, running_node, takes_of
+from tests.peer.conftest import Running, attempt_of, enrol_readers, running_node
 
 DEFAULT = EngineConfig(model=ModelConfig(threads=1))
 COSINE_T = get_spec("campplus-zh-en").default_threshold
@@ -21,11 +21,7 @@ COSINE_T = get_spec("campplus-zh-en").default_threshold
 def campplus_node(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     """A node on the default model with readers 1688 and 1998 enrolled over HTTP (fewer than 20: cosine)."""
     with running_node(tmp_path_factory.mktemp("node"), load_model(DEFAULT.model), config=DEFAULT) as running:
-        with running.client("enrol") as client:
-            for speaker in TAKES:
-                r = client.post("/api/v1/voiceprint/register", data={"speaker_id": speaker, "name": f"Reader {speaker}"},
-                                files=takes_of(shared_data, speaker))
-                assert r.status_code == 201, r.text
+        enrol_readers(running, shared_data)
         yield running
 
 
