@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from peer import const
+from peer.fingerprints import fingerprint_of_der, fingerprint_of_pem
 
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
@@ -37,25 +38,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def fingerprint_of_der(der: bytes) -> str:
-    """SHA-256 fingerprint of a DER certificate as lowercase hex."""
-    digest = hashes.Hash(hashes.SHA256())
-    digest.update(der)
-    return digest.finalize().hex()
-
-
-def fingerprint_of_pem(pem: bytes) -> str:
-    """SHA-256 fingerprint of a PEM certificate as lowercase hex."""
-    return fingerprint_of_der(x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER))
-
-
-def normalise_fingerprint(text: str) -> str:
-    """Accept ``AB:CD:..``, ``sha256:abcd..`` or plain hex; return plain lowercase hex."""
-    text = text.strip().lower()
-    text = text.removeprefix("sha256:")
-    return text.replace(":", "")
 
 
 def _alt_names(hosts: list[str]) -> list[x509.GeneralName]:

@@ -15,7 +15,7 @@ from engine.quality import QualityIssue, QualityReport
 from engine.store import errors as se
 from peer import const
 from peer import errors as pe
-from peer.tls import fingerprint_of_pem, normalise_fingerprint
+from peer.fingerprints import fingerprint_of_pem, normalise_fingerprint
 
 # Error classes the node's answers name by code; constructed with (message, details=...).
 _MODULES = (pe, ee, se)
