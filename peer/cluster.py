@@ -16,6 +16,7 @@ from peer.membership import Membership
 from peer.offload import Offloader, RemoteModel
 from peer.overflow import with_overflow
 from peer.replication import Replicator
+from peer.version import VERSION
 
 if TYPE_CHECKING:
     from engine.facade import Engine
@@ -70,8 +71,6 @@ class ClusterNode:
     """A node's ClusterView over a membership: peers, replication and offloading."""
 
     def __init__(self, node: Node, membership: Membership, options: ClusterOptions) -> None:
-        from peer.node import VERSION
-
         self.node = node
         self.membership = membership
         self.options = options
@@ -152,8 +151,6 @@ class ClusterNode:
 
     def ping_body(self) -> dict[str, Any]:
         """What this node answers to a member's health check."""
-        from peer.node import VERSION
-
         engine, model_id = self.node._engine, self.local_model_id()
         model = engine.model if engine is not None and model_id else None
         info = {"sample_rate": model.sample_rate, "dim": model.dim, "min_samples": model.min_samples} if model else None
@@ -163,8 +160,6 @@ class ClusterNode:
 
     # -- ClusterView -------------------------------------------------------------------------
     def _self(self) -> dict[str, Any]:
-        from peer.node import VERSION
-
         return {"node_id": self.node.node_id, "address": f"{self.options.host}:{self.options.port}",
                 "model_id": self.node.model_id, "version": VERSION, "status": "up" if self.node.ready else "loading",
                 "self": True, "queue_depth": self.node.queue_depth()}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-import importlib.metadata
 import logging
 import threading
 import uuid
@@ -31,15 +30,6 @@ from peer.single import SingleNodeCluster
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-def _version() -> str:
-    try:
-        return importlib.metadata.version("edge-vomid")
-    except importlib.metadata.PackageNotFoundError:
-        return "0.0.0+source"
-
-
-VERSION = _version()
 
 
 def batched_engine(config: EngineConfig, model: EmbeddingModel, store: NodeStore) -> Engine:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from peer.errors import ClusterDisabledError
+from peer.version import VERSION
 
 if TYPE_CHECKING:
     from peer.node import Node
@@ -18,8 +19,6 @@ class SingleNodeCluster:
         self.address = address
 
     def _self(self) -> dict[str, Any]:
-        from peer.node import VERSION
-
         return {"node_id": self.node.node_id, "address": self.address, "model_id": self.node.model_id,
                 "version": VERSION, "status": "up" if self.node.ready else "loading", "self": True,
                 "queue_depth": self.node.queue_depth()}

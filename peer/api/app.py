@@ -12,7 +12,8 @@ from peer.api.deps import document_scopes
 from peer.api.docs import ASSETS_URL, DOCS_URL, install_docs
 from peer.api.errors import install_error_handlers
 from peer.api.middleware import BodyGuardMiddleware, MetricsMiddleware
-from peer.node import VERSION, Node
+from peer.node import Node
+from peer.version import VERSION
 
 DESCRIPTION = """Speaker verification node of Edge-VoMID.
 

@@ -11,7 +11,8 @@ from peer.api import schemas as s
 from peer.api.deps import node_of, public, require
 from peer.auth import Principal
 from peer.errors import NotFoundError
-from peer.node import VERSION, Node
+from peer.node import Node
+from peer.version import VERSION
 
 router = APIRouter()
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": s.ErrorBody} for code in (401, 403, 404, 409, 422, 429, 503)}
