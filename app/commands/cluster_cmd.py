@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.clustering import cluster_dir
 from app.settings import Settings
 
 if TYPE_CHECKING:
@@ -50,11 +51,6 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(data_dir=getattr(args, "data_dir", None))
 
 
-def cluster_dir(settings: Settings) -> Path:
-    """The folder of the cluster CA, certificates and secret."""
-    return settings.data_dir / "cluster"
-
-
 def _node_id(settings: Settings) -> str:
     from app.wiring import open_store
 
@@ -66,58 +62,50 @@ def _node_id(settings: Settings) -> str:
 
 
 def _address(args: argparse.Namespace, settings: Settings) -> str:
+    """``--address``, else where other nodes reach the configured host and port (never 0.0.0.0)."""
+    from app.clustering import NoNetworkError, reachable_address
+
     if getattr(args, "address", None):
         return str(args.address)
-    host = "127.0.0.1" if settings.node_host in ("0.0.0.0", "") else settings.node_host
-    return f"{host}:{settings.node_port}"
+    try:
+        return reachable_address(settings.node_host, settings.node_port)
+    except NoNetworkError as exc:
+        raise NoNetworkError(f"{exc.message} Or pass --address HOST:PORT.") from exc
 
 
 def run_init(args: argparse.Namespace) -> int:
     """Create the cluster and print a token."""
-    from peer.membership import init_cluster
+    from app import clustering
 
     settings = _settings(args)
-    membership = init_cluster(cluster_dir(settings), _node_id(settings), [settings.node_host])
+    address = _address(args, settings)  # before anything is written: a token nobody can reach helps no one
+    hosts = [settings.node_host, *clustering.certificate_hosts(settings.node_host, address)]
+    membership = clustering.create(settings, _node_id(settings), hosts)
     print(f"cluster {membership.cluster_id} created; this node is {membership.node_id}")
-    print(membership.new_token(_address(args, settings)).encode())
+    print(clustering.new_token(settings, address))
     return 0
 
 
 def run_token(args: argparse.Namespace) -> int:
     """Print a new one-time token."""
-    from peer.membership import Membership
+    from app import clustering
 
     settings = _settings(args)
-    print(Membership(cluster_dir(settings)).new_token(_address(args, settings)).encode())
+    print(clustering.new_token(settings, _address(args, settings)))
     return 0
 
 
 def run_join(args: argparse.Namespace) -> int:
     """Join with a token: prove its secret, check the CA fingerprint, store the signed certificate."""
-    import httpx
-
-    from peer.membership import JoinError, JoinToken, Membership, finish_join, join_request
+    from app import clustering
 
     settings = _settings(args)
-    directory = cluster_dir(settings)
-    if Membership.exists(directory):
-        print(f"this node already belongs to a cluster ({directory})", file=sys.stderr)
-        return 1
-    token = JoinToken.decode(args.token)
-    request, key = join_request(token, _node_id(settings), [settings.node_host])
-    # the first contact is not authenticated by TLS; the answer is checked against the token's CA fingerprint
+    hosts = [settings.node_host, *clustering.certificate_hosts(settings.node_host)]
     try:
-        r = httpx.post(f"https://{token.address}/api/v1/cluster/join", json=request, verify=False, timeout=30)
-    except httpx.HTTPError as exc:
-        print(f"could not reach {token.address}: {exc}", file=sys.stderr)
-        return 1
-    if r.status_code != 200:
-        print(f"join refused ({r.status_code}): {r.text}", file=sys.stderr)
-        return 1
-    try:
-        membership = finish_join(directory, token, request, key, r.json())
-    except (JoinError, ValueError) as exc:
-        print(f"join failed: {exc}", file=sys.stderr)
+        membership = clustering.join(settings, _node_id(settings), args.token, hosts)
+    except clustering.ClusterError as exc:
+        status = exc.details.get("status")
+        print(f"join refused ({status}): {exc.message}" if status else exc.message, file=sys.stderr)
         return 1
     print(f"joined cluster {membership.cluster_id} as {membership.node_id}")
     return 0
@@ -126,12 +114,12 @@ def run_join(args: argparse.Namespace) -> int:
 def _local_call(settings: Settings, method: str, path: str, **kwargs: Any) -> Any:
     import httpx
 
+    from app.clustering import local_url
     from peer.membership import Membership
 
     membership = Membership(cluster_dir(settings))
-    host = "127.0.0.1" if settings.node_host in ("0.0.0.0", "") else settings.node_host
     with httpx.Client(verify=membership.client_context(), timeout=10) as client:
-        r = client.request(method, f"https://{host}:{settings.node_port}{path}", **kwargs)
+        r = client.request(method, f"{local_url(settings)}{path}", **kwargs)
         r.raise_for_status()
         return r.json()
 
@@ -167,15 +155,11 @@ def run_status(args: argparse.Namespace) -> int:
 
 def run_remove(args: argparse.Namespace) -> int:
     """Revoke a member through the running node (which tells the others), or in the local file."""
-    import httpx
-
-    from peer.membership import Membership
+    from app import clustering
 
     settings = _settings(args)
-    try:
-        _local_call(settings, "POST", "/api/v1/cluster/revoke", json={"node_ids": [args.node_id]})
-    except httpx.HTTPError:
-        Membership(cluster_dir(settings)).revoke([args.node_id])
+    removal = clustering.remove(settings, args.node_id, clustering.local_url(settings))
+    if not removal.spread:
         print(f"revoked {args.node_id} here; members learn it when this node next runs")
         return 0
     print(f"revoked {args.node_id}")
