@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from app.commands.common import settings_from, write_json
+from app.commands.common import add_json_option, emit, settings_from
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse._SubParsersAction:
@@ -33,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse._SubParsersAction:
     p.add_argument("--repeats", type=int, default=20, help="embedding runs per input length (default 20)")
     p.add_argument("--verify-repeats", type=int, default=200, help="verify runs (default 200)")
     p.add_argument("--identify-repeats", type=int, default=50, help="identify runs per gallery size (default 50)")
-    p.add_argument("--json", type=Path, metavar="OUT", help="write the figures as JSON to OUT ('-' for stdout)")
+    add_json_option(p)
     p.set_defaults(func=run)
     return bench_sub
 
@@ -62,9 +62,7 @@ def run(args: argparse.Namespace) -> int:
         speech = samples[start : start + 3 * 16_000]
     result = bench_engine(engine, BenchSettings(embed_repeats=args.repeats, verify_repeats=args.verify_repeats,
                                                 identify_repeats=args.identify_repeats, speech=speech))
-    print(format_report(result))
-    if args.json is not None:
-        write_json(args.json, result)
+    emit(args, result, format_report(result))
     return 0
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.commands.common import write_json
+from app.commands.common import add_json_option, emit
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_AUDIO = REPO.parent / "shared" / "data" / "verification" / "en"
@@ -38,7 +38,7 @@ def add_bench_cluster(bench_sub: argparse._SubParsersAction) -> None:
     p.add_argument("--speakers", type=int, default=10_000, help="speakers written during the partition (default 10000)")
     p.add_argument("--audio", type=Path, default=DEFAULT_AUDIO, help="folder of speaker folders with real speech")
     p.add_argument("--max-seconds", type=float, default=120.0, help="give up waiting after this long (default 120)")
-    p.add_argument("--json", type=Path, metavar="OUT", help="write the figures as JSON to OUT ('-' for stdout)")
+    add_json_option(p)
     p.set_defaults(func=run)
 
 
@@ -115,9 +115,7 @@ def run(args: argparse.Namespace) -> int:
             for node in nodes:
                 node.stop()
     result["load_average_1m"] = round(os.getloadavg()[0], 2)
-    print(format_report(result))
-    if args.json is not None:
-        write_json(args.json, result)
+    emit(args, result, format_report(result))
     return 0
 
 

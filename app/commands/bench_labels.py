@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.commands.common import write_json
+from app.commands.common import add_json_option, emit
 
 DEFAULT_MODEL = "campplus-zh-en"  # engine.models.registry.DEFAULT_MODEL, without importing torch at start-up
 
@@ -31,7 +31,7 @@ def add_bench_labels(bench_sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=1,
                    help="threads (default 1: on a busy 2-core machine two threads ran 3-4x slower)")
     p.add_argument("--repeat", type=int, default=4, help="times the live source file is played (default 4)")
-    p.add_argument("--json", type=Path, metavar="OUT", help="write the figures as JSON to OUT ('-' for stdout)")
+    add_json_option(p)
     p.set_defaults(func=run)
 
 
@@ -49,14 +49,20 @@ def run(args: argparse.Namespace) -> int:
                       threads=args.threads, repeat=args.repeat)
     result: dict[str, Any] = {"offline": offline, "live": live, "load_average_1_5_15": {
         "before": load_before, "after": [round(v, 2) for v in os.getloadavg()]}}
-    print(f"offline ({offline['segmentation']} + {offline['model']}, {offline['threads']} thread(s), "
-          f"{offline['files']} files, {offline['audio_s']} s): RTF {offline['rtf']} "
-          f"(with model load {offline['rtf_with_load']}; load {offline['load_s']} s)")
-    print(f"live ({live['model']}{', random weights' if live['random_weights'] else ''}, {live['audio_s']} s): "
-          f"RTF {live['rtf']}, worst backlog {live['max_backlog_s']} s, {live['updates']} updates "
-          f"(median {live['update_ms_p50']} ms, max {live['update_ms_max']} ms), "
-          f"{'keeps up' if live['keeps_up'] else 'does NOT keep up'} with real time")
-    print(f"load average (1/5/15 min) before {load_before}, after {result['load_average_1_5_15']['after']}")
-    if args.json is not None:
-        write_json(args.json, result)
+    emit(args, result, format_report(result))
     return 0
+
+
+def format_report(r: dict[str, Any]) -> str:
+    """The human summary: offline and live real-time factors, and the machine's load around them."""
+    offline, live, load = r["offline"], r["live"], r["load_average_1_5_15"]
+    return "\n".join([
+        (f"offline ({offline['segmentation']} + {offline['model']}, {offline['threads']} thread(s), "
+         f"{offline['files']} files, {offline['audio_s']} s): RTF {offline['rtf']} "
+         f"(with model load {offline['rtf_with_load']}; load {offline['load_s']} s)"),
+        (f"live ({live['model']}{', random weights' if live['random_weights'] else ''}, {live['audio_s']} s): "
+         f"RTF {live['rtf']}, worst backlog {live['max_backlog_s']} s, {live['updates']} updates "
+         f"(median {live['update_ms_p50']} ms, max {live['update_ms_max']} ms), "
+         f"{'keeps up' if live['keeps_up'] else 'does NOT keep up'} with real time"),
+        f"load average (1/5/15 min) before {load['before']}, after {load['after']}",
+    ])

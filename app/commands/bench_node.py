@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from app.commands.common import settings_from, write_json
+from app.commands.common import add_json_option, emit, settings_from
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_AUDIO = REPO.parent / "shared" / "data" / "verification" / "en"
@@ -32,7 +32,7 @@ def add_bench_node(bench_subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--gallery", type=int, default=100, help="synthetic enrolled speakers for AS-norm (default 100)")
     p.add_argument("--audio", type=Path, default=DEFAULT_AUDIO, help="folder of speaker folders with real speech")
     p.add_argument("--no-compare", action="store_true", help="skip the run without micro-batching")
-    p.add_argument("--json", type=Path, metavar="OUT", help="write the figures as JSON to OUT ('-' for stdout)")
+    add_json_option(p)
     p.set_defaults(func=run)
 
 
@@ -52,9 +52,7 @@ def run(args: argparse.Namespace) -> int:
     result["random_weights"] = bool(args.random_weights)
     result["torch_threads"] = config.model.threads
     result["load_average_1m"] = round(os.getloadavg()[0], 2)
-    print(format_report(result))
-    if args.json is not None:
-        write_json(args.json, result)
+    emit(args, result, format_report(result))
     return 0
 
 

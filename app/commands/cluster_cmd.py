@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.clustering import cluster_dir
+from app.commands.common import add_json_option, emit
 from app.settings import Settings
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     join.add_argument("token")
     join.set_defaults(func=run_join)
     status = csub.add_parser("status", help="this node's view of the cluster (asks the local node when it runs)")
-    status.add_argument("--json", action="store_true", help="print JSON")
+    add_json_option(status)
     status.set_defaults(func=run_status)
     remove = csub.add_parser("remove", help="revoke a member's certificate (spreads to every member)")
     remove.add_argument("node_id")
@@ -141,15 +141,13 @@ def run_status(args: argparse.Namespace) -> int:
         view = {"cluster_id": membership.cluster_id, "node_id": membership.node_id, "nodes": [],
                 "note": f"the local node is not answering ({exc})"}
     view["revoked"] = sorted(membership.revoked)
-    if args.json:
-        print(json.dumps(view, indent=2))
-        return 0
-    print(f"cluster {view['cluster_id']}  node {view['node_id']}")
+    lines = [f"cluster {view['cluster_id']}  node {view['node_id']}"]
     for n in view["nodes"]:
-        print(f"  {n['node_id']:<20} {n.get('address') or '-':<22} {n['status']:<8} {n.get('model_id') or '-'}"
-              + ("  (this node)" if n.get("self") else ""))
+        lines.append(f"  {n['node_id']:<20} {n.get('address') or '-':<22} {n['status']:<8} {n.get('model_id') or '-'}"
+                     + ("  (this node)" if n.get("self") else ""))
     if view.get("note"):
-        print(view["note"])
+        lines.append(view["note"])
+    emit(args, view, "\n".join(lines))
     return 0
 
 

@@ -6,9 +6,18 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from app.settings import Settings, load_settings
+
+JSON_HELP = ("print the result as one JSON document on stdout, and nothing else there (the usual text goes to "
+             "stderr); --json FILE writes it to FILE instead and prints the usual text. FILE goes right after "
+             "--json (or write --json=FILE); '-' means stdout")
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    """``--json [FILE]``: the command's JSON document on stdout (no value or ``-``) or in FILE."""
+    parser.add_argument("--json", nargs="?", const="-", default=None, metavar="FILE", help=JSON_HELP)
 
 
 def add_common(parser: argparse.ArgumentParser, *, json_flag: bool = True) -> None:
@@ -18,7 +27,7 @@ def add_common(parser: argparse.ArgumentParser, *, json_flag: bool = True) -> No
     parser.add_argument("--model-dir", type=Path, help="local directory or checkpoint file with the model weights")
     parser.add_argument("--config", dest="config_file", type=Path, help="settings file (YAML or JSON)")
     if json_flag:
-        parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead of text")
+        add_json_option(parser)
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -31,20 +40,41 @@ def settings_from(args: argparse.Namespace) -> Settings:
     )
 
 
-def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
-    """Print ``data`` as JSON when --json was given, else the human text."""
-    if getattr(args, "json", False):
-        json.dump(data, sys.stdout, indent=2, default=str)
-        sys.stdout.write("\n")
-    else:
-        print(text)
+def json_to_stdout(args: argparse.Namespace) -> bool:
+    """Whether --json asked for the JSON document on stdout (so human text must keep off it)."""
+    target = getattr(args, "json", None)
+    return target is not None and str(target) == "-"
 
 
-def write_json(target: Path, data: dict[str, Any]) -> None:
-    """Write figures as indented JSON to ``target``, or to stdout when it is ``-``."""
-    text = json.dumps(data, indent=2, default=str) + "\n"
+def text_stream(args: argparse.Namespace) -> TextIO:
+    """Where the human text goes: stdout, or stderr when stdout carries the JSON document."""
+    return sys.stderr if json_to_stdout(args) else sys.stdout
+
+
+def emit_json(args: argparse.Namespace, document: Any, *, private: bool = False) -> None:
+    """Write ``document`` where --json says: stdout (no value or ``-``), a file, or nowhere (no --json).
+
+    A file is replaced atomically; ``private`` makes it readable by its owner only (it holds a secret).
+    """
+    target = getattr(args, "json", None)
+    if target is None:
+        return
     if str(target) == "-":
-        sys.stdout.write(text)
-    else:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        # Names in any script stay readable on a UTF-8 stdout; a console that cannot encode them gets \u escapes.
+        utf8 = (sys.stdout.encoding or "").lower().replace("-", "") == "utf8"
+        sys.stdout.write(json.dumps(document, indent=2, default=str, ensure_ascii=not utf8) + "\n")
+        sys.stdout.flush()
+        return
+    from engine.atomic import atomic_write_bytes
+
+    path = Path(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(document, indent=2, default=str, ensure_ascii=False) + "\n"
+    atomic_write_bytes(path, text.encode("utf-8"), mode=0o600 if private else 0o644)
+
+
+def emit(args: argparse.Namespace, document: Any, text: str, *, private: bool = False) -> None:
+    """The human ``text`` (on stderr when the JSON takes stdout), then ``document`` where --json says."""
+    if text:
+        print(text, file=text_stream(args), flush=True)
+    emit_json(args, document, private=private)

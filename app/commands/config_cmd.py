@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
+from app.commands.common import add_json_option, emit
 from app.settings import PROFILES, SettingOrigin, explain_settings, unknown_env_vars
 
 
@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     show.add_argument("--data-dir", type=Path, help="where the store, keys and logs live")
     show.add_argument("--model", help="model id")
     show.add_argument("--model-dir", type=Path, help="local model weights")
-    show.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    add_json_option(show)
     show.set_defaults(func=run_show)
     p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
 
@@ -59,15 +59,11 @@ def run_show(args: argparse.Namespace) -> int:
     """Print the effective settings with their sources."""
     settings, origins = explain_settings(**_flags(args))
     unknown = unknown_env_vars()
-    if args.json:
-        data = {
-            "settings": {o.name: o.as_dict() for o in origins},
-            "unknown_env": unknown,
-            "profile": settings.profile,
-            "config_file": str(settings.config_file or "") or None,
-        }
-        json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
-    else:
-        print(_text(origins, unknown))
+    data = {
+        "settings": {o.name: o.as_dict() for o in origins},
+        "unknown_env": unknown,
+        "profile": settings.profile,
+        "config_file": str(settings.config_file or "") or None,
+    }
+    emit(args, data, _text(origins, unknown))
     return 0

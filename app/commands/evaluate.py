@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.commands.common import settings_from, write_json
+from app.commands.common import add_json_option, emit, settings_from
 from app.commands.progress import ProgressBar
 
 DESCRIPTION = """\
@@ -38,7 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threshold-file", type=Path, help="per-model threshold JSON to read (or write with --calibrate-far)")
     p.add_argument("--calibrate-far", type=float, metavar="F",
                    help="choose the threshold giving false-accept rate F on this list, write it to --threshold-file")
-    p.add_argument("--json", type=Path, metavar="OUT", help="write the figures as JSON to OUT ('-' for stdout)")
+    add_json_option(p)
     p.add_argument("--det", type=Path, metavar="OUT.png", help="write the DET curve as a PNG")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=run)
@@ -84,9 +84,7 @@ def run(args: argparse.Namespace) -> int:
         plot_det({label: (result.scores, result.labels)}, args.det, title=f"DET - {args.trials.name}",
                  threshold=threshold)
         data["det"] = str(args.det)
-    print(format_report(data))
-    if args.json is not None:
-        write_json(args.json, data)
+    emit(args, data, format_report(data))
     return 0
 
 

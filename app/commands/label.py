@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.commands.common import settings_from, write_json
+from app.commands.common import add_json_option, emit, settings_from
 
 DEFAULT_MODEL = "campplus-zh-en"  # engine.models.registry.DEFAULT_MODEL, without importing torch at start-up
 
@@ -47,7 +47,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("ref_dir", type=Path)
     p.add_argument("hyp_dir", type=Path)
     p.add_argument("--collar", type=float, default=0.25, help="collar in seconds, total width (default 0.25)")
-    p.add_argument("--json", type=Path, metavar="OUT", help="also write the figures as JSON to OUT ('-' for stdout)")
+    add_json_option(p)
     p.set_defaults(func=run_eval)
 
 
@@ -154,9 +154,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from engine.labeling.der import score_dirs
 
     report = score_dirs(args.ref_dir, args.hyp_dir, collar=args.collar)
-    print(format_report(report.as_dict()))
-    if args.json is not None:
-        write_json(args.json, report.as_dict())
+    emit(args, report.as_dict(), format_report(report.as_dict()))
     return 0
 
 

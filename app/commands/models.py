@@ -61,8 +61,7 @@ def run_install(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     model_id = args.model_id or settings.model
     cache = _cache(args, settings)
-    quiet = args.no_progress or args.json
-    with ProgressBar(disabled=quiet, default_unit="B", units={"export": "step"}, scale=True) as bar:
+    with ProgressBar(disabled=args.no_progress, default_unit="B", units={"export": "step"}, scale=True) as bar:
         results = install_model(model_id, cache, source=args.source, force=args.force, onnx=not args.no_onnx,
                                 download_timeout_s=settings.download_timeout_s, progress=bar)
     rows = [r.as_dict() for r in results]

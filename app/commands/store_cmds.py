@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from app.commands.common import add_json_option, emit, json_to_stdout, text_stream
 from engine.store import SCOPES, STATUSES, PassphraseProvider, VoiceprintStore
 
 OpenStore = Callable[[argparse.Namespace], VoiceprintStore]
@@ -25,15 +26,7 @@ def _common(p: argparse.ArgumentParser, *, json_flag: bool) -> None:
         "--data-dir", type=Path, help="where the store and its key live (default: per-user data dir)"
     )
     if json_flag:
-        p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of text")
-
-
-def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
-    if getattr(args, "json", False):
-        json.dump(data, sys.stdout, indent=2, default=str)
-        sys.stdout.write("\n")
-    else:
-        print(text)
+        add_json_option(p)
 
 
 def _with_store(
@@ -58,7 +51,8 @@ def _confirmed(args: argparse.Namespace, question: str) -> bool:
     if not sys.stdin.isatty():
         print(f"{question} Refusing without --yes (no terminal to ask).", file=sys.stderr)
         return False
-    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+    print(f"{question} [y/N] ", end="", file=text_stream(args), flush=True)  # not into a JSON on stdout
+    return input().strip().lower() in ("y", "yes")
 
 
 def add_store_commands(subparsers: argparse._SubParsersAction, open_store: OpenStore) -> None:
@@ -115,7 +109,7 @@ def add_store_commands(subparsers: argparse._SubParsersAction, open_store: OpenS
 def _backup(args: argparse.Namespace, store: VoiceprintStore) -> int:
     header = store.backup(args.file)
     counts = header["counts"]
-    _emit(
+    emit(
         args,
         {"file": str(args.file), **header},
         f"backup written to {args.file}: {counts['speakers']} speakers, {counts['voiceprints']} voiceprints, "
@@ -128,7 +122,7 @@ def _restore(args: argparse.Namespace, store: VoiceprintStore) -> int:
     if not _confirmed(args, f"Replace every record in the store with {args.file}?"):
         return 1
     header = store.restore(args.file)
-    _emit(
+    emit(
         args,
         {"file": str(args.file), **header},
         f"restored {args.file} (made {header['created_at']:.0f} on node {header['node_id']})",
@@ -161,7 +155,7 @@ def _audit_verify(args: argparse.Namespace, store: VoiceprintStore) -> int:
     }
     lines = [f"audit chain {'intact' if report.ok else 'BROKEN'}: {report.entries} entries checked"]
     lines += [f"  entry {pr.seq}: {pr.reason}" for pr in report.problems]
-    _emit(args, data, "\n".join(lines))
+    emit(args, data, "\n".join(lines))
     return 0 if report.ok else 1
 
 
@@ -223,17 +217,18 @@ def _keys_rotate(args: argparse.Namespace, store: VoiceprintStore) -> int:
         new = store.rotate_master_key(PassphraseProvider(_new_passphrase()))
     else:
         new = store.rotate_master_key()
-    _emit(args, {"old_key_id": old, "new_key_id": new}, f"master key rotated: {old} -> {new}")
+    emit(args, {"old_key_id": old, "new_key_id": new}, f"master key rotated: {old} -> {new}")
     return 0
 
 
 def _keys_create(args: argparse.Namespace, store: VoiceprintStore) -> int:
     record, plaintext = store.create_api_key(args.label, args.scope)
-    if args.json:
-        _emit(args, {**record.as_dict(), "key": plaintext}, "")
+    about = f"API key {record.key_id} ({', '.join(record.scopes)})"
+    if json_to_stdout(args):  # the key goes out once, in the JSON; stderr may well be a log file
+        text = f"{about} created; the key is in the JSON on stdout, shown once"
     else:
-        print(f"API key {record.key_id} ({', '.join(record.scopes)}); shown once, store it now:")
-        print(plaintext)
+        text = f"{about}; shown once, store it now:\n{plaintext}"
+    emit(args, {**record.as_dict(), "key": plaintext}, text, private=True)
     return 0
 
 
@@ -243,13 +238,13 @@ def _keys_list(args: argparse.Namespace, store: VoiceprintStore) -> int:
         f"{k.key_id}  {','.join(k.scopes):<20} {'revoked' if k.revoked_at else 'active':<8} {k.label}"
         for k in keys
     )
-    _emit(args, [k.as_dict() for k in keys], text or "no API keys")
+    emit(args, [k.as_dict() for k in keys], text or "no API keys")
     return 0
 
 
 def _keys_revoke(args: argparse.Namespace, store: VoiceprintStore) -> int:
     done = store.revoke_api_key(args.key_id)
-    _emit(
+    emit(
         args,
         {"key_id": args.key_id, "revoked": done},
         f"{args.key_id} {'revoked' if done else 'was not active'}",
@@ -293,7 +288,7 @@ def _speaker_line(rec: Any) -> str:
 
 def _speakers_list(args: argparse.Namespace, store: VoiceprintStore) -> int:
     recs = store.list_speakers(status=args.status, include_deleted=args.include_deleted)
-    _emit(args, [r.as_dict() for r in recs], "\n".join(_speaker_line(r) for r in recs) or "no speakers")
+    emit(args, [r.as_dict() for r in recs], "\n".join(_speaker_line(r) for r in recs) or "no speakers")
     return 0
 
 
@@ -302,14 +297,14 @@ def _speakers_show(args: argparse.Namespace, store: VoiceprintStore) -> int:
     if rec is None:
         print(f"no speaker {args.speaker_id}", file=sys.stderr)
         return 1
-    _emit(args, rec.as_dict(), "\n".join(f"{k}: {v}" for k, v in rec.as_dict().items()))
+    emit(args, rec.as_dict(), "\n".join(f"{k}: {v}" for k, v in rec.as_dict().items()))
     return 0
 
 
 def _set_status(status: str) -> Callable[[argparse.Namespace, VoiceprintStore], int]:
     def run(args: argparse.Namespace, store: VoiceprintStore) -> int:
         rec = store.set_status(args.speaker_id, status, reason=getattr(args, "reason", None))
-        _emit(args, rec.as_dict(), f"{rec.speaker_id} is now {rec.status}")
+        emit(args, rec.as_dict(), f"{rec.speaker_id} is now {rec.status}")
         return 0
 
     return run
@@ -319,7 +314,7 @@ def _speakers_delete(args: argparse.Namespace, store: VoiceprintStore) -> int:
     if not _confirmed(args, f"Delete {args.speaker_id} and destroy its voiceprints for good?"):
         return 1
     done = store.delete_speaker(args.speaker_id)
-    _emit(
+    emit(
         args,
         {"speaker_id": args.speaker_id, "deleted": done},
         f"{args.speaker_id} deleted; its data key is destroyed" if done else f"no speaker {args.speaker_id}",
@@ -359,7 +354,7 @@ def add_bench_store(bench_subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--speakers", type=int, default=100_000, help="how many speakers (default 100000)")
     p.add_argument("--url", help="use this empty database URL instead of a temporary SQLite file")
-    p.add_argument("--json", type=Path, metavar="OUT", help="also write the figures as JSON to OUT")
+    add_json_option(p)
     p.set_defaults(func=_bench_store)
 
 
@@ -382,10 +377,10 @@ def _bench_store(args: argparse.Namespace) -> int:
     finally:
         for bar in bars.values():
             bar.close()
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
-    print(
+    emit(
+        args,
+        result,
         f"speakers {result['speakers']}: cold start {result['cold_start_s']:.2f} s, identify "
-        f"{result['identify_ms']:.2f} ms, enrolment write {result['enrol_write_ms']:.2f} ms (medians)"
+        f"{result['identify_ms']:.2f} ms, enrolment write {result['enrol_write_ms']:.2f} ms (medians)",
     )
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from tqdm import tqdm
@@ -57,7 +58,7 @@ def _engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 def run_enrol(args: argparse.Namespace) -> int:
     """Enrol one speaker; a progress bar follows speech seconds collected."""
     engine, store = _engine(args)
-    with store, tqdm(total=len(args.takes), desc="takes", unit="take", disable=args.json, leave=False) as bar:
+    with store, tqdm(total=len(args.takes), desc="takes", unit="take", file=sys.stderr, leave=False) as bar:
         def progress(step: str, done: int, total: int) -> None:
             bar.update(1)
             bar.set_postfix_str(f"{done / 1000:.1f}/{total / 1000:.0f} s speech")
