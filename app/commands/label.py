@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from app.commands.common import add_json_option, emit, settings_from
+from app.commands.progress import ProgressBar
 
 DEFAULT_MODEL = "campplus-zh-en"  # engine.models.registry.DEFAULT_MODEL, without importing torch at start-up
 
@@ -36,6 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="label incrementally and print each revision: a file plays as a live source; the "
                    "argument 'mic' captures the default microphone until Ctrl-C")
     p.add_argument("--data-dir", type=Path, help="where the store and keys live (default: per-user data dir)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=run_label)
 
     p = sub.add_parser(
@@ -82,18 +84,31 @@ def _table(result: Any) -> str:
     return "\n".join(lines)
 
 
-def _progress(path: Path) -> Any:
-    """Stage progress of one file on a terminal's stderr (audio read, segmentation windows done)."""
-    if not sys.stderr.isatty():
-        return None
-    seen = {"audio_seconds": 0, "windows": 0}
+class _SecondsLabelled:
+    """The pipeline's progress calls for one recording as seconds of it labelled, out of its duration."""
 
-    def show(step: str, done: int, _total: int) -> None:
-        seen[step] = done
-        print(f"\r{path.name}: {seen['audio_seconds']} s read, {seen['windows']} windows segmented",
-              end="", file=sys.stderr, flush=True)
+    def __init__(self, bar: ProgressBar, path: Path, labeler: Any) -> None:
+        self._bar, self._step = bar, f"label {path.name}"
+        self._total = _duration(path)
+        self._window_s = labeler.segmentation.window_samples / 16_000
+        self._step_s = labeler.config.step_s
+        self._done = 0
 
-    return show
+    def __call__(self, step: str, completed: int, _total: int) -> None:
+        """``audio_seconds`` read and segmented, or ``windows`` done (each ends step_s after the last)."""
+        seconds = completed if step == "audio_seconds" else int(self._window_s + (completed - 1) * self._step_s)
+        self._done = max(self._done, min(seconds, self._total or seconds))
+        self._bar(self._step, self._done, self._total)
+
+
+def _duration(path: Path) -> int:
+    """Whole seconds of a recording from its header, 0 when the header does not say (the bar counts up)."""
+    import soundfile as sf
+
+    try:
+        return max(1, round(sf.info(str(path)).duration))
+    except (sf.SoundFileError, RuntimeError, OSError):
+        return 0
 
 
 def run_label(args: argparse.Namespace) -> int:
@@ -111,11 +126,11 @@ def run_label(args: argparse.Namespace) -> int:
             if args.live:
                 result = _run_live(labeler, path, args)
             else:
-                result = labeler.label(path, num_speakers=args.speakers, min_speakers=args.min_speakers,
-                                       max_speakers=args.max_speakers, progress=_progress(path))
-            done = (f"{path.name}: {len(result.speakers)} speaker(s), {len(result.turns)} turn(s), "
-                    f"{result.duration:.1f} s of audio in {time.perf_counter() - started:.1f} s")
-            print(f"\r{done:<70}" if sys.stderr.isatty() else done, file=sys.stderr)
+                with ProgressBar(disabled=args.no_progress, units={"label": "s"}) as bar:
+                    result = labeler.label(path, num_speakers=args.speakers, min_speakers=args.min_speakers,
+                                           max_speakers=args.max_speakers, progress=_SecondsLabelled(bar, path, labeler))
+            print(f"{path.name}: {len(result.speakers)} speaker(s), {len(result.turns)} turn(s), "
+                  f"{result.duration:.1f} s of audio in {time.perf_counter() - started:.1f} s", file=sys.stderr)
             if args.out is not None:
                 args.out.parent.mkdir(parents=True, exist_ok=True)
                 args.out.write_text(render(result, fmt), encoding="utf-8")
