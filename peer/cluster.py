@@ -12,6 +12,7 @@ import httpx
 
 from peer import const
 from peer.discovery import Advert, Discovery, Peer
+from peer.faults import PartitionFile, partition_from_env
 from peer.membership import Membership
 from peer.offload import Offloader, RemoteModel
 from peer.overflow import with_overflow
@@ -39,6 +40,8 @@ class ClusterOptions:
     engine_for: Callable[[EmbeddingModel], Engine] | None = None  # wraps a remote model in an engine
     zeroconf: bool = True
     zeroconf_interface: str | None = None  # default: 127.0.0.1 for a loopback host, else the host
+    # Partition tests and the cluster bench only: None unless the node was started with VOMID_FAULT_INJECTION.
+    partition: PartitionFile | None = field(default_factory=partition_from_env)
 
 
 def _interface_for(host: str) -> str:
@@ -55,7 +58,7 @@ def _interface_for(host: str) -> str:
 
 
 class _BlockingTransport(httpx.HTTPTransport):
-    """An HTTP transport that fails calls to blocked addresses (partition tests)."""
+    """An HTTP transport that fails calls to blocked addresses (revoked members; partitions of peer.faults)."""
 
     def __init__(self, blocked: Callable[[str], bool], **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -74,7 +77,6 @@ class ClusterNode:
         self.node = node
         self.membership = membership
         self.options = options
-        self.blocked: set[str] = set()  # node ids this node drops traffic to and from (test hook)
         self._lock = threading.Lock()
         ctx = membership.client_context()
         self.http = httpx.Client(transport=_BlockingTransport(self._address_blocked, verify=ctx), verify=ctx,
@@ -107,8 +109,10 @@ class ClusterNode:
 
     # -- peers -------------------------------------------------------------------------------
     def is_blocked(self, node_id: str) -> bool:
-        """True for a blocked or revoked node."""
-        return node_id in self.blocked or node_id in self.membership.revoked
+        """True for a revoked node, or one a fault-injection partition cuts this node off from."""
+        if node_id in self.membership.revoked:
+            return True
+        return self.options.partition is not None and node_id in self.options.partition.blocked()
 
     def _address_blocked(self, address: str) -> bool:
         return any(p.address == address and self.is_blocked(p.node_id) for p in self.discovery.peers())

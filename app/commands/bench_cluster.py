@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from app.commands.common import add_json_option, emit
+from peer.faults import ENV as FAULTS_ENV
+from peer.faults import write_partition
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_AUDIO = REPO.parent / "shared" / "data" / "verification" / "en"
@@ -56,6 +58,7 @@ class _Node:
         with VoiceprintStore.open(directory / "store.db", KeyFileProvider(directory / "master.key"),
                                   node_id=name) as store:
             self.key = store.create_api_key("bench", ["admin"])[1]
+        self.faults = directory / "faults.json"  # the partition this node keeps (peer.faults)
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -65,7 +68,8 @@ class _Node:
     def env(self) -> dict[str, str]:
         return {**os.environ, "PYTHONPATH": str(REPO), "VOMID_DATA_DIR": str(self.directory), "VOMID_MODEL": "ge2e",
                 "VOMID_NODE_HOST": self.host, "VOMID_NODE_PORT": str(self.port), "VOMID_LOG_TO_FILE": "false",
-                "OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": os.environ.get("GOMP_SPINCOUNT", "10000")}
+                "OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": os.environ.get("GOMP_SPINCOUNT", "10000"),
+                FAULTS_ENV: str(self.faults)}
 
     def vomid(self, *args: str) -> str:
         out = subprocess.run([sys.executable, "-c", HARNESS, *args], env=self.env(), cwd=REPO, capture_output=True,
@@ -155,6 +159,13 @@ def _all_up(client: Any) -> bool:
     return sum(n["status"] == "up" for n in client.get("/api/v1/cluster/nodes").json()) == 3
 
 
+def _sees_only_itself(client: Any) -> bool:
+    """True when the node lists no peer: the fault-injection partition is in force."""
+    r = client.get("/api/v1/cluster/nodes")
+    r.raise_for_status()
+    return all(n["self"] for n in r.json())
+
+
 def _speech(audio: Path) -> tuple[list[bytes], bytes]:
     speaker = min(p for p in audio.iterdir() if p.is_dir())
     files = sorted(speaker.glob("*.flac"))
@@ -188,9 +199,10 @@ def _partition(nodes: list[_Node], clients: list[Any], args: argparse.Namespace)
 
     a, c = nodes[0], nodes[2]
     ids = [n.name for n in nodes]
-    clients[0].put("/api/v1/cluster/blocked", json={"node_ids": ids[1:]}).raise_for_status()
-    for client in clients[1:]:
-        client.put("/api/v1/cluster/blocked", json={"node_ids": ids[:1]}).raise_for_status()
+    write_partition(a.faults, ids[1:])
+    for node in nodes[1:]:
+        write_partition(node.faults, ids[:1])
+    _wait("the partition", functools.partial(_sees_only_itself, clients[0]), args.max_seconds, 0.1)
     half = args.speakers // 2
     _write_synthetic(a, "part-a", half)
     _write_synthetic(c, "part-c", args.speakers - half)
@@ -198,8 +210,8 @@ def _partition(nodes: list[_Node], clients: list[Any], args: argparse.Namespace)
               for n in nodes]
     try:
         start = time.perf_counter()
-        for client in clients:
-            client.put("/api/v1/cluster/blocked", json={"node_ids": []}).raise_for_status()
+        for node in nodes:
+            write_partition(node.faults, [])
 
         def same() -> bool:
             digests = [m.get("/api/v1/cluster/digest").json() for m in member]

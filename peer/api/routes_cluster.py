@@ -37,7 +37,7 @@ class JoinRequest(BaseModel):
 
 
 class NodeIds(BaseModel):
-    """Node ids to revoke or block."""
+    """Node ids to revoke."""
 
     node_ids: list[str] = Field(max_length=1000)
 
@@ -112,9 +112,3 @@ async def token(request: Request, who: Principal = ADMIN) -> dict[str, Any]:
     address = f"{cluster.options.host}:{cluster.options.port}"
     return {"token": (await node.run(cluster.membership.new_token, address)).encode()}
 
-
-@router.put("/blocked", summary="Test hook: drop traffic to and from these members (partition tests; admin key)")
-async def blocked(request: Request, body: NodeIds, who: Principal = ADMIN) -> dict[str, Any]:
-    cluster = cluster_of(request)
-    cluster.blocked = set(body.node_ids)
-    return {"blocked": sorted(cluster.blocked)}

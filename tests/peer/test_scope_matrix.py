@@ -52,7 +52,6 @@ PINNED = {
     ("GET", "/api/v1/cluster/members"): "cluster-member",
     ("POST", "/api/v1/cluster/join"): "public",
     ("POST", "/api/v1/cluster/token"): "admin",
-    ("PUT", "/api/v1/cluster/blocked"): "admin",
     ("GET", "/api/v1/cluster/digest"): "cluster-member",
     ("GET", "/api/v1/cluster/clocks"): "cluster-member",
     ("POST", "/api/v1/cluster/records"): "cluster-member",

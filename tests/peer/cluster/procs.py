@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import httpx
 
 from engine.store import KeyFileProvider, VoiceprintStore
+from peer import faults
 from tests.peer.conftest import attempt_of, takes_of
 
 REPO = Path(__file__).resolve().parents[3]
@@ -59,6 +60,7 @@ class NodeProc:
         self.extra_env = dict(env or {})
         self.proc: subprocess.Popen[str] | None = None
         self.log = directory / "serve.log"
+        self.faults = directory / "faults.json"  # the partition this node keeps (peer.faults)
         directory.mkdir(parents=True, exist_ok=True)
         with VoiceprintStore.open(directory / "store.db", KeyFileProvider(directory / "master.key"),
                                   node_id=name) as store:
@@ -78,7 +80,8 @@ class NodeProc:
         """Environment of the node's commands."""
         return {**os.environ, "PYTHONPATH": str(REPO), "VOMID_DATA_DIR": str(self.directory),
                 "VOMID_MODEL": self.model, "VOMID_NODE_HOST": self.host, "VOMID_NODE_PORT": str(self.port),
-                "VOMID_LOG_TO_FILE": "false", "VOMID_TEST_PEER_CONST": json.dumps(FAST), **self.extra_env}
+                "VOMID_LOG_TO_FILE": "false", "VOMID_TEST_PEER_CONST": json.dumps(FAST), faults.ENV: str(self.faults),
+                **self.extra_env}
 
     def vomid(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """Run a `vomid` command for this node."""
@@ -112,6 +115,10 @@ class NodeProc:
         except subprocess.TimeoutExpired:
             proc.kill()
             return proc.wait(30)
+
+    def partition(self, *node_ids: str) -> None:
+        """Drop this node's cluster traffic to and from ``node_ids`` (none: heal)."""
+        faults.write_partition(self.faults, node_ids)
 
     def client(self, *, cert: bool = False) -> httpx.Client:
         """An admin client (API key; with this node's cluster certificate when ``cert``)."""

@@ -132,8 +132,8 @@ def test_a_partition_heals_to_one_state(cluster: dict[str, NodeProc], shared_dat
     a, b, c = cluster["a"], cluster["b"], cluster["c"]
     wait_for("B back up for A and C", lambda: "nodeb" in _up_peers(a) and "nodeb" in _up_peers(c), CONVERGE_S)
     with a.client() as ca, c.client() as cc:
-        assert ca.put("/api/v1/cluster/blocked", json={"node_ids": ["nodec", "nodeb"]}).status_code == 200
-        assert cc.put("/api/v1/cluster/blocked", json={"node_ids": ["nodea"]}).status_code == 200
+        a.partition("nodec", "nodeb")
+        c.partition("nodea")
         try:
             wait_for("A alone", lambda: _up_peers(a) == set(), CONVERGE_S)
             # both sides write: A deletes bob and re-enables alice; C (with B) deletes alice
@@ -143,8 +143,8 @@ def test_a_partition_heals_to_one_state(cluster: dict[str, NodeProc], shared_dat
             wait_for("B follows C", lambda: _converged(b, c), CONVERGE_S)
             assert _digest(a) != _digest(c)
         finally:
-            ca.put("/api/v1/cluster/blocked", json={"node_ids": []})
-            cc.put("/api/v1/cluster/blocked", json={"node_ids": []})
+            a.partition()
+            c.partition()
     digest = wait_for("healed", lambda: _converged(a, b, c), CONVERGE_S)
     assert digest["speaker"]["count"] == 2  # tombstones kept, not dropped
     for node in (a, b, c):
