@@ -68,6 +68,7 @@ BENCH_EXTENSIONS = [
     ("app.commands.bench_node", "add_bench_node"),
     ("app.commands.bench_labels", "add_bench_labels"),
     ("app.commands.bench_cluster", "add_bench_cluster"),
+    ("app.commands.bench_kiosks", "add_bench_kiosks"),
 ]
 
 

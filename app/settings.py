@@ -70,6 +70,8 @@ RUNTIME_FIELDS: frozenset[str] = frozenset(
         "log_level",
         "verify_lockout_failures",
         "verify_lockout_window_s",
+        "verify_lockout_s",
+        "verify_lockout_max_s",
         "rate_limit_per_minute",
         "login_mode",
         "kiosk_idle_s",
@@ -191,10 +193,15 @@ class Settings(BaseSettings):
         "the local model (vomid_embedding_queue_depth); 0: never. No peer free: computed here."
     )
     rate_limit_per_minute: int = Field(120, ge=1, description="Requests per API key per minute.")
-    verify_lockout_failures: int = Field(5, ge=1, description="Failed verifies that lock a speaker.")
-    verify_lockout_window_s: float = Field(
-        300.0, gt=0, description="Window of those failures and lock length."
+    verify_lockout_failures: int = Field(
+        5, ge=1, description="Failed verifies of one speaker from one client (API key or kiosk) that lock that "
+        "client out of that speaker for a while (node, kiosk and CLI alike; the speaker stays active)."
     )
+    verify_lockout_window_s: float = Field(300.0, gt=0, description="Window in which those failures count.")
+    verify_lockout_s: float = Field(
+        60.0, gt=0, description="Length of the first lock; each further lock of the same client and speaker doubles it."
+    )
+    verify_lockout_max_s: float = Field(3600.0, gt=0, description="Longest lock.")
     # Kiosk app.
     login_mode: Literal["identify", "verify"] = Field(
         "identify", description="Login screen: 1:N or claim + 1:1."

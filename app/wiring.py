@@ -1,19 +1,24 @@
-"""Builds the engine (and later store, node, UI) from settings."""
+"""The composition root: settings become the engine (with the calibrated thresholds), the store and the node.
+
+Every entry point asks here: `vomid serve` and `vomid gui` through :class:`app.node_runtime.NodeRuntime`, the CLI
+commands through :func:`build_engine` and :func:`open_store`. ``ui/`` receives built objects and builds none.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from app.settings import Settings
 from engine.config import EngineConfig
-from engine.errors import AudioError, QualityRejected
-from engine.facade import Engine
-from engine.gallery import Gallery
+
+if TYPE_CHECKING:  # torch loads with the engine: the kiosk imports this module before its window shows
+    import numpy as np
+
+    from engine.facade import Engine
+    from engine.gallery import Gallery
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".aac"}
 
@@ -29,14 +34,28 @@ def build_engine(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> Engine:
     """Load the configured model and return an engine over ``gallery`` (in-memory when None)."""
+    from engine.facade import Engine
     from engine.models import load_model
 
-    config = with_calibrated_thresholds(settings.engine_config(model_id=model_id), thresholds_path(settings))
+    config = engine_config(settings, model_id=model_id)
     model = load_model(config.model, random_weights=random_weights)
     engine = Engine(config, model=model, gallery=gallery, audit=audit)
     if cohort_dir is not None:
         engine.set_cohort(embed_cohort(engine, cohort_dir, progress=progress))
     return engine
+
+
+def engine_config(settings: Settings, *, model_id: str | None = None) -> EngineConfig:
+    """The one source of the engine's configuration: settings, with thresholds that they leave unset taken from
+    the calibration file (``data_dir/thresholds.json``) for this model."""
+    return with_calibrated_thresholds(settings.engine_config(model_id=model_id), thresholds_path(settings))
+
+
+def engine_over(settings: Settings, model: Any, gallery: Gallery, *, vad: Any = None) -> Engine:
+    """An engine over an already loaded ``model`` (or a peer's, when offloading) with this site's thresholds."""
+    from engine.facade import Engine
+
+    return Engine(engine_config(settings, model_id=model.model_id), model=model, vad=vad, gallery=gallery)
 
 
 def thresholds_path(settings: Settings) -> Path:
@@ -65,6 +84,10 @@ def audio_files(folder: Path) -> list[Path]:
 
 def embed_cohort(engine: Engine, folder: Path, *, progress: Any = None) -> np.ndarray:
     """Embeddings of every usable file under ``folder`` (an impostor cohort for AS-norm)."""
+    import numpy as np
+
+    from engine.errors import AudioError, QualityRejected
+
     files = audio_files(folder)
     if not files:
         raise FileNotFoundError(f"no audio files under cohort folder {folder}")
@@ -106,3 +129,35 @@ def audit_as(store: Any, actor: str) -> Callable[..., None]:
         store.audit(event, actor, **fields)
 
     return hook
+
+
+def open_kiosk_directory(settings: Settings, memory: bool) -> tuple[Any, str | None]:
+    """The encrypted store named by settings, or memory; the second value is a fault for the status bar."""
+    import logging
+
+    from app.kiosk.directory import MemoryDirectory
+
+    if memory:
+        return MemoryDirectory(), None
+    try:
+        return open_store(settings), None
+    except Exception as exc:  # noqa: BLE001 - any store problem: keep the kiosk usable, say so loudly
+        logging.getLogger(__name__).error("store unavailable: %s", exc)
+        return MemoryDirectory(), f"store unavailable ({getattr(exc, 'message', exc)}); enrolments kept in memory"
+
+
+def kiosk_service(settings: Settings, *, model_id: str | None = None, memory: bool = False,
+                  flags: dict[str, Any] | None = None) -> Any:
+    """The kiosk app's service: store (or memory), and a node that serves and joins its cluster like `vomid serve`.
+
+    Nothing slow happens here: the service opens the store, starts the node and loads the model in
+    ``service.load()``, which the app runs in a worker once its window shows.
+    """
+    from app.kiosk import KioskNode, KioskOptions, KioskService
+
+    def opener() -> tuple[Any, KioskNode, str | None]:
+        directory, fault = open_kiosk_directory(settings, memory)
+        return directory, KioskNode(settings, directory, serve=not memory), fault
+
+    return KioskService(settings, options=KioskOptions.from_settings(settings), model_id=model_id, opener=opener,
+                        flags=flags)

@@ -180,10 +180,10 @@ class Engine:
         scorer = self._scorer()
         return raw if scorer is None else float(scorer.score(enrol, test, raw))
 
-    def enrol(
+    def voiceprint(
         self, speaker_id: str, takes: Sequence[Any], *, name: str | None = None, progress: Progress | None = None
     ) -> Voiceprint:
-        """Enrol a speaker from several takes.
+        """A speaker's voiceprint from several takes, not stored (:meth:`enrol` stores it).
 
         Parameters
         ----------
@@ -199,7 +199,7 @@ class Engine:
         Returns
         -------
         Voiceprint
-            The stored voiceprint (per-take embeddings and their normalised mean).
+            Per-take embeddings and their normalised mean.
         """
         name = check_display_name(name)  # before any audio work
         if len(takes) < self.config.min_enrol_takes:
@@ -220,11 +220,17 @@ class Engine:
             if progress:
                 progress("speech_seconds", int(seconds * 1000), int(needed * 1000))
         matrix = np.stack(vectors).astype(np.float32)
-        vp = Voiceprint(
+        return Voiceprint(
             speaker_id=speaker_id, model_id=self.model_id, mean=mean_of_takes(matrix), takes=matrix,
             speech_seconds=seconds, name=name, quality={"takes": reports},
         )
-        self.gallery.put(vp)  # the gallery audits its own writes
+
+    def enrol(
+        self, speaker_id: str, takes: Sequence[Any], *, name: str | None = None, progress: Progress | None = None
+    ) -> Voiceprint:
+        """Build a speaker's voiceprint (:meth:`voiceprint`) and put it in the gallery, which audits the write."""
+        vp = self.voiceprint(speaker_id, takes, name=name, progress=progress)
+        self.gallery.put(vp)
         return vp
 
     def verify(self, speaker_id: str, audio: Any, sample_rate: int | None = None) -> VerifyResult:

@@ -30,7 +30,9 @@ RATE_PER_KEY = 50.0  # sustained requests per second per API key
 BURST_PER_KEY = 100  # requests a key may send at once
 AUTH_FAILURES_PER_MIN = 30  # failed authentications per client address per minute before 429
 LOCKOUT_FAILURES = 5  # rejected verifications of one speaker ...
-LOCKOUT_WINDOW_S = 300.0  # ... within this window lock the speaker
+LOCKOUT_WINDOW_S = 300.0  # ... within this window, from one client, lock that (speaker, client) pair ...
+LOCKOUT_S = 60.0  # ... for this long; each further lock of the pair doubles it ...
+LOCKOUT_MAX_S = 3600.0  # ... up to this
 
 # -- metrics and stats ------------------------------------------------------------------------
 LATENCY_WINDOW = 2048  # recent request latencies kept per route for percentiles

@@ -85,6 +85,14 @@ class SpeakerLockedError(PeerError):
     code = "speaker_locked"
 
 
+class VerifyLockedError(SpeakerLockedError):
+    """This client failed too often for this speaker: it may try again after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: float, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, details={"retry_after": round(retry_after, 3), **(details or {})})
+        self.retry_after = retry_after
+
+
 class RequestTimeoutError(PeerError):
     """The request body did not arrive in time."""
 

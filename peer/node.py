@@ -46,6 +46,8 @@ class NodeLimits:
     auth_failures_per_min: int | None = None
     lockout_failures: int | None = None
     lockout_window_s: float | None = None
+    lockout_s: float | None = None
+    lockout_max_s: float | None = None
 
     def resolved(self) -> NodeLimits:
         """Every field filled in."""
@@ -55,6 +57,8 @@ class NodeLimits:
             auth_failures_per_min=self.auth_failures_per_min or const.AUTH_FAILURES_PER_MIN,
             lockout_failures=self.lockout_failures or const.LOCKOUT_FAILURES,
             lockout_window_s=self.lockout_window_s or const.LOCKOUT_WINDOW_S,
+            lockout_s=self.lockout_s or const.LOCKOUT_S,
+            lockout_max_s=self.lockout_max_s or const.LOCKOUT_MAX_S,
         )
 
 
@@ -94,11 +98,14 @@ class Node:
         self.metrics = NodeMetrics()
         self.auth = Authenticator(store, store, failures_per_min=self.limits.auth_failures_per_min)
         self.limiter = TokenBuckets(self.limits.rate_per_s or 0.0, self.limits.burst or 1)
-        self.lockout = Lockout(store, failures=self.limits.lockout_failures, window_s=self.limits.lockout_window_s)
+        self.lockout = Lockout(store, failures=self.limits.lockout_failures, window_s=self.limits.lockout_window_s,
+                               lock_s=self.limits.lockout_s, max_lock_s=self.limits.lockout_max_s,
+                               on_lock=lambda _state: self.metrics.lockouts.inc())
         self.speaker_locks = _SpeakerLocks()
         self.meetings = Meetings()
         self.cluster: ClusterView = SingleNodeCluster(self)
         self._engine: Engine | None = None
+        self._base_engine: Engine | None = None  # as set, before the cluster's wrapper
         self._wrap: Callable[[Engine], Engine] | None = None
         self._engine_lock = threading.RLock()
         self._executor: ThreadPoolExecutor | None = None
@@ -137,6 +144,7 @@ class Node:
         """Swap the engine (None: unload), through the wrapper if any; the old batcher stops, the new starts."""
         with self._engine_lock:
             old = self.batcher
+            self._base_engine = engine
             self._engine = self._wrap(engine) if engine is not None and self._wrap is not None else engine
             new = self.batcher
             if new is not None:
@@ -146,12 +154,20 @@ class Node:
         if old is not None and old is not new:
             old.stop()
 
-    def wrap_engines(self, wrap: Callable[[Engine], Engine]) -> None:
-        """Pass the loaded engine and every later one through ``wrap`` (the cluster's overflow offloading)."""
+    def wrap_engines(self, wrap: Callable[[Engine], Engine] | None) -> None:
+        """Pass the loaded engine and every later one through ``wrap`` (the cluster's overflow offloading; None: stop)."""
         with self._engine_lock:
             self._wrap = wrap
-            if self._engine is not None:
-                self.set_engine(self._engine)
+            if self._base_engine is not None:
+                self.set_engine(self._base_engine)
+
+    def set_threshold(self, threshold: float) -> None:
+        """Accept at this cosine threshold from now on (the engine in use and the one under the cluster's wrapper)."""
+        from dataclasses import replace
+
+        with self._engine_lock:
+            for engine in {id(e): e for e in (self._engine, self._base_engine) if e is not None}.values():
+                engine.config = replace(engine.config, threshold=float(threshold))
 
     @property
     def model_id(self) -> str | None:

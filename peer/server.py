@@ -158,6 +158,11 @@ class NodeServer:
             waited += 0.02
         return self
 
+    @property
+    def running(self) -> bool:
+        """True while the server thread runs."""
+        return self._thread is not None and self._thread.is_alive()
+
     def _run(self) -> None:
         self._server.run(sockets=[self._socket])
 

@@ -48,6 +48,7 @@ class MainWindow(QMainWindow):
         self.kiosk = kiosk
         self._closing_ok = False
         self.offline_offered = False
+        self._model_ready = False
         self.offline_prompt: QMessageBox | None = None
         self.setWindowTitle(self.tr("Edge-VoMID"))
         self.login = LoginScreen(service, workers, source)
@@ -174,6 +175,7 @@ class MainWindow(QMainWindow):
         self.workers.submit(self.service.load, on_done=self._loaded, on_failed=self._load_error)
 
     def _loaded(self, model_id: str) -> None:
+        self._model_ready = True
         self.login.set_ready(True)
         self.refresh_status()
         self.ready.emit(model_id)
@@ -211,6 +213,8 @@ class MainWindow(QMainWindow):
         self.workers.submit(self.service.status, on_done=self._show_status)
 
     def _show_status(self, status: NodeStatus) -> None:
+        if status.model and not self._model_ready:  # no model of its own, then a peer's (after joining a cluster)
+            self._loaded(status.model)
         node, peers, model, fault = self._status_labels
         node.setText(self.tr("Node: %1").replace("%1", status.node))
         peers.setText(self.tr("Peers: %1").replace("%1", str(status.peers)))

@@ -10,9 +10,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from app.kiosk import KioskOptions, KioskService, MemoryDirectory
-from app.kiosk.node import LocalNode, NodeHandle
 from app.settings import Settings
+from app.wiring import kiosk_service
 from ui import style
 from ui.app import MainWindow
 from ui.audio_source import AudioSource, FileSource, MicSource
@@ -42,49 +41,21 @@ def make_application(settings: Settings) -> tuple[QApplication, list[object]]:
     return app, translators  # type: ignore[return-value]
 
 
-def open_directory(settings: Settings, memory: bool) -> tuple[object, str | None]:
-    """The encrypted store named by settings, or memory; the second value is a fault to show."""
-    if memory:
-        return MemoryDirectory(), None
-    from app.wiring import open_store
-
-    try:
-        return open_store(settings), None
-    except Exception as exc:  # noqa: BLE001 - any store problem: keep the kiosk usable, say so loudly
-        log.error("store unavailable: %s", exc)
-        return MemoryDirectory(), f"store unavailable ({getattr(exc, 'message', exc)}); enrolments kept in memory"
-
-
-def make_node(settings: Settings, directory: object, memory: bool) -> NodeHandle:
-    """The embedded HTTP node over the store (a local stand-in with the in-memory directory)."""
-    if memory or isinstance(directory, MemoryDirectory):
-        return LocalNode(settings.node_name)
-    from app.kiosk.node import EmbeddedNode
-
-    return EmbeddedNode(settings, directory)
-
-
 def make_source(audio_source: Path | None) -> AudioSource:
     """A file source for ``--audio-source``, else the microphone."""
     return FileSource.from_path(audio_source) if audio_source else MicSource()
 
 
 def run_gui(settings: Settings, *, kiosk: bool | None = None, audio_source: Path | None = None,
-            model_id: str | None = None, memory: bool = False, exit_when_ready: bool = False) -> int:
+            model_id: str | None = None, memory: bool = False, exit_when_ready: bool = False,
+            control: bool = False) -> int:
     """Run the app until its window closes; returns the exit status."""
     t0 = time.perf_counter()
     app, _translators = make_application(settings)
-    options = KioskOptions.from_settings(settings)
-
-    def opener() -> tuple[object, NodeHandle, str | None]:
-        directory, fault = open_directory(settings, memory)
-        return directory, make_node(settings, directory, memory), fault
-
     flags = {} if kiosk is None else {"kiosk_mode": kiosk}  # so the admin screen can say --kiosk wins
-    service = KioskService(settings, options=options, model_id=model_id, opener=opener,  # type: ignore[arg-type]
-                           flags=flags)
+    service = kiosk_service(settings, model_id=model_id, memory=memory, flags=flags)
     window = MainWindow(service, Workers(), make_source(audio_source),
-                        kiosk=options.kiosk_mode if kiosk is None else kiosk)
+                        kiosk=service.options.kiosk_mode if kiosk is None else kiosk)
     window.start()
     app.processEvents()
     shown = time.perf_counter() - t0
@@ -97,12 +68,26 @@ def run_gui(settings: Settings, *, kiosk: bool | None = None, audio_source: Path
         print(f"startup: login screen shown (Speak enabled) {shown:.2f} s, model {model} ready {loaded:.2f} s "
               f"after run_gui began{since}", file=sys.stderr, flush=True)
         node = service.node
-        print(f"node: {getattr(node, 'url', None) or 'local only'}; fault: {service.status().fault or 'none'}",
+        print(f"node: {node.url or 'local only'}; fault: {service.status().fault or 'none'}",
               file=sys.stderr, flush=True)
         if exit_when_ready:
             window.allow_close()
             window.close()
 
     window.ready.connect(ready)
+    if control:  # JSON commands on stdin (benchmarks, process tests): see ui/control.py
+        from ui.control import Controller
+
+        controller = Controller(service, window.workers)
+        controller.quit_requested.connect(lambda: (window.allow_close(), window.close()))
+        started = []  # once: after the model loaded, or failed to (a cluster member may offload then)
+
+        def start_control(_message: str) -> None:
+            if not started:
+                started.append(True)
+                controller.start()
+
+        window.ready.connect(start_control)
+        window.load_failed.connect(start_control)
     window.load_failed.connect(lambda _m: exit_when_ready and (window.allow_close(), window.close()))
     return int(app.exec())

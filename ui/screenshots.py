@@ -8,9 +8,8 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QEventLoop
 from PySide6.QtWidgets import QApplication, QWidget
 
-from app.kiosk import KioskOptions, KioskService, MemoryDirectory
+from app.kiosk import KioskService
 from app.kiosk.media import decode_file
-from app.settings import Settings
 from ui.app import MainWindow
 from ui.audio_source import FileSource
 from ui.launch import make_application
@@ -77,18 +76,13 @@ def _labeling(window: MainWindow, service: KioskService, data: Path) -> None:
         screen.status.setText(summary)
 
 
-def render_all(settings: Settings, out_dir: Path, *, data: Path | None = None, model_id: str = "ge2e",
-               language: str | None = None) -> list[Path]:
-    """Write login.png, enrol.png, labeling.png and admin.png; returns their paths."""
+def render_all(service: KioskService, out_dir: Path, *, data: Path | None = None) -> list[Path]:
+    """Write login.png, enrol.png, labeling.png and admin.png of this (built, not yet loaded) service's app."""
     data = data or REPO.parent / "shared" / "data"
     if not (data / "verification").is_dir():
         raise FileNotFoundError(f"real recordings not found under {data}; pass --data")
-    if language:
-        settings = settings.model_copy(update={"language": language})
     out_dir.mkdir(parents=True, exist_ok=True)
-    app, _translators = make_application(settings)
-    service = KioskService(settings, options=KioskOptions(admin_pin="2468"), directory=MemoryDirectory(),
-                           model_id=model_id)
+    app, _translators = make_application(service.settings)
     service.load()
     _enrol(service, data)
     window = MainWindow(service, Workers(), FileSource([]))

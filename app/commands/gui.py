@@ -27,6 +27,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--audio-source", type=Path, metavar="FILE", help="play this file (or folder) instead of the microphone")
     p.add_argument("--memory", action="store_true", help="keep speakers in memory only (no store, no HTTP node)")
     p.add_argument("--exit-when-ready", action="store_true", help="quit once the login screen is usable (start-up timing)")
+    p.add_argument("--control", action="store_true",
+                   help="once ready, take JSON commands on stdin and answer on stdout (enrol, login, cluster_create, "
+                   "cluster_token, cluster_join, status, quit): how `vomid bench kiosks` and the tests drive the app")
     p.set_defaults(func=run_gui)
 
     s = sub.add_parser("screenshots", help="render each screen to PNG in a realistic state",
@@ -57,16 +60,23 @@ def run_gui(args: argparse.Namespace) -> int:
     launch = importlib.import_module("ui.launch")
     settings = settings_from(args)
     return int(launch.run_gui(settings, kiosk=args.kiosk, audio_source=args.audio_source, model_id=args.model,
-                              memory=args.memory, exit_when_ready=args.exit_when_ready))
+                              memory=args.memory, exit_when_ready=args.exit_when_ready, control=args.control))
 
 
 def run_screenshots(args: argparse.Namespace) -> int:
     """Render the screens."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from pydantic import SecretStr
+
+    from app.wiring import kiosk_service
+
     shots = importlib.import_module("ui.screenshots")
-    settings = settings_from(args)
-    paths = shots.render_all(settings, args.out_dir, data=args.data, model_id=args.model or "ge2e",
-                             language=args.language)
+    update: dict[str, object] = {"admin_pin": SecretStr("2468")}
+    if args.language:
+        update["language"] = args.language
+    settings = settings_from(args).model_copy(update=update)
+    service = kiosk_service(settings, model_id=args.model or "ge2e", memory=True)
+    paths = shots.render_all(service, args.out_dir, data=args.data)
     for path in paths:
         print(path)
     return 0

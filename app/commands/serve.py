@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING
 from app.settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    from peer.node import Node, NodeLimits
+    from peer.node import Node
 
 log = logging.getLogger(__name__)
 
@@ -43,23 +44,14 @@ def node_settings(args: argparse.Namespace) -> Settings:
                          node_port=port, node_tls=False if args.no_tls else None)
 
 
-def node_limits(settings: Settings) -> NodeLimits:
-    """The node's rate limit and lockout from settings."""
-    from peer.node import NodeLimits
-
-    per_min = settings.rate_limit_per_minute
-    return NodeLimits(rate_per_s=per_min / 60.0, burst=max(10, per_min // 4),
-                      lockout_failures=settings.verify_lockout_failures,
-                      lockout_window_s=settings.verify_lockout_window_s)
-
-
 def load_engine_into(node: Node, settings: Settings) -> None:
     """Load the configured model and hand the node a batching engine; on failure the node stays not ready."""
+    from app.wiring import engine_config
     from engine.errors import ModelError
     from engine.models import load_model
     from peer.node import batched_engine
 
-    config = settings.engine_config()
+    config = engine_config(settings)  # the calibrated thresholds, as the kiosk and the CLI use them
     try:
         model = load_model(config.model)
     except ModelError as exc:
@@ -85,32 +77,30 @@ def run(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace, stop: threading.Event) -> int:
     """Open the store, start the node (and the cluster layer), serve until ``stop`` is set."""
-    from app.commands.cluster_cmd import serve_options, start_cluster
+    from app.node_runtime import NodeRuntime
     from app.wiring import open_store
-    from peer.node import Node
-    from peer.server import NodeServer
 
     settings = node_settings(args)
     store = open_store(settings)
     try:
-        node = Node(store, limits=node_limits(settings))
-        port = 0 if args.port == 0 else settings.node_port
-        server = NodeServer(node, host=settings.node_host, port=port, tls=settings.node_tls,
-                            cert_dir=settings.data_dir / "tls", **serve_options(settings))
-        fingerprint = server.endpoint.fingerprint
-        print(f"serving on {server.url}" + (f" (certificate sha256 {fingerprint})" if fingerprint else ""),
+        runtime = NodeRuntime(settings, store, port=0 if args.port == 0 else settings.node_port).start()
+        if runtime.server is None:
+            print(f"could not serve: {runtime.fault}", file=sys.stderr, flush=True)
+            runtime.stop()
+            return 1
+        fingerprint = runtime.server.endpoint.fingerprint
+        print(f"serving on {runtime.url}" + (f" (certificate sha256 {fingerprint})" if fingerprint else ""),
               flush=True)
-        loader = threading.Thread(target=load_engine_into, args=(node, settings), name="vomid-model-loader",
-                                  daemon=True)
+        loader = threading.Thread(target=load_engine_into, args=(runtime.node, settings),
+                                  name="vomid-model-loader", daemon=True)
         if not getattr(args, "offload_only", False):
             loader.start()
-        server.start()
-        cluster = start_cluster(node, server, settings)
         try:
-            server.serve(stop)
+            while not stop.wait(0.5):
+                if runtime.server is None or not runtime.server.running:
+                    break
         finally:
-            if cluster is not None:
-                cluster.stop()
+            runtime.stop()
         if loader.ident is not None:
             loader.join(60)
     finally:

@@ -1,8 +1,8 @@
 """The kiosk adapter: what the Qt screens call, in plain Python (no Qt), testable on its own."""
 
 from app.kiosk.directory import Directory, MemoryDirectory
-from app.kiosk.node import LocalNode, NodeHandle
-from app.kiosk.service import EnrolFromMeetingError, KioskOptions, KioskService
+from app.kiosk.node import KioskNode, NodeHandle
+from app.kiosk.service import EnrolFromMeetingError, EnrolRefused, KioskOptions, KioskService
 from app.kiosk.types import (
     EnrolOutcome,
     LoginOutcome,
@@ -18,9 +18,10 @@ __all__ = [
     "Directory",
     "EnrolFromMeetingError",
     "EnrolOutcome",
+    "EnrolRefused",
+    "KioskNode",
     "KioskOptions",
     "KioskService",
-    "LocalNode",
     "LoginOutcome",
     "MeetingResult",
     "MemoryDirectory",

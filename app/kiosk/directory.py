@@ -111,9 +111,16 @@ class MemoryDirectory:
         with self._lock:
             return self._speakers.get(speaker_id)
 
-    def list_speakers(self) -> list[MemorySpeaker]:
+    def list_speakers(self, *, status: str | None = None, limit: int | None = None,
+                      offset: int = 0) -> list[MemorySpeaker]:
         with self._lock:
-            return [self._speakers[k] for k in sorted(self._speakers)]
+            rows = [self._speakers[k] for k in sorted(self._speakers)
+                    if status is None or self._speakers[k].status == status]
+            return rows[offset:None if limit is None else offset + limit]
+
+    def count_speakers(self, *, status: str | None = None) -> int:
+        """Number of speakers, optionally with one status."""
+        return len(self.list_speakers(status=status))
 
     def set_status(self, speaker_id: str, status: str, *, actor: str = "local", reason: str | None = None) -> MemorySpeaker:
         with self._lock:

@@ -1,51 +1,15 @@
-"""Login guards: a timed lockout of a claimed id after repeated failures, and replayed-audio detection."""
+"""Login guard of the kiosk's microphone: replayed-audio detection (the lockout is the node's, peer.lockout)."""
 
 from __future__ import annotations
 
 import hashlib
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 
 import numpy as np
 
 Clock = Callable[[], float]
-
-
-class LoginLockout:
-    """Locks a claimed id for ``lock_s`` seconds after ``failures`` rejected attempts in a row."""
-
-    def __init__(self, failures: int = 3, lock_s: float = 60.0, clock: Clock = time.monotonic) -> None:
-        self.failures = failures
-        self.lock_s = lock_s
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._counts: dict[str, int] = {}
-        self._until: dict[str, float] = {}
-
-    def remaining(self, speaker_id: str) -> float:
-        """Seconds the id stays locked (0 when it is not locked)."""
-        with self._lock:
-            left = self._until.get(speaker_id, 0.0) - self._clock()
-            if left <= 0:
-                self._until.pop(speaker_id, None)
-                return 0.0
-            return left
-
-    def record(self, speaker_id: str, accepted: bool) -> bool:
-        """Count one outcome; True when this failure locked the id."""
-        with self._lock:
-            if accepted:
-                self._counts.pop(speaker_id, None)
-                return False
-            count = self._counts.get(speaker_id, 0) + 1
-            if count < self.failures:
-                self._counts[speaker_id] = count
-                return False
-            self._counts.pop(speaker_id, None)
-            self._until[speaker_id] = self._clock() + self.lock_s
-            return True
 
 
 def audio_fingerprint(samples: np.ndarray) -> str:

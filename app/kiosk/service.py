@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from app.kiosk.directory import Directory, MemoryDirectory
-from app.kiosk.guard import LoginLockout, ReplayDetector
+from app.kiosk.guard import ReplayDetector
 from app.kiosk.media import decode_file
-from app.kiosk.node import LocalNode, NodeHandle
+from app.kiosk.node import KioskNode
 from app.kiosk.types import (
     EnrolOutcome,
     LoginOutcome,
@@ -29,7 +29,6 @@ from app.kiosk.types import (
 from app.settings import Settings
 from app.settings_file import SaveResult, save_settings
 from engine.errors import AudioError, QualityRejected, UnknownSpeakerError, VomidError
-from engine.gallery import Voiceprint
 from engine.scoring import mean_of_takes
 from engine.waveform import SAMPLE_RATE
 
@@ -38,19 +37,26 @@ if TYPE_CHECKING:  # the engine (and torch) load in a worker after the window sh
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
-Opener = Callable[[], "tuple[Directory, NodeHandle, str | None]"]
-ACTOR = "kiosk"
+Opener = Callable[[], "tuple[Directory, KioskNode, str | None]"]
 DEFAULT_PIN = "0000"
 # Kiosk option -> the Settings field that holds it (what the admin screen saves into the settings file).
 OPTION_FIELDS: Mapping[str, str] = {
     "mode": "login_mode",
     "lock_failures": "verify_lockout_failures",
-    "lock_s": "verify_lockout_window_s",
+    "lock_s": "verify_lockout_s",
     "idle_reset_s": "kiosk_idle_s",
     "kiosk_mode": "kiosk_mode",
     "language": "language",
     "auto_listen": "auto_listen",
 }
+
+
+class EnrolRefused(Exception):
+    """An enrolment the node refused; ``code`` says why (``already_enrolled``) for the screen to explain."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class EnrolFromMeetingError(Exception):
@@ -80,7 +86,7 @@ class KioskOptions:
         """The kiosk options that the app's settings hold."""
         pin = settings.admin_pin.get_secret_value() if settings.admin_pin is not None else None
         return cls(mode=settings.login_mode, lock_failures=settings.verify_lockout_failures,
-                   lock_s=settings.verify_lockout_window_s, kiosk_mode=settings.kiosk_mode,
+                   lock_s=settings.verify_lockout_s, kiosk_mode=settings.kiosk_mode,
                    idle_reset_s=settings.kiosk_idle_s, language=settings.language,
                    auto_listen=settings.auto_listen, admin_pin=pin or DEFAULT_PIN)
 
@@ -94,8 +100,7 @@ class KioskService:
         *,
         options: KioskOptions | None = None,
         directory: Directory | None = None,
-        engine: Engine | None = None,
-        node: NodeHandle | None = None,
+        node: KioskNode | None = None,
         model_id: str | None = None,
         opener: Opener | None = None,
         flags: Mapping[str, Any] | None = None,
@@ -105,14 +110,16 @@ class KioskService:
         self.options = options or KioskOptions.from_settings(settings)
         self._opener = opener
         self._directory = directory if directory is not None or opener is not None else MemoryDirectory()
-        self.node: NodeHandle = node or LocalNode()
+        self._node = node  # built by the opener, or on first use (see :attr:`node`)
         self._model_id = model_id or settings.model
-        self._engine = engine
         self._fault: str | None = None
         self._load_lock = threading.Lock()
         self._loading = threading.Event()
-        self.lockout = LoginLockout(self.options.lock_failures, self.options.lock_s)
+        self._loaded_without_model = False
+        self._model_fault: str | None = None  # why the model could not load here (until a peer computes for us)
         self.replays = ReplayDetector(self.options.replay_similarity)
+        if node is not None:
+            self._apply_lockout_options()
 
     # -- life cycle ----------------------------------------------------------------------------
     @property
@@ -129,36 +136,61 @@ class KioskService:
             with self._load_lock:  # held by load() until the store and the model are in
                 pass
 
+    @property
+    def node(self) -> KioskNode:
+        """The kiosk's node (its use cases, server and cluster layer); without an opener or a given node, one with
+        no HTTP server over the directory. Building it loads the engine's modules: not on the GUI thread."""
+        if self._node is None:
+            if self._opener is not None:
+                self._wait_for_load()
+            if self._node is None:
+                self._node = KioskNode(self.settings, self.directory, serve=False)
+                self._apply_lockout_options()
+        return self._node
+
+    @property
+    def actor(self) -> str:
+        """Who this kiosk is in the audit log."""
+        return f"kiosk:{self.node.node_id}"
+
     def use_model(self, model: Any, vad: Any = None) -> None:
         """Use an already loaded model (and VAD) over this service's directory instead of loading one."""
-        from engine.facade import Engine
+        from app.wiring import engine_over
 
-        config = self.settings.engine_config(model_id=model.model_id)
-        self._engine = Engine(config, model=model, vad=vad, gallery=self.directory, audit=self._engine_audit)
+        self.node.start(engine_over(self.settings, model, self.directory, vad=vad))
 
     def load(self) -> str:
         """Load the model (slow: run in a worker) and start the node; returns the model id."""
         self._loading.set()
         with self._load_lock:
             if self._directory is None and self._opener is not None:
-                self._directory, self.node, fault = self._opener()
+                self._directory, self._node, fault = self._opener()
+                self._apply_lockout_options()
                 self._fault = fault or self._fault
-            if self._engine is None:
-                from app.wiring import build_engine
+            if self.node.node.ready:
+                return self.model_id
+            from app.wiring import build_engine
 
-                try:
-                    self._engine = build_engine(self.settings, model_id=self._model_id, gallery=self.directory,
-                                                audit=self._engine_audit)
-                except VomidError as exc:
-                    self._fault = exc.message
+            try:
+                engine = build_engine(self.settings, model_id=self._model_id, gallery=self.directory)
+            except VomidError as exc:
+                if not self.node.in_cluster:
+                    self._model_fault = exc.message
+                    self.node.start(None)  # serving all the same (503 model_not_loaded): it can still join a cluster
                     raise
-            self.node.start(self._engine)
-            return self._engine.model_id
+                # a cluster member without a model of its own: peers running it compute the embeddings
+                log.error("model %s could not be loaded here (%s); offloading to peers", self._model_id, exc)
+                self.node.start(None)
+                self._fault = None
+                self._loaded_without_model = True
+                return self._model_id
+            self.node.start(engine)
+            return engine.model_id
 
     def use_offline_model(self) -> None:
         """After the configured model failed to load, use the offline GE2E model for this session."""
         self._model_id = "ge2e"  # its weights ship inside the resemblyzer wheel
-        self._fault = None
+        self._model_fault = None
 
     def note_fault(self, fault: str) -> None:
         """Show this fault in the status bar (e.g. the store could not open)."""
@@ -166,36 +198,40 @@ class KioskService:
 
     def close(self) -> None:
         """Stop the node and release the directory."""
-        self.node.stop()
+        if self._node is not None:
+            self._node.stop()
         closer = getattr(self._directory, "close", None)
         if closer is not None:
             closer()
 
     @property
     def ready(self) -> bool:
-        """True once the model is loaded."""
-        return self._engine is not None
+        """True once the model is loaded (here, or on a peer this kiosk offloads to)."""
+        return self._node is not None and bool(self._node.node.ready)
 
     @property
     def engine(self) -> Engine:
-        """The loaded engine; waits (in a worker) while :meth:`load` is still running."""
-        if self._engine is None:
+        """The node's engine; waits (in a worker) while :meth:`load` is still running."""
+        if not self.ready:
             self._wait_for_load()
-        if self._engine is None:
+        if not self.ready:
             raise RuntimeError(self._fault or "the voice model is not loaded")
-        return self._engine
+        return self.node.node.engine  # type: ignore[no-any-return]
 
     @property
     def model_id(self) -> str:
         """Id of the model in use (or being loaded)."""
-        return self._engine.model_id if self._engine is not None else self._model_id
+        model = self._node.node.model_id if self._node is not None else None
+        return model or self._model_id  # type: ignore[no-any-return]
 
     def threshold(self) -> float:
         """The accept threshold on the cosine scale."""
         return self.engine.threshold_for(False)
 
-    def _engine_audit(self, event: str, **fields: Any) -> None:
-        self.directory.audit(event, ACTOR, **fields)
+    def _apply_lockout_options(self) -> None:
+        """The kiosk's lockout options are the node's one policy."""
+        lockout = self.node.node.lockout
+        lockout.failures, lockout.lock_s = int(self.options.lock_failures), float(self.options.lock_s)
 
     # -- enrolment -----------------------------------------------------------------------------
     def check_take(self, samples: np.ndarray) -> TakeCheck:
@@ -211,33 +247,38 @@ class KioskService:
     def record_consent(self, speaker_id: str, text: str) -> None:
         """Audit that the person was shown (and accepted) this consent text."""
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-        self.directory.audit("consent_recorded", ACTOR, speaker_id=speaker_id, text_sha256=digest)
+        self.directory.audit("consent_recorded", self.actor, speaker_id=speaker_id, text_sha256=digest)
 
     def enrol(self, speaker_id: str, name: str | None, takes: Sequence[np.ndarray],
               checks: Sequence[TakeCheck]) -> EnrolOutcome:
-        """Store a voiceprint from checked takes; confirm each take against the others' mean."""
+        """Enrol through the node's use case (the rules of an HTTP enrolment); confirm each take against the others.
+
+        Raises :class:`EnrolRefused` (``already_enrolled``) when the id already has a voiceprint of this model,
+        on this kiosk or (replicated) from another.
+        """
         good = [(t, c) for t, c in zip(takes, checks) if c.ok and c.vector is not None]
         needed = self.engine.config.min_enrol_takes
         if len(good) < needed:
             raise ValueError(f"{len(good)} good take(s), {needed} needed")
-        matrix = np.stack([c.vector for _, c in good]).astype(np.float32)
-        seconds = float(sum(c.speech_seconds for _, c in good))
-        vp = Voiceprint(speaker_id=speaker_id, model_id=self.engine.model_id, mean=mean_of_takes(matrix),
-                        takes=matrix, speech_seconds=seconds, name=name or None)
-        self.directory.put(vp, actor=ACTOR)  # the directory files the one ``enrol`` entry
+        from peer import service as usecases
+        from peer.errors import SpeakerExistsError
+
+        audio = [{"waveform": t, "sample_rate": SAMPLE_RATE} for t, _ in good]
+        try:
+            vp, _status = usecases.register(self.node.node, speaker_id, name or None, audio, actor=self.actor)
+        except SpeakerExistsError as exc:
+            raise EnrolRefused("already_enrolled", exc.message) from exc
         for samples, check in good:
             self.replays.remember(samples, check.vector)
-        score = _leave_one_out(matrix)
+        score = _leave_one_out(vp.takes)
         threshold = self.threshold()
-        self.directory.audit("enrol_check", ACTOR, speaker_id=speaker_id, model_id=vp.model_id,
-                             check_score=round(score, 4), passed=bool(score >= threshold))
-        return EnrolOutcome(speaker_id, name, len(good), seconds, score, threshold, score >= threshold)
+        return EnrolOutcome(speaker_id, name, len(good), vp.speech_seconds, score, threshold, score >= threshold)
 
     # -- login ---------------------------------------------------------------------------------
     def login(self, samples: np.ndarray, claimed_id: str | None = None) -> LoginOutcome:
         """Identify (or verify a claimed id) from one utterance; refuses locked ids and replays."""
         if claimed_id:
-            left = self.lockout.remaining(claimed_id)
+            left = self.node.node.lockout.remaining(claimed_id, self.actor)
             if left > 0:
                 return LoginOutcome("locked", claimed_id, code="locked", retry_after_s=left)
         try:
@@ -248,32 +289,39 @@ class KioskService:
             return LoginOutcome("retry", claimed_id, code="too_short", message=exc.message)
         similarity = self.replays.check(samples, probe.vector)
         if similarity is not None:
-            self.directory.audit("replay_refused", ACTOR, speaker_id=claimed_id, similarity=round(similarity, 4))
+            self.directory.audit("replay_refused", self.actor, speaker_id=claimed_id, similarity=round(similarity, 4))
             return LoginOutcome("replay", claimed_id, code="replay", score=similarity)
         return self._verify(samples, claimed_id) if claimed_id else self._identify(samples)
 
     def _identify(self, samples: np.ndarray) -> LoginOutcome:
-        result = self.engine.identify(samples, SAMPLE_RATE, top_k=1)
+        from peer import service as usecases
+
+        audio = {"waveform": samples, "sample_rate": SAMPLE_RATE}
+        result = usecases.identify(self.node.node, audio, 1, actor=self.actor)
         best = result.best
         if best is None:
             return LoginOutcome("rejected", threshold=result.threshold, code="not_recognised")
         return LoginOutcome("accepted", best.speaker_id, best.name, best.score, result.threshold)
 
     def _verify(self, samples: np.ndarray, claimed_id: str) -> LoginOutcome:
+        from peer import service as usecases
+        from peer.errors import SpeakerLockedError, VerifyLockedError
+
+        audio = {"waveform": samples, "sample_rate": SAMPLE_RATE}
         try:
-            result = self.engine.verify(claimed_id, samples, SAMPLE_RATE)
+            result, locked = usecases.verify(self.node.node, claimed_id, audio, actor=self.actor)
         except UnknownSpeakerError:
             return LoginOutcome("rejected", claimed_id, code="unknown_speaker")
-        locked = self.lockout.record(claimed_id, result.accepted)
-        if locked:
-            self.directory.audit("login_lockout", ACTOR, speaker_id=claimed_id, seconds=self.options.lock_s)
+        except VerifyLockedError as exc:
+            return LoginOutcome("locked", claimed_id, code="locked", retry_after_s=exc.retry_after)
+        except SpeakerLockedError:
+            return LoginOutcome("rejected", claimed_id, code="speaker_disabled")
         record = self.directory.speaker(claimed_id)
         name = record.name if record is not None else None
         if result.accepted:
             return LoginOutcome("accepted", claimed_id, name, result.score, result.threshold)
         return LoginOutcome("locked" if locked else "rejected", claimed_id, name, result.score, result.threshold,
-                            code="locked" if locked else "not_recognised",
-                            retry_after_s=self.options.lock_s if locked else None)
+                            code="locked" if locked else "not_recognised", retry_after_s=locked or None)
 
     # -- meetings ------------------------------------------------------------------------------
     def label_file(self, path: str, progress: Progress | None = None) -> MeetingResult:
@@ -310,7 +358,7 @@ class KioskService:
     def check_pin(self, pin: str) -> bool:
         """True when ``pin`` is the admin PIN (audited either way)."""
         ok = hashlib.sha256(pin.encode()).digest() == hashlib.sha256(self.options.admin_pin.encode()).digest()
-        self.directory.audit("admin_pin", ACTOR, ok=ok)
+        self.directory.audit("admin_pin", self.actor, ok=ok)
         return ok
 
     def speakers(self, query: str = "") -> list[SpeakerRow]:
@@ -322,11 +370,15 @@ class KioskService:
 
     def set_speaker_status(self, speaker_id: str, status: str) -> None:
         """Enable (active) or disable a speaker."""
-        self.directory.set_status(speaker_id, status, actor=ACTOR)
+        from peer import service as usecases
+
+        usecases.set_status(self.node.node, speaker_id, status, actor=self.actor)
 
     def delete_speaker(self, speaker_id: str) -> bool:
         """Delete a speaker and their voiceprints."""
-        return self.directory.delete_speaker(speaker_id, actor=ACTOR)
+        from peer import service as usecases
+
+        return usecases.delete(self.node.node, speaker_id, actor=self.actor)
 
     def audit_log(self, limit: int = 200) -> list[dict[str, Any]]:
         """The newest audit entries, newest first."""
@@ -338,10 +390,8 @@ class KioskService:
 
     def set_threshold(self, threshold: float) -> None:
         """Use this cosine accept threshold from now on (audited)."""
-        from dataclasses import replace
-
-        self.engine.config = replace(self.engine.config, threshold=float(threshold))
-        self.directory.audit("threshold_changed", ACTOR, threshold=round(float(threshold), 4))
+        self.node.node.set_threshold(float(threshold))
+        self.directory.audit("threshold_changed", self.actor, threshold=round(float(threshold), 4))
 
     def save_threshold(self, threshold: float, calibration: Any = None) -> Path:
         """Use this cosine threshold now and from the next start: it goes into ``data_dir/thresholds.json``.
@@ -360,7 +410,7 @@ class KioskService:
                                    n_target=0, source="typed by an admin in the kiosk"))
         path = thresholds_path(self.settings)
         write_threshold(path, record)
-        self.directory.audit("threshold_saved", ACTOR, path=str(path), threshold=round(float(threshold), 4))
+        self.directory.audit("threshold_saved", self.actor, path=str(path), threshold=round(float(threshold), 4))
         return path
 
     def set_options(self, **changes: Any) -> dict[str, Any]:
@@ -368,11 +418,11 @@ class KioskService:
         from dataclasses import replace
 
         old, self.options = self.options, replace(self.options, **changes)
-        self.lockout.failures, self.lockout.lock_s = self.options.lock_failures, self.options.lock_s
+        self._apply_lockout_options()
         changed = {n: getattr(self.options, n) for n in changes if getattr(old, n) != getattr(self.options, n)}
         for name, after in changed.items():
             if name != "admin_pin":
-                self.directory.audit("setting_changed", ACTOR, setting=name, old=str(getattr(old, name)),
+                self.directory.audit("setting_changed", self.actor, setting=name, old=str(getattr(old, name)),
                                      new=str(after))
         return changed
 
@@ -381,7 +431,7 @@ class KioskService:
         fields = {OPTION_FIELDS[n]: v for n, v in options.items() if n in OPTION_FIELDS}
         result = save_settings(self.settings, fields, flags=self.flags)
         if result.saved:
-            self.directory.audit("settings_saved", ACTOR, path=str(result.path), settings=",".join(sorted(fields)))
+            self.directory.audit("settings_saved", self.actor, path=str(result.path), settings=",".join(sorted(fields)))
         else:
             log.warning("kiosk settings not saved to %s: %s", result.path, result.error)
         return result
@@ -394,10 +444,18 @@ class KioskService:
         return calibrate_trials(self.engine, trials_path, target_far, progress, root=root)
 
     def status(self) -> NodeStatus:
-        """Node, peers count, model and any fault, for the status bar."""
-        peers = [p for p in self.node.peers() if not p.is_self]
-        fault = self._fault or self.node.fault()
-        return NodeStatus(self.node.node_id, len(peers), self.model_id if self.ready else None, fault,
+        """Node, peers count, model and any fault, for the status bar (cheap: the GUI thread calls it)."""
+        node = self._node
+        if node is None:  # still starting: the opener builds it in a worker
+            return NodeStatus(self.settings.node_name or "-", 0, None, self._fault,
+                              default_pin=self.options.admin_pin == DEFAULT_PIN)
+        peers = [p for p in node.peers() if not p.is_self and p.status == "up"]
+        remote = node.offloading_to()
+        model_fault = (f"no local model: {remote} embeddings are computed by a peer" if remote is not None
+                       else f"no local model: waiting for a peer running {self._model_id}"
+                       if not self.ready and self._loaded_without_model else self._model_fault)
+        fault = self._fault or node.fault() or model_fault
+        return NodeStatus(node.node_id, len(peers), self.model_id if self.ready else None, fault,
                           default_pin=self.options.admin_pin == DEFAULT_PIN)
 
 

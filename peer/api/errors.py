@@ -94,7 +94,7 @@ async def _vomid_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, VomidError)
     status = status_for(exc)
     headers = {}
-    if isinstance(exc, pe.RateLimitedError):
+    if isinstance(exc, (pe.RateLimitedError, pe.VerifyLockedError)):
         headers["Retry-After"] = str(max(1, int(exc.retry_after + 0.999)))
     details = dict(exc.details)
     if isinstance(exc, QualityRejected):

@@ -67,7 +67,7 @@ async def verify(request: Request, who: Principal = Depends(require("verify"))) 
     r, locked = await node.run(service.verify, node, fields.speaker_id, audio, actor=who.actor)
     return s.Verified(speaker_id=r.speaker_id, accepted=r.accepted, decision="accept" if r.accepted else "reject",
                       score=r.score, threshold=r.threshold, raw_score=r.raw_score, normalised=r.normalised,
-                      model_id=r.model_id, quality=_quality(r), locked=locked)
+                      model_id=r.model_id, quality=_quality(r), locked=locked > 0)
 
 
 @router.post("/voiceprint/identify", response_model=s.Identified, responses=ERRORS,

@@ -99,7 +99,8 @@ class Verified(BaseModel):
     normalised: bool
     model_id: str
     quality: dict[str, Any]
-    locked: bool = False
+    locked: bool = Field(False, description="This rejection locked this API key out of this speaker for a while "
+                         "(the next verifies get 423 speaker_locked with Retry-After); other clients are not affected.")
 
 
 class CandidateOut(BaseModel):

@@ -9,7 +9,7 @@ import pytest
 from engine.models.base import EmbeddingModel
 from peer import const
 from peer.client import NodeClient, RetryPolicy
-from peer.errors import RateLimitedError, SpeakerLockedError
+from peer.errors import RateLimitedError
 from tests.peer.conftest import attempt_of, running_node, takes_of
 
 
@@ -53,11 +53,15 @@ def test_repeated_failed_authentication_from_an_address_is_throttled(tmp_path: P
     assert len(audited) == 3
 
 
-def test_repeated_rejections_lock_the_speaker_and_are_audited(tmp_path: Path, ge2e: EmbeddingModel,
-                                                              shared_data: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(const, "LOCKOUT_FAILURES", 3)
-    with running_node(tmp_path, ge2e) as node:
+def test_repeated_rejections_lock_that_key_out_for_a_while_not_the_person(tmp_path: Path, ge2e: EmbeddingModel,
+                                                                         shared_data: Path) -> None:
+    """An attacker's verify key fails 3 times: that key gets 423 with Retry-After until the lock lapses; the
+    speaker stays active and the genuine user with another key (or the kiosk) gets in meanwhile."""
+    import time
+
+    from peer.node import NodeLimits
+
+    with running_node(tmp_path, ge2e, limits=NodeLimits(lockout_failures=3, lockout_s=2.0)) as node:
         with node.client("enrol") as client:
             assert client.post("/api/v1/voiceprint/register", data={"speaker_id": "alice"},
                                files=takes_of(shared_data, "1688")).status_code == 201
@@ -65,16 +69,38 @@ def test_repeated_rejections_lock_the_speaker_and_are_audited(tmp_path: Path, ge
         with node.client("verify") as client:
             tries = [client.post("/api/v1/voiceprint/verify", data={"speaker_id": "alice"},
                                  files={"audio": impostor}).json() for _ in range(3)]
-            after = client.post("/api/v1/voiceprint/verify", data={"speaker_id": "alice"}, files={"audio": genuine})
-        with NodeClient(node.url, node.keys["verify"], fingerprint=node.server.endpoint.fingerprint) as c:
-            with pytest.raises(SpeakerLockedError):
-                c.verify("alice", genuine)
-            with node.client("admin") as admin:
-                status = admin.get("/api/v1/voiceprint/alice").json()["status"]
-                unlocked = admin.put("/api/v1/voiceprint/alice/status", json={"status": "active"})
-            again = c.verify("alice", genuine)
+            refused = client.post("/api/v1/voiceprint/verify", data={"speaker_id": "alice"}, files={"audio": genuine})
+        _, victim_key = node.store.create_api_key("alice's app", ["verify"])
+        with NodeClient(node.url, victim_key, fingerprint=node.server.endpoint.fingerprint) as victim:
+            meanwhile = victim.verify("alice", genuine)
+        with node.client("admin") as admin:
+            status = admin.get("/api/v1/voiceprint/alice").json()["status"]
+        time.sleep(2.1)  # the lock lapses by itself: no admin needed
+        with node.client("verify") as client:
+            lapsed = client.post("/api/v1/voiceprint/verify", data={"speaker_id": "alice"}, files={"audio": genuine})
         events = [e["event"] for e in node.store.audit_entries(subject="alice")]
-    assert [t["accepted"] for t in tries] == [False, False, False] and [t["locked"] for t in tries][-1]
-    assert after.status_code == 423 and after.json()["error"]["code"] == "speaker_locked"
-    assert status == "locked" and unlocked.status_code == 200 and again.accepted
-    assert "login_lockout" in events and events.count("verify") == 4
+    assert [t["accepted"] for t in tries] == [False, False, False] and [t["locked"] for t in tries] == [False, False, True]
+    assert refused.status_code == 423 and refused.json()["error"]["code"] == "speaker_locked"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 2
+    assert meanwhile.accepted and status == "active"
+    assert lapsed.status_code == 200 and lapsed.json()["accepted"]
+    assert events.count("login_lockout") == 1 and events.count("verify") == 5
+
+
+def test_an_admin_re_enabling_the_speaker_lifts_every_lock_at_once(tmp_path: Path, ge2e: EmbeddingModel,
+                                                                   shared_data: Path) -> None:
+    from peer.node import NodeLimits
+
+    with running_node(tmp_path, ge2e, limits=NodeLimits(lockout_failures=2, lockout_s=600.0)) as node:
+        with node.client("enrol") as client:
+            assert client.post("/api/v1/voiceprint/register", data={"speaker_id": "alice"},
+                               files=takes_of(shared_data, "1688")).status_code == 201
+        impostor, genuine = attempt_of(shared_data, "2414"), attempt_of(shared_data, "1688")
+        with node.client("verify") as client:
+            for _ in range(2):
+                client.post("/api/v1/voiceprint/verify", data={"speaker_id": "alice"}, files={"audio": impostor})
+            locked = client.post("/api/v1/voiceprint/verify", data={"speaker_id": "alice"}, files={"audio": genuine})
+            with node.client("admin") as admin:
+                assert admin.put("/api/v1/voiceprint/alice/status", json={"status": "active"}).status_code == 200
+            again = client.post("/api/v1/voiceprint/verify", data={"speaker_id": "alice"}, files={"audio": genuine})
+    assert locked.status_code == 423 and again.status_code == 200 and again.json()["accepted"]

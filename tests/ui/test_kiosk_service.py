@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 
 from app.kiosk import KioskOptions, KioskService
-from app.kiosk.guard import LoginLockout
 from app.kiosk.media import decode_file
-from app.kiosk.node import EmbeddedNode
+from app.kiosk.node import KioskNode
 from app.settings import Settings
 
 
@@ -54,20 +53,11 @@ def test_a_replayed_attempt_is_refused_and_audited(service: KioskService, voices
     assert service.audit_log()[0]["event"] == "replay_refused"
 
 
-def test_lockout_ends_after_its_time() -> None:
-    now = [0.0]
-    lock = LoginLockout(failures=2, lock_s=30.0, clock=lambda: now[0])
-    assert not lock.record("a", False) and lock.record("a", False)
-    assert lock.remaining("a") == 30.0
-    now[0] = 31.0
-    assert lock.remaining("a") == 0.0
-
-
 def test_embedded_node_serves_with_the_app_and_stops_with_it(kiosk_settings: Settings, ge2e_parts) -> None:
     from app.wiring import open_store
 
     store = open_store(kiosk_settings)
-    node = EmbeddedNode(kiosk_settings, store, host="127.0.0.1", port=0, tls=False)
+    node = KioskNode(kiosk_settings, store, host="127.0.0.1", port=0, tls=False)
     service = KioskService(kiosk_settings, options=KioskOptions(), directory=store, node=node)
     service.use_model(*ge2e_parts)
     service.load()

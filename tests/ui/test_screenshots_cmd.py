@@ -23,9 +23,11 @@ def test_gui_options_parse() -> None:
 
 
 def test_screenshots_render_each_screen(qapp, kiosk_settings: Settings, shared_data: Path, tmp_path: Path) -> None:
+    from app.wiring import kiosk_service
     from ui.screenshots import render_all
 
-    paths = render_all(kiosk_settings, tmp_path, data=shared_data, model_id="ge2e")
+    service = kiosk_service(kiosk_settings, model_id="ge2e", memory=True)
+    paths = render_all(service, tmp_path, data=shared_data)
     assert [p.name for p in paths] == ["login.png", "enrol.png", "labeling.png", "admin.png"]
     for path in paths:
         image = QImage(str(path))
