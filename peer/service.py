@@ -8,7 +8,7 @@ bytes of a file, a path, or ``{"waveform": samples, "sample_rate": rate}``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from engine.embedder import EmbeddingResult
@@ -20,8 +20,8 @@ from peer.node import Node
 from peer.ports import Speaker
 
 
-def register(node: Node, speaker_id: str, name: str | None, takes: Sequence[Any], *,
-             actor: str) -> tuple[Voiceprint, str]:
+def register(node: Node, speaker_id: str, name: str | None, takes: Sequence[Any], *, actor: str,
+             progress: Callable[[str, int, int], None] | None = None) -> tuple[Voiceprint, str]:
     """Enrol a new speaker (409 when already enrolled with this model); returns the voiceprint and status.
 
     The store files the one ``enrol`` audit row under ``actor``.
@@ -34,7 +34,7 @@ def register(node: Node, speaker_id: str, name: str | None, takes: Sequence[Any]
                 f"speaker {speaker_id!r} is already enrolled with {engine.model_id}; delete it first",
                 details={"speaker_id": speaker_id, "model_id": engine.model_id},
             )
-        vp = engine.voiceprint(speaker_id, list(takes), name=name)
+        vp = engine.voiceprint(speaker_id, list(takes), name=name, progress=progress)
         node.store.put(vp, actor=actor)  # type: ignore[call-arg]
     record = node.store.speaker(speaker_id)
     return vp, record.status if record is not None else "active"

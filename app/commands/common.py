@@ -78,3 +78,13 @@ def emit(args: argparse.Namespace, document: Any, text: str, *, private: bool = 
     if text:
         print(text, file=text_stream(args), flush=True)
     emit_json(args, document, private=private)
+
+
+def cli_actor() -> str:
+    """Who a CLI command acts as in the audit log: ``cli:USER``."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name (a container with an unnamed uid)
+        return "cli"

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.commands.common import add_json_option, emit, json_to_stdout, text_stream
+from app.commands.common import add_json_option, cli_actor, emit, json_to_stdout, text_stream
 from engine.store import SCOPES, STATUSES, PassphraseProvider, VoiceprintStore
 
 OpenStore = Callable[[argparse.Namespace], VoiceprintStore]
@@ -303,7 +303,7 @@ def _speakers_show(args: argparse.Namespace, store: VoiceprintStore) -> int:
 
 def _set_status(status: str) -> Callable[[argparse.Namespace, VoiceprintStore], int]:
     def run(args: argparse.Namespace, store: VoiceprintStore) -> int:
-        rec = store.set_status(args.speaker_id, status, reason=getattr(args, "reason", None))
+        rec = store.set_status(args.speaker_id, status, actor=cli_actor(), reason=getattr(args, "reason", None))
         emit(args, rec.as_dict(), f"{rec.speaker_id} is now {rec.status}")
         return 0
 
@@ -313,7 +313,7 @@ def _set_status(status: str) -> Callable[[argparse.Namespace, VoiceprintStore], 
 def _speakers_delete(args: argparse.Namespace, store: VoiceprintStore) -> int:
     if not _confirmed(args, f"Delete {args.speaker_id} and destroy its voiceprints for good?"):
         return 1
-    done = store.delete_speaker(args.speaker_id)
+    done = store.delete_speaker(args.speaker_id, actor=cli_actor())
     emit(
         args,
         {"speaker_id": args.speaker_id, "deleted": done},

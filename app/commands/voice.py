@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
-from app.commands.common import add_common, emit, settings_from
+from app.commands.common import add_common, cli_actor, emit, settings_from
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -43,38 +46,46 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_list)
 
 
-def _engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from app.wiring import audit_as, build_engine, open_store
+@contextmanager
+def _node(args: argparse.Namespace) -> Iterator[Any]:
+    """The local store under the node's use cases (no HTTP server), with the model loaded: what HTTP and the
+    kiosk decide with, the same thresholds, lockout and one audit row per decision, filed as ``cli:USER``."""
+    from app.node_runtime import NodeRuntime
+    from app.wiring import build_engine, open_store
 
     settings = settings_from(args)
-    store = open_store(settings, model_id=settings.model)
-    try:
-        return build_engine(settings, gallery=store, audit=audit_as(store, "cli")), store
-    except BaseException:
-        store.close()
-        raise
+    with open_store(settings, model_id=settings.model) as store:
+        runtime = NodeRuntime(settings, store, serve=False)
+        try:
+            yield runtime.start(build_engine(settings, gallery=store)).node
+        finally:
+            runtime.stop()
 
 
 def run_enrol(args: argparse.Namespace) -> int:
     """Enrol one speaker; a progress bar follows speech seconds collected."""
-    engine, store = _engine(args)
-    with store, tqdm(total=len(args.takes), desc="takes", unit="take", file=sys.stderr, leave=False) as bar:
+    from peer import service
+
+    with _node(args) as node, tqdm(total=len(args.takes), desc="takes", unit="take", file=sys.stderr,
+                                   leave=False) as bar:
         def progress(step: str, done: int, total: int) -> None:
             bar.update(1)
             bar.set_postfix_str(f"{done / 1000:.1f}/{total / 1000:.0f} s speech")
 
-        vp = engine.enrol(args.speaker_id, list(args.takes), name=args.name, progress=progress)
+        vp, _status = service.register(node, args.speaker_id, args.name, list(args.takes), actor=cli_actor(),
+                                       progress=progress)
     emit(args, {"speaker_id": vp.speaker_id, "model": vp.model_id, "takes": len(vp.takes),
                 "speech_seconds": round(vp.speech_seconds, 2)},
-         f"enrolled {vp.speaker_id} with {engine.model_id}: {len(vp.takes)} takes, {vp.speech_seconds:.1f} s of speech")
+         f"enrolled {vp.speaker_id} with {vp.model_id}: {len(vp.takes)} takes, {vp.speech_seconds:.1f} s of speech")
     return 0
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    """Verify and print score, decision and threshold."""
-    engine, store = _engine(args)
-    with store:
-        r = engine.verify(args.speaker_id, args.audio)
+    """Verify and print score, decision and threshold (exit 1: rejected; a disabled speaker is an error)."""
+    from peer import service
+
+    with _node(args) as node:
+        r, _locked = service.verify(node, args.speaker_id, args.audio, actor=cli_actor())
     decision = "ACCEPTED" if r.accepted else "REJECTED"
     scale = "as-norm" if r.normalised else "cosine"
     emit(args, {"speaker_id": r.speaker_id, "accepted": r.accepted, "score": r.score, "threshold": r.threshold,
@@ -85,9 +96,10 @@ def run_verify(args: argparse.Namespace) -> int:
 
 def run_identify(args: argparse.Namespace) -> int:
     """Identify and print ranked candidates."""
-    engine, store = _engine(args)
-    with store:
-        r = engine.identify(args.audio, top_k=args.top)
+    from peer import service
+
+    with _node(args) as node:
+        r = service.identify(node, args.audio, args.top, actor=cli_actor())
     rows = [{"speaker_id": c.speaker_id, "name": c.name, "score": c.score} for c in r.candidates]
     text = "\n".join(f"{i}. {c.speaker_id} ({c.name or '-'}) score {c.score:.3f}" for i, c in enumerate(r.candidates, 1))
     emit(args, {"candidates": rows, "threshold": r.threshold, "model": r.model_id},

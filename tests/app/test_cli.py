@@ -104,3 +104,24 @@ def test_identify_of_a_stranger_on_the_default_model_matches_nobody(env, shared_
     assert answer["candidates"] == [] and answer["threshold"] == pytest.approx(0.42), answer
     assert main(["identify", stranger]) == 1
     assert capsys.readouterr().out.strip() == "nobody matched (threshold 0.420, model campplus-zh-en)"
+
+
+def test_cli_decisions_follow_the_node_rules_and_are_audited_once_as_the_cli_user(env, shared_data, capsys):
+    import getpass
+
+    reader = takes(shared_data, "1998")
+    assert main(["enrol", "r1998", *reader[:3]]) == 0
+    assert main(["enrol", "r1998", *reader[:3]]) == 2  # the HTTP rule: delete first
+    assert "already enrolled" in capsys.readouterr().err
+    assert main(["verify", "r1998", reader[4]]) == 0
+    assert main(["speakers", "disable", "r1998"]) == 0
+    capsys.readouterr()
+    assert main(["verify", "r1998", reader[5]]) == 2  # disabled: said so, not "unknown" nor "rejected"
+    assert "disabled" in capsys.readouterr().err
+    from app.settings import load_settings
+    from app.wiring import open_store
+
+    with open_store(load_settings()) as store:
+        rows = [(e["event"], e["actor"]) for e in store.audit_entries(subject="r1998")]
+    me = f"cli:{getpass.getuser()}"
+    assert rows == [("enrol", me), ("verify", me), ("status_changed", me)], rows
