@@ -1,11 +1,21 @@
-"""Durable file replacement: write beside the target, fsync, rename over it, fsync the folder."""
+"""Durable file replacement: write beside the target, fsync, rename over it, fsync the folder.
+
+The one way secrets and state files are written (master key file, cluster CA key and secret, CRL,
+membership state, TLS keys and certificates, model manifests): a reader sees the old file or the new
+one, never half of one, and a secret is never readable by others, not even while it is being written.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
+
+PRIVATE = 0o600  # secrets: the owner only
+PUBLIC = 0o644  # certificates, CRLs, manifests
 
 
 def fsync_dir(folder: Path) -> None:
@@ -24,8 +34,44 @@ def replace_durably(tmp: Path, target: Path) -> None:
     fsync_dir(target.parent)
 
 
-def atomic_write_bytes(target: Path, data: bytes, *, mode: int = 0o600) -> None:
-    """Write ``data`` to ``target`` all-or-nothing: a reader sees the old file or the new one, never half.
+def atomic_write(target: Path, write: Callable[[BinaryIO], object], *, mode: int = PRIVATE,
+                 replace: bool = True) -> None:
+    """Write ``target`` all-or-nothing through ``write(file)``; when ``write`` raises, nothing changes.
+
+    Parameters
+    ----------
+    target:
+        The file to write; its folder must exist.
+    write:
+        Fills the temp file (created with mode 0600 in the target's folder).
+    mode:
+        Permission bits of the new file (private by default), set before it gets the target's name.
+    replace:
+        False: create ``target`` only if it does not exist yet (``FileExistsError`` otherwise, and the
+        file someone else wrote stays), for a key that two processes may race to create.
+    """
+    target = Path(target)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        if replace:
+            replace_durably(tmp, target)
+        else:
+            os.link(tmp, target)  # atomic and never replaces: a reader sees no file or a whole one
+            tmp.unlink()
+            fsync_dir(target.parent)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_bytes(target: Path, data: bytes, *, mode: int = PRIVATE, replace: bool = True) -> None:
+    """Write ``data`` to ``target`` all-or-nothing (see :func:`atomic_write`).
 
     Parameters
     ----------
@@ -35,17 +81,7 @@ def atomic_write_bytes(target: Path, data: bytes, *, mode: int = 0o600) -> None:
         The new content.
     mode:
         Permission bits of the new file (private by default).
+    replace:
+        False: only create ``target``; ``FileExistsError`` when it exists.
     """
-    target = Path(target)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        replace_durably(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    atomic_write(target, lambda fh: fh.write(data), mode=mode, replace=replace)

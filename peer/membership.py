@@ -15,7 +15,6 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import ssl
 import threading
@@ -30,6 +29,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.x509.oid import NameOID
 
+from engine.atomic import PUBLIC, atomic_write_bytes
 from peer import const
 from peer.errors import ScopeError
 from peer.revocation import CRL, client_context, crl_is_current, serial_of, sign_crl, write_crl
@@ -50,10 +50,15 @@ def _derive(secret: bytes, label: str) -> bytes:
 
 
 def _write_private(path: Path, data: bytes) -> None:
+    """A secret or state file of the cluster folder (mode 0600), replaced atomically."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
+    atomic_write_bytes(path, data)
+
+
+def _write_public(path: Path, data: bytes) -> None:
+    """A certificate of the cluster folder (mode 0644), replaced atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    atomic_write_bytes(path, data, mode=PUBLIC)
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -253,12 +258,12 @@ def init_cluster(directory: Path, node_id: str, hosts: list[str]) -> Membership:
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "edge-vomid cluster CA")])
     ca_cert = _sign(None, ca_key, ca_name, ca_key.public_key(), ca=True, hosts=[])  # type: ignore[arg-type]
     _write_private(directory / CA_KEY, _key_pem(ca_key))
-    (directory / CA_CERT).write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    _write_public(directory / CA_CERT, ca_cert.public_bytes(serialization.Encoding.PEM))
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, node_id)])
     cert = _sign(ca_cert, ca_key, subject, key.public_key(), ca=False, hosts=hosts)
     _write_private(directory / NODE_KEY, _key_pem(key))
-    (directory / NODE_CERT).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    _write_public(directory / NODE_CERT, cert.public_bytes(serialization.Encoding.PEM))
     _write_private(directory / STATE, json.dumps({"secret": secrets.token_bytes(32).hex(), "revoked": []}).encode())
     return Membership(directory)
 
@@ -288,8 +293,8 @@ def finish_join(directory: Path, token: JoinToken, request: dict[str, Any], key_
                                                                             request["csr"].encode()))
     directory = Path(directory)
     _write_private(directory / NODE_KEY, key_pem)
-    (directory / NODE_CERT).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (directory / CA_CERT).write_bytes(ca_pem)
+    _write_public(directory / NODE_CERT, cert.public_bytes(serialization.Encoding.PEM))
+    _write_public(directory / CA_CERT, ca_pem)
     _write_private(directory / CA_KEY, str(state["ca_key"]).encode())
     _write_private(directory / STATE, json.dumps({"secret": state["secret"], "revoked": state["revoked"]}).encode())
     return Membership(directory)

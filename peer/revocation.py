@@ -24,6 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from engine.atomic import PUBLIC, atomic_write_bytes
 from peer import const
 
 log = logging.getLogger(__name__)
@@ -63,9 +64,7 @@ def crl_is_current(path: Path, node_ids: Iterable[str]) -> bool:
 
 def write_crl(path: Path, pem: bytes) -> None:
     """Replace ``path`` atomically, so a reader sees the old CRL or the new one, never half of one."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_bytes(pem)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, pem, mode=PUBLIC)
 
 
 def _stamp(path: Path) -> tuple[int, int, int]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 import socket
 import ssl
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from engine.atomic import PUBLIC, atomic_write_bytes
 from peer import const
 from peer.fingerprints import fingerprint_of_der, fingerprint_of_pem
 
@@ -69,13 +69,10 @@ def generate_certificate(cert_path: Path, key_path: Path, hosts: list[str]) -> N
         .sign(key, hashes.SHA256())
     )
     key_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                   serialization.NoEncryption()))
-    tmp = cert_path.with_suffix(".tmp")
-    tmp.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    os.replace(tmp, cert_path)
+    cert_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    atomic_write_bytes(key_path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                   serialization.NoEncryption()))
+    atomic_write_bytes(cert_path, cert.public_bytes(serialization.Encoding.PEM), mode=PUBLIC)
 
 
 def ensure_certificate(directory: Path, hosts: list[str] | None = None) -> NodeCertificate:

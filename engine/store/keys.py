@@ -9,12 +9,12 @@ from __future__ import annotations
 import base64
 import os
 import stat
-import threading
 from pathlib import Path
 from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from engine.atomic import atomic_write_bytes, replace_durably
 from engine.store.crypto import KEY_BYTES, new_key
 from engine.store.errors import MasterKeyMissingError, MasterKeyUnavailableError
 
@@ -84,20 +84,10 @@ class KeyFileProvider:
         """Write a new key file atomically; when another opener won the race, use the key it wrote."""
         key = new_key()
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            with os.fdopen(fd, "w", encoding="ascii") as fh:
-                fh.write(f"{KEY_FILE_HEADER}\n{_encode(key)}\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            try:
-                os.link(tmp, self.path)  # atomic and never replaces: a reader sees no file or a whole one
-            except FileExistsError:
-                return self.load(b"", create=False)
-        finally:
-            tmp.unlink(missing_ok=True)
-        _fsync_dir(self.path.parent)
+            atomic_write_bytes(self.path, f"{KEY_FILE_HEADER}\n{_encode(key)}\n".encode("ascii"), replace=False)
+        except FileExistsError:
+            return self.load(b"", create=False)
         return key
 
     def next_provider(self) -> KeyFileProvider:
@@ -110,8 +100,7 @@ class KeyFileProvider:
 
     def adopt(self, new: KeyFileProvider) -> None:
         """Finish a rotation: the new key file replaces this one atomically."""
-        os.replace(new.path, self.path)
-        _fsync_dir(self.path.parent)
+        replace_durably(new.path, self.path)
 
 
 class PassphraseProvider:
@@ -189,15 +178,6 @@ class KeyringProvider:
             raise MasterKeyMissingError(f"{new.describe()} holds no master key")
         ring.set_password(self.service, self.username, text)
         ring.delete_password(new.service, new.username)
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a rename or creation in ``path`` durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def provider_from_settings(
