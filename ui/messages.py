@@ -27,6 +27,11 @@ def reason_text(code: str | None) -> str:
         "unknown_speaker": QCoreApplication.translate("Messages", "This id is not enrolled."),
         "locked": QCoreApplication.translate("Messages", "Too many failed attempts: this id is locked for a while."),
         "replay": QCoreApplication.translate("Messages", "This sounds like a recording of an earlier attempt: refused."),
+        "already_enrolled": QCoreApplication.translate(
+            "Messages", "This id is already enrolled (here or on another kiosk): choose another id, or delete the "
+            "old voiceprint in Admin first."),
+        "speaker_disabled": QCoreApplication.translate(
+            "Messages", "This id is disabled: please ask an administrator."),
         "error": QCoreApplication.translate("Messages", "Something went wrong. Please try again."),
     }
     return t.get(code or "error", t["error"])

@@ -163,3 +163,28 @@ def test_hands_free_login_starts_when_speech_starts(qtbot, service: KioskService
     assert len(takes[0]) < len(speech) + sr  # the three quiet seconds before the voice were not kept
     screen.hide()
     workers.shutdown()
+
+
+def test_enrolling_an_id_that_is_already_enrolled_says_so_and_keeps_the_first_voiceprint(qtbot, window, voices) -> None:
+    win, source = window
+    own = voices[SPEAKER]
+    enrol_through_screen(qtbot, win, source, [own[3], own[4], own[6]])
+    first = win.service.directory.get(SPEAKER, DEFAULT_MODEL)
+    screen = win.enrol
+    screen.reset()
+    assert win.show_screen(1)
+    screen.speaker_id.setText(SPEAKER)
+    screen.name.setText("Someone Else")
+    screen.agree.setChecked(True)
+    qtbot.mouseClick(screen.begin, Qt.MouseButton.LeftButton)
+    other = voices[IMPOSTOR]
+    source.queue([other[3], other[4], other[6]])
+    for _ in range(3):
+        with qtbot.waitSignal(screen.take_checked, timeout=WAIT_MS):
+            qtbot.mouseClick(screen.panel.speak, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(screen.failed, timeout=WAIT_MS):
+        qtbot.mouseClick(screen.finish, Qt.MouseButton.LeftButton)
+    assert "already enrolled" in screen.take_result.text()
+    kept = win.service.directory.get(SPEAKER, DEFAULT_MODEL)
+    assert kept is not None and first is not None and np.array_equal(kept.mean, first.mean)
+    assert win.service.directory.speaker(SPEAKER).name == "Ada Lovelace"

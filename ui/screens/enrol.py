@@ -279,7 +279,7 @@ class EnrolScreen(QWidget):
 
     def _failed(self, exc: BaseException) -> None:
         log.warning("enrolment step failed: %r", exc)
-        set_state(self.take_result, "retry", reason_text("error"))
+        set_state(self.take_result, "retry", reason_text(getattr(exc, "code", None) or "error"))
         self.panel.speak.setEnabled(True)
         self._refresh()
         self.failed.emit(str(exc))

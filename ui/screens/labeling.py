@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.kiosk import EnrolFromMeetingError, KioskService, MeetingResult, Segment
+from app.kiosk import EnrolFromMeetingError, EnrolRefused, KioskService, MeetingResult, Segment
 from app.kiosk.media import MediaError, export
 from ui.audio_source import AudioSource
 from ui.capture import Capture
@@ -264,7 +264,7 @@ class LabelingScreen(QWidget):
         self.speaker_enrolled.emit(outcome)
 
     def _enrol_failed(self, exc: BaseException) -> None:
-        code = exc.code if isinstance(exc, EnrolFromMeetingError) else "error"
+        code = exc.code if isinstance(exc, (EnrolFromMeetingError, EnrolRefused)) else "error"
         self.status.setText(self.tr("Could not enrol from this meeting: %1").replace("%1", reason_text(code)))
         self.speaker_enrolled.emit(exc)
 
