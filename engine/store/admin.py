@@ -1,18 +1,16 @@
-"""Store administration: API keys, master key rotation, backup/restore, subject export, integrity."""
+"""Store administration: API keys, master key rotation, backup/restore, integrity."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from sqlalchemy import select, text, update
 
 from engine.store import apikeys, audit, keystore
 from engine.store.apikeys import ApiKeyRecord
+from engine.store.backup import restore_backup, write_backup
 from engine.store.base import StoreBase, voiceprint_rows
-
-if TYPE_CHECKING:
-    from engine.store.repository import VoiceprintStore
 from engine.store.crypto import MasterKey, OpenFailed, dek_aad
 from engine.store.errors import (
     RecordDecryptError,
@@ -120,39 +118,11 @@ class StoreAdmin(StoreBase):
 
     def backup(self, path: str | Path, *, actor: str = "local") -> dict[str, Any]:
         """Write an encrypted, integrity-checked archive of the whole store; returns its header."""
-        from engine.store.backup import write_backup
-
-        return write_backup(cast("VoiceprintStore", self), path, actor=actor)
+        return write_backup(self, path, actor=actor)
 
     def restore(self, path: str | Path, *, actor: str = "local") -> dict[str, Any]:
         """Replace the store's contents with an archive's; a damaged or tampered archive changes nothing."""
-        from engine.store.backup import restore_backup
-
-        return restore_backup(cast("VoiceprintStore", self), path, actor=actor)
-
-    def export_subject(
-        self, speaker_id: str, *, include_embeddings: bool = False, actor: str = "local"
-    ) -> dict[str, Any]:
-        """Everything held about one speaker (subject access request); embeddings only when asked."""
-        from engine.store.export import export_subject
-
-        result = export_subject(
-            cast("VoiceprintStore", self), speaker_id, include_embeddings=include_embeddings
-        )
-        self.audit("subject_exported", actor, speaker_id=speaker_id, embeddings=include_embeddings)
-        return result
-
-    def _after_bulk_change(self) -> None:
-        """Forget cached keys and rebuild loaded indexes after the rows were replaced wholesale."""
-        with self._lock:
-            self._dek.clear()
-            self.load_errors = []
-            models = list(self._indexes)
-            self._indexes.clear()
-        self._observe_stored_clock()
-        for model_id in models:
-            self.build_index(model_id)
-        self._checkpoint()
+        return restore_backup(self, path, actor=actor)
 
     def check_integrity(self) -> list[str]:
         """Problems found: database integrity (SQLite), undecryptable records, broken audit chain. Empty = healthy."""

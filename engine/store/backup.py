@@ -16,7 +16,7 @@ import struct
 import time
 import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -24,12 +24,10 @@ from sqlalchemy import Connection, LargeBinary, Table, delete, insert, select
 
 from engine.store import audit as audit_mod
 from engine.store import keystore, schema
+from engine.store.base import StoreBase
 from engine.store.crypto import MasterKey, OpenFailed, dek_aad
 from engine.store.errors import BackupError, BackupIntegrityError, MasterKeyError
 from engine.store.models import api_keys, audit_log, data_keys, speakers, voiceprint_takes, voiceprints
-
-if TYPE_CHECKING:
-    from engine.store.repository import VoiceprintStore
 
 MAGIC = b"VOMIDBK1"
 TABLES: tuple[Table, ...] = (speakers, data_keys, voiceprints, voiceprint_takes, audit_log, api_keys)
@@ -53,7 +51,7 @@ def _dump_table(conn: Connection, table: Table) -> list[dict[str, Any]]:
     return rows
 
 
-def write_backup(store: VoiceprintStore, path: str | Path, *, actor: str = "local") -> dict[str, Any]:
+def write_backup(store: StoreBase, path: str | Path, *, actor: str = "local") -> dict[str, Any]:
     """Write an encrypted archive of every record to ``path`` (atomically); returns its header."""
     path = Path(path)
     with store.engine.connect() as conn:
@@ -89,7 +87,7 @@ def write_backup(store: VoiceprintStore, path: str | Path, *, actor: str = "loca
 
 
 def read_archive(
-    store: VoiceprintStore, path: str | Path
+    store: StoreBase, path: str | Path
 ) -> tuple[dict[str, Any], dict[str, Any], MasterKey]:
     """Check and decrypt an archive; returns (header, payload, the archive's master key). Touches nothing."""
     data = Path(path).read_bytes()
@@ -142,7 +140,7 @@ def _rows(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def restore_backup(store: VoiceprintStore, path: str | Path, *, actor: str = "local") -> dict[str, Any]:
+def restore_backup(store: StoreBase, path: str | Path, *, actor: str = "local") -> dict[str, Any]:
     """Replace the store's records with an archive's, in one transaction; returns the archive header.
 
     Raises
@@ -178,7 +176,7 @@ def restore_backup(store: VoiceprintStore, path: str | Path, *, actor: str = "lo
 
 
 def _replace_rows(
-    store: VoiceprintStore,
+    store: StoreBase,
     tables: dict[str, list[dict[str, Any]]],
     meta_values: dict[str, bytes],
     audit_key: bytes,

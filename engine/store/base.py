@@ -218,6 +218,18 @@ class StoreBase:
             self.load_errors = kept + loaded.errors
         return index
 
+    def _after_bulk_change(self) -> None:
+        """Forget cached keys and rebuild loaded indexes after the rows were replaced wholesale."""
+        with self._lock:
+            self._dek.clear()
+            self.load_errors = []
+            models = list(self._indexes)
+            self._indexes.clear()
+        self._observe_stored_clock()
+        for model_id in models:
+            self.build_index(model_id)
+        self._checkpoint()
+
     def _index_add(self, conn: Connection, speaker_id: str) -> None:
         """Put an (re)activated speaker's means back into every loaded index."""
         for model_id, index in self._indexes.items():

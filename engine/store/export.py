@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from engine.store.errors import RecordDecryptError, UnknownSpeakerIdError
-
-if TYPE_CHECKING:
-    from engine.store.repository import VoiceprintStore
+from engine.store.base import StoreBase
+from engine.store.errors import RecordDecryptError
+from engine.store.records import SpeakerRecord
 
 EXPORT_FORMAT = "edge-vomid subject export v1"
 
 
 def export_subject(
-    store: VoiceprintStore, speaker_id: str, *, include_embeddings: bool = False
+    store: StoreBase, record: SpeakerRecord, *, include_embeddings: bool = False
 ) -> dict[str, Any]:
     """One speaker's record, voiceprint metadata and audit entries as a JSON-ready dict.
 
     Parameters
     ----------
     store:
-        The open store.
-    speaker_id:
-        Whose data.
+        The open store (it decrypts the voiceprints and reads the audit log).
+    record:
+        Whose data: the live speaker's record.
     include_embeddings:
         Also decrypt and include the mean and per-take embeddings (plaintext biometric data).
 
@@ -31,15 +30,8 @@ def export_subject(
     dict
         ``format``, ``speaker``, ``voiceprints`` (model, dimension, takes, speech seconds, quality,
         enrolment time, and ``mean``/``takes`` only when asked) and ``audit``.
-
-    Raises
-    ------
-    UnknownSpeakerIdError
-        No such speaker (or it was deleted).
     """
-    record = store.speaker(speaker_id)
-    if record is None:
-        raise UnknownSpeakerIdError(f"no speaker {speaker_id}")
+    speaker_id = record.speaker_id
     prints: list[dict[str, Any]] = []
     for model_id in record.models:
         entry: dict[str, Any] = {"model_id": model_id}

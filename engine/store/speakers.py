@@ -1,4 +1,4 @@
-"""Speaker administration: listing, status changes, creation and crypto-shredding deletion."""
+"""Speaker administration: listing, status changes, creation, crypto-shredding deletion and subject export."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from engine.store import export
 from engine.store.base import StoreBase
 from engine.store.errors import (
     InvalidStatusError,
@@ -136,6 +137,23 @@ class SpeakerAdmin(StoreBase):
                 index.remove(speaker_id)
         self._checkpoint()
         return True
+
+    def export_subject(
+        self, speaker_id: str, *, include_embeddings: bool = False, actor: str = "local"
+    ) -> dict[str, Any]:
+        """Everything held about one speaker (subject access request); embeddings only when asked.
+
+        Raises
+        ------
+        UnknownSpeakerIdError
+            No such speaker (or it was deleted).
+        """
+        record = self.speaker(speaker_id)
+        if record is None:
+            raise UnknownSpeakerIdError(f"no speaker {speaker_id}")
+        result = export.export_subject(self, record, include_embeddings=include_embeddings)
+        self.audit("subject_exported", actor, speaker_id=speaker_id, embeddings=include_embeddings)
+        return result
 
 
 def _checked_status(status: str) -> str:
