@@ -54,7 +54,9 @@ class Authenticator:
     def __init__(self, checker: KeyChecker, auditor: Auditor | None, *, failures_per_min: int | None = None) -> None:
         self.checker = checker
         self.auditor = auditor
-        self.failures = FailureWindow(failures_per_min or const.AUTH_FAILURES_PER_MIN, 60.0)
+        limit = failures_per_min or const.AUTH_FAILURES_PER_MIN
+        self.failures = FailureWindow(limit, 60.0)  # per client address: every failure from it
+        self.key_failures = FailureWindow(limit, 60.0)  # per public key id: wrong secrets sent with that id
         self._cache: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -70,21 +72,36 @@ class Authenticator:
             return hit[0]
 
     def authenticate(self, plaintext: str | None, *, client: str, route: str) -> Principal:
-        """Check the key (store lookup on a cache miss); raise and audit on failure."""
-        wait = self.failures.over(client)
-        if wait is not None:
-            raise RateLimitedError("too many failed authentications from this address", retry_after=wait)
+        """Check the key (store lookup on a cache miss); raise and audit on failure.
+
+        Failures count against the client address and, for a key-shaped guess, against its key id; once
+        either is over the limit its failures get 429 (unaudited). A valid key is always accepted: a gateway
+        shared with a guesser keeps working. From a throttled address only key-shaped input is looked up.
+        """
         hit = self.cached(plaintext)
         if hit is not None:
             return hit
+        key_id = _public_id(plaintext) if plaintext and len(plaintext) <= MAX_KEY_CHARS else None
+        address_wait = self.failures.over(client)
+        if address_wait is not None and key_id is None:
+            raise RateLimitedError("too many failed authentications from this address", retry_after=address_wait)
+        record = self.checker.check_api_key(plaintext) if key_id is not None and plaintext else None
+        if record is not None:
+            return self._remember(plaintext or "", _principal(record))
+        key_wait = self.key_failures.over(key_id) if key_id is not None else None
+        self.failures.add(client)
+        if key_id is not None:
+            self.key_failures.add(key_id)
+        if address_wait is not None or key_wait is not None:
+            raise RateLimitedError("too many failed authentications from this address or with this key id",
+                                   retry_after=max(address_wait or 0.0, key_wait or 0.0))
         if not plaintext:
-            self._fail(client, route, "missing_api_key", None)
+            self._audit_failure(client, route, "missing_api_key", None)
             raise MissingApiKeyError(f"send an API key in the {const.API_KEY_HEADER} header")
-        record = self.checker.check_api_key(plaintext) if len(plaintext) <= MAX_KEY_CHARS else None
-        if record is None:
-            self._fail(client, route, "invalid_api_key", _public_id(plaintext))
-            raise InvalidApiKeyError("the API key is not valid (unknown, malformed or revoked)")
-        principal = _principal(record)
+        self._audit_failure(client, route, "invalid_api_key", key_id)
+        raise InvalidApiKeyError("the API key is not valid (unknown, malformed or revoked)")
+
+    def _remember(self, plaintext: str, principal: Principal) -> Principal:
         with self._lock:
             self._cache[_digest(plaintext)] = (principal, time.monotonic() + const.KEY_CACHE_TTL_S)
             while len(self._cache) > _CACHE_SIZE:
@@ -103,8 +120,7 @@ class Authenticator:
         with self._lock:
             self._cache.clear()
 
-    def _fail(self, client: str, route: str, reason: str, key_id: str | None) -> None:
-        self.failures.add(client)
+    def _audit_failure(self, client: str, route: str, reason: str, key_id: str | None) -> None:
         self._audit("auth_failed", f"addr:{client}", route=route, reason=reason, key_id=key_id)
 
     def _audit(self, event: str, actor: str, **fields: object) -> None:

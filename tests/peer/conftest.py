@@ -51,23 +51,29 @@ class Running:
         ctx.check_hostname = False
         return ctx
 
-    def client(self, scope: str | None = "admin", **kwargs: Any) -> httpx.Client:
-        """An httpx client with the key of ``scope`` (None: no key)."""
+    def client(self, scope: str | None = "admin", *, source: str | None = None, **kwargs: Any) -> httpx.Client:
+        """An httpx client with the key of ``scope`` (None: no key), connecting from address ``source`` if given."""
         headers = {"X-API-Key": self.keys[scope]} if scope else {}
+        if source is not None:
+            kwargs["transport"] = httpx.HTTPTransport(verify=self.ssl_context(), local_address=source)
         return httpx.Client(base_url=self.url, verify=self.ssl_context(), headers=headers, timeout=120, **kwargs)
 
 
 @contextmanager
 def running_node(directory: Path, model: EmbeddingModel | None, *, tls: bool = True,
-                 config: EngineConfig = CONFIG, limits: NodeLimits | None = None) -> Iterator[Running]:
-    """Open a store in ``directory``, start a node over it (no model when ``model`` is None), stop both after."""
+                 config: EngineConfig = CONFIG, limits: NodeLimits | None = None,
+                 **server_options: Any) -> Iterator[Running]:
+    """Open a store in ``directory``, start a node over it (no model when ``model`` is None), stop both after.
+
+    ``server_options`` go to :class:`NodeServer` (for example ``trusted_proxies``).
+    """
     directory.mkdir(parents=True, exist_ok=True)
     store = VoiceprintStore.open(directory / "store.db", KeyFileProvider(directory / "master.key"))
     try:
         keys = {scope: store.create_api_key(f"test {scope}", [scope])[1] for scope in SCOPES}
         engine = batched_engine(config, model, store) if model is not None else None
         node = Node(store, engine, limits=limits)
-        server = NodeServer(node, tls=tls, cert_dir=directory).start()
+        server = NodeServer(node, tls=tls, cert_dir=directory, **server_options).start()
         try:
             yield Running(server, node, store, keys, directory)
         finally:

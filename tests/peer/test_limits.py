@@ -49,8 +49,49 @@ def test_repeated_failed_authentication_from_an_address_is_throttled(tmp_path: P
         audited = [e for e in node.store.audit_entries() if e["event"] == "auth_failed"]
     assert in_use.status_code == 200 and codes == [401, 401, 401, 429, 429]
     assert still_in_use.status_code == 200  # a key checked moments ago keeps working (cached)
-    assert unchecked_key.status_code == 429  # no key is checked from a throttled address: no guessing oracle
+    # A valid key is checked and answered on its merits even from a throttled address (there is no speaker
+    # "x": 404), it is not refused for someone else's failures. Guessing gains nothing from this: a key's
+    # secret has 256 bits, and every failed guess from the address still gets 429, unaudited.
+    assert unchecked_key.status_code == 404
     assert len(audited) == 3
+
+
+def _wrong_secret(key: str) -> str:
+    """The same key id with another secret."""
+    prefix, key_id, _secret = key.split("_", 2)
+    return f"{prefix}_{key_id}_{'x' * 43}"
+
+
+def test_failures_count_against_what_failed_and_never_refuse_a_valid_key(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gateway's address shared with a guesser: the guesser's failures throttle the guesses, the address's
+    unknown keys and the key id being guessed, never a valid key (issue 14)."""
+    monkeypatch.setattr(const, "AUTH_FAILURES_PER_MIN", 3)
+    monkeypatch.setattr(const, "KEY_CACHE_TTL_S", 0.0)  # every request asks the store: no cache hides the bug
+    with running_node(tmp_path, None) as node:
+        admin, enrol = node.keys["admin"], node.keys["enrol"]
+        with node.client(None, source="127.0.0.2") as guesser:
+            guesses = [guesser.get("/api/v1/voiceprints", headers={"X-API-Key": f"guess-{i}"}).status_code
+                       for i in range(4)]
+            shared_address_valid = guesser.get("/api/v1/voiceprints", headers={"X-API-Key": admin})
+            throttled_guess = guesser.get("/api/v1/voiceprints", headers={"X-API-Key": _wrong_secret(enrol)})
+        with node.client(None, source="127.0.0.3") as targeting:
+            targeted = [targeting.get("/api/v1/voiceprints", headers={"X-API-Key": _wrong_secret(admin)}).status_code
+                        for _ in range(4)]
+        with node.client(None, source="127.0.0.4") as elsewhere:
+            same_id_elsewhere = elsewhere.get("/api/v1/voiceprints", headers={"X-API-Key": _wrong_secret(admin)})
+            other_id_elsewhere = elsewhere.get("/api/v1/voiceprints", headers={"X-API-Key": _wrong_secret(enrol)})
+            targeted_key_valid = elsewhere.get("/api/v1/voiceprints", headers={"X-API-Key": admin})
+        failed = [e for e in node.store.audit_entries() if e["event"] == "auth_failed"]
+    assert guesses == [401, 401, 401, 429]
+    assert shared_address_valid.status_code == 200  # was 429: someone else's failures locked the gateway out
+    assert throttled_guess.status_code == 429  # failed guesses from the throttled address stay throttled
+    assert targeted == [401, 401, 401, 429]
+    assert same_id_elsewhere.status_code == 429  # the guessed key id is throttled, from any address ...
+    assert other_id_elsewhere.status_code == 401  # ... an address with no failures of its own is not
+    assert targeted_key_valid.status_code == 200  # and the key's holder still gets in
+    actors = [e["actor"] for e in failed]
+    assert actors.count("addr:127.0.0.2") == 3 and actors.count("addr:127.0.0.3") == 3  # bounded audit
 
 
 def test_repeated_rejections_lock_that_key_out_for_a_while_not_the_person(tmp_path: Path, ge2e: EmbeddingModel,
