@@ -106,6 +106,12 @@ class NotServingError(ClusterError):
     code = "not_serving"
 
 
+class InvalidNodeIdError(ClusterError):
+    """This node's id cannot name a cluster member (the join route's node id pattern)."""
+
+    code = "invalid_node_id"
+
+
 class CannotRemoveSelfError(ClusterError):
     """A node cannot remove itself."""
 
@@ -183,6 +189,19 @@ def certificate_hosts(bind_host: str, address: str | None = None) -> list[str]:
     return list(dict.fromkeys(hosts))
 
 
+def check_node_id(node_id: str) -> None:
+    """InvalidNodeIdError unless ``node_id`` is one the cluster's join route accepts."""
+    from pydantic import ValidationError
+
+    from peer.api.routes_cluster import JoinRequest
+
+    try:
+        JoinRequest(node_id=node_id, csr="-", token_id="-", proof="-")
+    except ValidationError as exc:
+        raise InvalidNodeIdError(f"The node name {node_id!r} cannot name a cluster member: use letters, digits, "
+                                 "'_', ':' or '-' only (setting node_name).", details={"node_id": node_id}) from exc
+
+
 # -- creating ----------------------------------------------------------------------------------
 def create(settings: Settings, node_id: str, hosts: list[str]) -> Membership:
     """Create a cluster with this node as its first member (a new CA and cluster secret)."""
@@ -190,6 +209,7 @@ def create(settings: Settings, node_id: str, hosts: list[str]) -> Membership:
 
     directory = cluster_dir(settings)
     _refuse_if_member(directory)
+    check_node_id(node_id)
     with _staging(directory) as staging:
         init_cluster(staging, node_id, hosts)
         _commit(staging, directory)
@@ -226,6 +246,7 @@ def join(settings: Settings, node_id: str, token_text: str, hosts: list[str]) ->
     token = parse_token(token_text)
     directory = cluster_dir(settings)
     _refuse_if_member(directory)
+    check_node_id(node_id)
     request, key = join_request(token, node_id, hosts)
     answer = _ask_to_join(token.address, request)
     with _staging(directory) as staging:

@@ -6,16 +6,11 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app.clustering import cluster_dir
 from app.commands.common import add_json_option, emit
 from app.settings import Settings
-
-if TYPE_CHECKING:
-    from peer.cluster import ClusterNode
-    from peer.node import Node
-    from peer.server import NodeServer
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +47,11 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _node_id(settings: Settings) -> str:
+    """The id the node serves under (node_name, else the store's id): its certificate must name the same."""
     from app.wiring import open_store
 
+    if settings.node_name:
+        return settings.node_name
     store = open_store(settings)
     try:
         return str(store.node_id)
@@ -162,33 +160,3 @@ def run_remove(args: argparse.Namespace) -> int:
         return 0
     print(f"revoked {args.node_id}")
     return 0
-
-
-def serve_options(settings: Settings) -> dict[str, Any]:
-    """NodeServer keyword arguments for a node in a cluster (the CA-signed certificate, client CA, CRL)."""
-    from peer.membership import Membership
-
-    if not Membership.exists(cluster_dir(settings)):
-        return {}
-    return Membership(cluster_dir(settings)).server_options()
-
-
-def start_cluster(node: Node, server: NodeServer, settings: Settings) -> ClusterNode | None:
-    """Start the cluster layer when this node has joined a cluster (else None)."""
-    from peer.cluster import ClusterNode, ClusterOptions
-    from peer.membership import Membership
-
-    if not Membership.exists(cluster_dir(settings)) or not server.tls:
-        return None
-    config = settings.engine_config()
-
-    def engine_for(model: Any) -> Any:
-        from engine.facade import Engine
-
-        return Engine(config, model=model, gallery=node.store)
-
-    options = ClusterOptions(host=server.host, port=server.port, static_peers=list(settings.static_peers),
-                             offload_strategy=settings.offload_strategy,
-                             offload_queue_depth=settings.offload_queue_depth, model_id=config.model.model_id,
-                             engine_for=engine_for)
-    return ClusterNode(node, Membership(cluster_dir(settings)), options).start()

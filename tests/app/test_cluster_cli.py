@@ -136,3 +136,15 @@ def test_join_through_a_serving_member_a_reused_token_is_refused_and_remove_spre
     assert b_id in Membership(clustering.cluster_dir(a)).revoked
     assert main(["cluster", "remove", Membership(clustering.cluster_dir(a)).node_id]) == 2
     assert "cannot remove itself" in capsys.readouterr().err
+
+
+def test_the_certificate_names_the_node_as_it_serves(node_env, settings_env, capsys) -> None:
+    settings_env.setenv("VOMID_NODE_NAME", "kiosk-1")
+    settings = node_env("a")
+    assert main(["cluster", "init"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].endswith("this node is kiosk-1")
+    assert Membership(clustering.cluster_dir(settings)).node_id == "kiosk-1"
+    settings_env.setenv("VOMID_NODE_NAME", "Front desk")
+    node_env("b")
+    assert main(["cluster", "init"]) == 2
+    assert "cannot name a cluster member" in capsys.readouterr().err
