@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from app.kiosk.cluster_admin import ClusterAdmin
 from app.kiosk.directory import Directory, MemoryDirectory
 from app.kiosk.guard import ReplayDetector
 from app.kiosk.media import decode_file
@@ -118,6 +119,7 @@ class KioskService:
         self._loaded_without_model = False
         self._model_fault: str | None = None  # why the model could not load here (until a peer computes for us)
         self.replays = ReplayDetector(self.options.replay_similarity)
+        self.cluster = ClusterAdmin(self)  # create or join a cluster, join tokens, remove members
         if node is not None:
             self._apply_lockout_options()
 

@@ -3,193 +3,193 @@
 <context>
     <name>AdminScreen</name>
     <message>
-        <location filename="../../ui/screens/admin.py" line="65" />
+        <location filename="../../ui/screens/admin.py" line="66" />
         <source>Speakers</source>
         <translation>说话人</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="66" />
+        <location filename="../../ui/screens/admin.py" line="67" />
         <source>Peers</source>
         <translation>对等节点</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="68" />
+        <location filename="../../ui/screens/admin.py" line="69" />
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="69" />
+        <location filename="../../ui/screens/admin.py" line="70" />
         <source>Audit log</source>
         <translation>审计日志</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="71" />
+        <location filename="../../ui/screens/admin.py" line="72" />
         <source>Calibration</source>
         <translation>阈值校准</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="74" />
+        <location filename="../../ui/screens/admin.py" line="75" />
         <source>Administration</source>
         <translation>系统管理</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="87" />
+        <location filename="../../ui/screens/admin.py" line="88" />
         <source>Search by id or name</source>
         <translation>按编号或姓名搜索</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="90" />
+        <location filename="../../ui/screens/admin.py" line="91" />
         <source>Enable</source>
         <translation>启用</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="91" />
+        <location filename="../../ui/screens/admin.py" line="92" />
         <source>Disable</source>
         <translation>停用</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="92" />
+        <location filename="../../ui/screens/admin.py" line="93" />
         <source>Delete</source>
         <translation>删除</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="99" />
+        <location filename="../../ui/screens/admin.py" line="100" />
         <source>Id</source>
         <translation>编号</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="99" />
+        <location filename="../../ui/screens/admin.py" line="100" />
         <source>Name</source>
         <translation>姓名</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="99" />
-        <location filename="../../ui/screens/admin.py" line="155" />
+        <location filename="../../ui/screens/admin.py" line="100" />
+        <location filename="../../ui/screens/admin.py" line="157" />
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="99" />
+        <location filename="../../ui/screens/admin.py" line="100" />
         <source>Models</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="100" />
+        <location filename="../../ui/screens/admin.py" line="101" />
         <source>Enrolled</source>
         <translation>注册时间</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="113" />
+        <location filename="../../ui/screens/admin.py" line="114" />
         <source>active</source>
         <translation>启用</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="113" />
+        <location filename="../../ui/screens/admin.py" line="114" />
         <source>disabled</source>
         <translation>停用</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="113" />
+        <location filename="../../ui/screens/admin.py" line="114" />
         <source>locked</source>
         <translation>已锁定</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="136" />
+        <location filename="../../ui/screens/admin.py" line="137" />
         <source>Delete speaker</source>
         <translation>删除说话人</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="137" />
+        <location filename="../../ui/screens/admin.py" line="138" />
         <source>Delete %1 and their voiceprints? This cannot be undone.</source>
         <translation>删除 %1 及其声纹？此操作无法撤销。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="155" />
+        <location filename="../../ui/screens/admin.py" line="157" />
         <source>Node</source>
         <translation>节点</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="155" />
+        <location filename="../../ui/screens/admin.py" line="157" />
         <source>Address</source>
         <translation>地址</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="155" />
+        <location filename="../../ui/screens/admin.py" line="157" />
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="156" />
+        <location filename="../../ui/screens/admin.py" line="158" />
         <source>Latency (ms)</source>
         <translation>延迟（毫秒）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="156" />
+        <location filename="../../ui/screens/admin.py" line="158" />
         <source>Load</source>
         <translation>负载</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="158" />
+        <location filename="../../ui/screens/admin.py" line="166" />
         <source>Refreshed every 2 seconds while shown.</source>
         <translation>显示时每 2 秒刷新一次。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="168" />
+        <location filename="../../ui/screens/admin.py" line="178" />
         <source> (this node)</source>
         <translation>（本节点）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="175" />
+        <location filename="../../ui/screens/admin.py" line="203" />
         <source>serving</source>
         <translation>服务中</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="175" />
+        <location filename="../../ui/screens/admin.py" line="203" />
         <source>up</source>
         <translation>在线</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="175" />
+        <location filename="../../ui/screens/admin.py" line="203" />
         <source>loading</source>
         <translation>加载中</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="176" />
+        <location filename="../../ui/screens/admin.py" line="204" />
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="176" />
+        <location filename="../../ui/screens/admin.py" line="204" />
         <source>down</source>
         <translation>离线</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="176" />
+        <location filename="../../ui/screens/admin.py" line="204" />
         <source>unreachable</source>
         <translation>无法连接</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="183" />
+        <location filename="../../ui/screens/admin.py" line="211" />
         <source>Time</source>
         <translation>时间</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="183" />
+        <location filename="../../ui/screens/admin.py" line="211" />
         <source>Event</source>
         <translation>事件</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="183" />
+        <location filename="../../ui/screens/admin.py" line="211" />
         <source>Actor</source>
         <translation>操作者</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="183" />
+        <location filename="../../ui/screens/admin.py" line="211" />
         <source>Subject</source>
         <translation>对象</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="184" />
+        <location filename="../../ui/screens/admin.py" line="212" />
         <source>Details</source>
         <translation>详情</translation>
     </message>
@@ -278,6 +278,140 @@
         <location filename="../../ui/screens/admin_settings.py" line="220" />
         <source>In use.</source>
         <translation>已启用。</translation>
+    </message>
+</context>
+<context>
+    <name>ClusterPanel</name>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="62" />
+        <source>Create cluster</source>
+        <translation>创建集群</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="64" />
+        <source>New join token</source>
+        <translation>新的加入令牌</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="67" />
+        <source>A one-time token for one more kiosk</source>
+        <translation>一次性令牌，可让另一台终端加入</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="70" />
+        <source>Paste or type the join token from a kiosk of the cluster</source>
+        <translation>粘贴或输入集群中某台终端给出的加入令牌</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="71" />
+        <source>Join</source>
+        <translation>加入</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="73" />
+        <location filename="../../ui/screens/admin_cluster.py" line="201" />
+        <source>Remove member</source>
+        <translation>移除成员</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="118" />
+        <source>In cluster %1. This kiosk is %2, reached at %3.</source>
+        <translation>已在集群 %1 中。本终端为 %2，地址为 %3。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="120" />
+        <source>(not serving)</source>
+        <translation>（未提供服务）</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="122" />
+        <source>This kiosk is not in a cluster. Create one here, or join one with a token from a kiosk that is.</source>
+        <translation>本终端不在任何集群中。可在此创建集群，或用集群中某台终端给出的令牌加入。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="202" />
+        <source>Remove %1 from the cluster? Its certificate is revoked on every member; it can only come back with a new token.</source>
+        <translation>将 %1 移出集群？其证书将在每个成员上被吊销，只能凭新令牌重新加入。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="211" />
+        <source>Select another kiosk's row first.</source>
+        <translation>请先选中另一台终端所在的行。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="222" />
+        <source>Removed %1 here; the other members learn it when this kiosk's node runs again.</source>
+        <translation>已在本终端移除 %1；本终端的节点再次运行时，其他成员会得知。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="231" />
+        <source>Something went wrong: %1</source>
+        <translation>出错了：%1</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="234" />
+        <source>This is not a join token: copy the whole token from the other kiosk (it starts with VOMID1.).</source>
+        <translation>这不是加入令牌：请从另一台终端复制完整的令牌（以 VOMID1. 开头）。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="236" />
+        <source>This token was already used or has expired: ask for a new one on the other kiosk.</source>
+        <translation>此令牌已被使用或已失效：请在另一台终端上获取新令牌。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="238" />
+        <source>Could not reach kiosk at %1: is it on and on this network?</source>
+        <translation>无法连接位于 %1 的终端：它是否已开机并接入同一网络？</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="239" />
+        <source>This kiosk is not connected to a network: connect it and try again.</source>
+        <translation>本终端未连接网络：请连接后重试。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="240" />
+        <source>Something answered at %1, but not a kiosk: check the token.</source>
+        <translation>%1 有应答，但不是终端：请检查令牌。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="241" />
+        <source>The kiosk at %1 is not in a cluster any more: ask a member of the cluster for a new token.</source>
+        <translation>位于 %1 的终端已不在集群中：请向集群成员索取新令牌。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="243" />
+        <source>The kiosk at %1 answered for another cluster than the token names. Nothing was changed: ask for a new token.</source>
+        <translation>位于 %1 的终端所应答的集群与令牌所指的不同。未做任何更改：请获取新令牌。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="245" />
+        <source>The kiosk at %1 refused the join: %2</source>
+        <translation>位于 %1 的终端拒绝了加入：%2</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="246" />
+        <source>This kiosk is already in a cluster.</source>
+        <translation>本终端已在集群中。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="247" />
+        <source>This kiosk is not in a cluster: create one or join one first.</source>
+        <translation>本终端不在集群中：请先创建或加入集群。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="248" />
+        <source>This kiosk's node is not serving (the status bar says why), so it cannot be a cluster member.</source>
+        <translation>本终端的节点未在提供服务（原因见状态栏），因此不能成为集群成员。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="250" />
+        <source>A kiosk cannot remove itself: remove it from another member.</source>
+        <translation>终端不能移除自己：请在另一个成员上移除它。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="251" />
+        <source>This kiosk's name %1 cannot name a cluster member: use letters, digits, '_', ':' or '-' only (setting node_name).</source>
+        <translation>本终端的名称 %1 不能用作集群成员名：只能使用字母、数字、“_”、“:”或“-”（设置项 node_name）。</translation>
     </message>
 </context>
 <context>
@@ -669,52 +803,52 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../ui/app.py" line="52" />
+        <location filename="../../ui/app.py" line="53" />
         <source>Edge-VoMID</source>
         <translation>Edge-VoMID 声纹识别</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="58" />
+        <location filename="../../ui/app.py" line="59" />
         <source>Sign in</source>
         <translation>登录</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="59" />
+        <location filename="../../ui/app.py" line="60" />
         <source>Enrol</source>
         <translation>注册</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="60" />
+        <location filename="../../ui/app.py" line="61" />
         <source>Meeting room</source>
         <translation>会议室</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="61" />
+        <location filename="../../ui/app.py" line="62" />
         <source>Admin</source>
         <translation>管理</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="129" />
+        <location filename="../../ui/app.py" line="130" />
         <source>Administrator</source>
         <translation>管理员</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="129" />
+        <location filename="../../ui/app.py" line="130" />
         <source>Admin PIN:</source>
         <translation>管理员 PIN：</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="184" />
+        <location filename="../../ui/app.py" line="186" />
         <source>The voice model could not load: %1</source>
         <translation>声纹模型无法加载：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="192" />
+        <location filename="../../ui/app.py" line="194" />
         <source>Voice model unavailable</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../ui/app.py" line="193" />
+        <location filename="../../ui/app.py" line="195" />
         <source>The configured voice model could not load:
 
 %1
@@ -723,47 +857,47 @@ Use the offline model (GE2E, English-trained) for this session?</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../ui/app.py" line="196" />
+        <location filename="../../ui/app.py" line="198" />
         <source>Use the offline model</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../ui/app.py" line="197" />
+        <location filename="../../ui/app.py" line="199" />
         <source>Not now</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../ui/app.py" line="215" />
+        <location filename="../../ui/app.py" line="219" />
         <source>Node: %1</source>
         <translation>节点：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="216" />
+        <location filename="../../ui/app.py" line="220" />
         <source>Peers: %1</source>
         <translation>对等节点：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="217" />
+        <location filename="../../ui/app.py" line="221" />
         <source>Model: %1</source>
         <translation>模型：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="217" />
+        <location filename="../../ui/app.py" line="221" />
         <source>loading…</source>
         <translation>加载中…</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="219" />
+        <location filename="../../ui/app.py" line="223" />
         <source>Fault: %1</source>
         <translation>故障：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="221" />
+        <location filename="../../ui/app.py" line="225" />
         <source>Default admin PIN in use: set VOMID_ADMIN_PIN</source>
         <translation>正在使用默认管理员 PIN：请设置 VOMID_ADMIN_PIN</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="223" />
+        <location filename="../../ui/app.py" line="227" />
         <source>No faults</source>
         <translation>运行正常</translation>
     </message>
@@ -1064,7 +1198,7 @@ Use the offline model (GE2E, English-trained) for this session?</source>
 <context>
     <name>screen</name>
     <message>
-        <location filename="../../ui/screenshots.py" line="50" />
+        <location filename="../../ui/screenshots.py" line="49" />
         <source>Listening…</source>
         <translation>正在聆听…</translation>
     </message>
@@ -1072,7 +1206,7 @@ Use the offline model (GE2E, English-trained) for this session?</source>
 <context>
     <name>screen.panel</name>
     <message>
-        <location filename="../../ui/screenshots.py" line="49" />
+        <location filename="../../ui/screenshots.py" line="48" />
         <source>Listening… tap to stop</source>
         <translation>正在聆听… 点击停止</translation>
     </message>

@@ -1,4 +1,4 @@
-"""Administration (behind the PIN): speakers, peers (live), settings, audit log, threshold calibration."""
+"""Administration (behind the PIN): speakers, peers (live) and the cluster, settings, audit log, calibration."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.kiosk import KioskService, PeerRow, SpeakerRow
+from ui.screens.admin_cluster import ClusterPanel
 from ui.screens.admin_settings import CalibrationTab, SettingsTab
 from ui.workers import Workers
 
@@ -152,9 +153,16 @@ class AdminScreen(QWidget):
     def _peers_tab(self) -> QWidget:
         page = QWidget()
         lay = QVBoxLayout(page)
+        self.peer_rows: list[PeerRow] = []
         self.peers = make_table([self.tr("Node"), self.tr("Address"), self.tr("Status"), self.tr("Model"),
                                  self.tr("Latency (ms)"), self.tr("Load")])
+        self.cluster = ClusterPanel(self.service, self.workers, self.selected_peer)
+        self.cluster.removed.connect(lambda _node_id: self.refresh_peers())
+        self.cluster.state_shown.connect(lambda _state: self.refresh_peers())
+        self.peers.itemSelectionChanged.connect(self.cluster.update_remove)
+        lay.addWidget(self.cluster)
         lay.addWidget(self.peers, 1)
+        lay.addWidget(self.cluster.remove_bar)
         hint = QLabel(self.tr("Refreshed every 2 seconds while shown."))
         hint.setObjectName("hint")
         lay.addWidget(hint)
@@ -162,14 +170,34 @@ class AdminScreen(QWidget):
 
     def refresh_peers(self) -> None:
         """Reload the peers table (worker)."""
-        self.workers.submit(self.service.peers, on_done=self._show_peers)
+        self.workers.submit(self.service.cluster.peers, on_done=self._show_peers)
 
     def _show_peers(self, rows: list[PeerRow]) -> None:
+        selected = self.selected_peer()
+        self.peer_rows = list(rows)
         fill_table(self.peers, [(r.node_id + (self.tr(" (this node)") if r.is_self else ""), r.address,
                                  self._peer_status(r.status),
                                  r.model, "" if r.latency_ms is None else f"{r.latency_ms:.0f}",
-                                 "" if r.load is None else f"{r.load:.0%}") for r in rows])
+                                 "" if r.load is None else f"{r.load:g}") for r in rows])  # queued embeddings
+        if selected is not None:
+            self.select_peer(selected.node_id)
+        self.cluster.update_remove()
         self.peers_shown.emit(rows)
+
+    def selected_peer(self) -> PeerRow | None:
+        """The peer in the selected row of the peers table."""
+        rows = self.peers.selectionModel().selectedRows()
+        index = rows[0].row() if rows else -1
+        return self.peer_rows[index] if 0 <= index < len(self.peer_rows) else None
+
+    def select_peer(self, node_id: str) -> bool:
+        """Select the row of ``node_id`` in the peers table."""
+        for r, row in enumerate(self.peer_rows):
+            if row.node_id == node_id:
+                self.peers.selectRow(r)
+                return True
+        self.peers.clearSelection()
+        return False
 
     def _peer_status(self, status: str) -> str:
         return {"serving": self.tr("serving"), "up": self.tr("up"), "loading": self.tr("loading"),
@@ -201,6 +229,7 @@ class AdminScreen(QWidget):
         """Reload what the current tab shows; peers refresh live while their tab is shown."""
         index = self.tabs.currentIndex()
         if index == 1:
+            self.cluster.refresh()
             self.refresh_peers()
             self._peer_timer.start()
         else:
