@@ -113,7 +113,8 @@ class NodeRuntime:
 
         try:
             self.server = NodeServer(self.node, host=self.host, port=self.port, tls=self.tls,
-                                     cert_dir=self.settings.data_dir / "tls", **self._tls_options())
+                                     cert_dir=self.settings.data_dir / "tls",
+                                     trusted_proxies=self.settings.trusted_proxies, **self._tls_options())
             self.server.start()
             self.port = self.server.port  # a restart keeps the port that 0 picked
             self.cluster = self._start_cluster()

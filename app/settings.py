@@ -7,6 +7,7 @@ when it exists. ``explain_settings`` says where each effective value came from.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import sys
@@ -185,6 +186,10 @@ class Settings(BaseSettings):
     static_peers: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="host:port of peers to use where multicast is blocked (comma list)."
     )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Addresses or networks of reverse proxies whose X-Forwarded-For the node "
+        "believes (comma list); empty: none, the node limits and audits the connecting address."
+    )
     offload_strategy: OffloadStrategy = Field(
         "least_response_time", description="How a peer is chosen to offload to."
     )
@@ -238,10 +243,21 @@ class Settings(BaseSettings):
     def _secret_text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
 
-    @field_validator("static_peers", mode="before")
+    @field_validator("static_peers", "trusted_proxies", mode="before")
     @classmethod
     def _peer_list(cls, value: Any) -> Any:
         return _split_list(value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"trusted proxy {entry!r} is not an IP address or network (e.g. 10.0.0.5, "
+                                 "10.0.0.0/24)") from exc
+        return value
 
     @classmethod
     def settings_customise_sources(

@@ -8,6 +8,7 @@ import signal
 import socket
 import ssl
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
@@ -20,7 +21,7 @@ from peer import const
 from peer.api import create_app
 from peer.errors import PlainHttpRefusedError
 from peer.node import Node
-from peer.revocation import server_context
+from peer.revocation import LIVE_CONNECTIONS, server_context
 from peer.tls import NodeCertificate, ensure_certificate, is_loopback
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
         super().connection_made(transport)  # type: ignore[arg-type]
+        LIVE_CONNECTIONS.add(self)  # a removed member's open connections are cut (peer.cluster)
         self._arm_head_timer()
 
     def data_received(self, data: bytes) -> None:
@@ -92,7 +94,8 @@ class NodeServer:
 
     def __init__(self, node: Node, *, host: str = "127.0.0.1", port: int = 0, tls: bool = True,
                  cert_dir: Path | None = None, certificate: NodeCertificate | None = None,
-                 client_ca: Path | None = None, client_cert_optional: bool = False, crl: Path | None = None) -> None:
+                 client_ca: Path | None = None, client_cert_optional: bool = False, crl: Path | None = None,
+                 trusted_proxies: Sequence[str] = ()) -> None:
         if not tls and not is_loopback(host):
             raise PlainHttpRefusedError(f"plain HTTP is allowed only on loopback, not on {host}; drop --no-tls")
         if tls and cert_dir is None and certificate is None:
@@ -106,6 +109,7 @@ class NodeServer:
         self.client_ca = client_ca if tls else None  # set: clients must present a certificate it signed
         self.client_cert_optional = client_cert_optional  # then only clients that present one must be signed by it
         self.crl = crl if self.client_ca else None  # set: refuse client certificates it lists, re-read as it changes
+        self.trusted_proxies = tuple(trusted_proxies)  # X-Forwarded-For/-Proto are believed only from these
         self._socket = _bind(host, port)
         self.port = int(self._socket.getsockname()[1])
         self._server = uvicorn.Server(self._config())
@@ -133,6 +137,8 @@ class NodeServer:
             ssl_cert_reqs=(ssl.CERT_NONE if not self.client_ca else
                            ssl.CERT_OPTIONAL if self.client_cert_optional else ssl.CERT_REQUIRED),
             server_header=False, ssl_context_factory=self._revocation_context if self.crl else None,
+            # uvicorn believes X-Forwarded-For from 127.0.0.1 by default: a local client could pick its address
+            proxy_headers=bool(self.trusted_proxies), forwarded_allow_ips=list(self.trusted_proxies),
         )
 
     def _revocation_context(self, config: uvicorn.Config, default: Any) -> ssl.SSLContext:
