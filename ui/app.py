@@ -49,6 +49,7 @@ class MainWindow(QMainWindow):
         self._closing_ok = False
         self.offline_offered = False
         self._model_ready = False
+        self._load_failed = False
         self.offline_prompt: QMessageBox | None = None
         self.setWindowTitle(self.tr("Edge-VoMID"))
         self.login = LoginScreen(service, workers, source)
@@ -181,6 +182,7 @@ class MainWindow(QMainWindow):
         self.ready.emit(model_id)
 
     def _load_error(self, exc: BaseException) -> None:
+        self._load_failed = True
         log.error("model load failed: %s", exc)
         message = getattr(exc, "message", str(exc))
         self.statusBar().showMessage(self.tr("The voice model could not load: %1").replace("%1", message))
@@ -213,7 +215,7 @@ class MainWindow(QMainWindow):
         self.workers.submit(self.service.status, on_done=self._show_status)
 
     def _show_status(self, status: NodeStatus) -> None:
-        if status.model and not self._model_ready:  # no model of its own, then a peer's (after joining a cluster)
+        if status.model and self._load_failed and not self._model_ready:  # then a peer's, after joining a cluster
             self._loaded(status.model)
         node, peers, model, fault = self._status_labels
         node.setText(self.tr("Node: %1").replace("%1", status.node))

@@ -119,5 +119,8 @@ class Controller(QObject):
 
     def _answer(self, payload: dict[str, Any]) -> None:
         with self._write_lock:
-            self._out.write(json.dumps(payload, default=str) + "\n")
-            self._out.flush()
+            try:
+                self._out.write(json.dumps(payload, default=str) + "\n")
+                self._out.flush()
+            except (BrokenPipeError, ValueError):  # the controller went away (closed its end): nobody to tell
+                pass

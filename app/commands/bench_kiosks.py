@@ -71,7 +71,8 @@ class KioskProcess:
                                      stdout=subprocess.PIPE, stderr=self._log, text=True, bufsize=1)
         self._answers: queue.Queue[dict[str, Any]] = queue.Queue()
         self._next = 0
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, name=f"kiosk-{name}-answers", daemon=True)
+        self._reader.start()
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -107,6 +108,7 @@ class KioskProcess:
             except (OSError, subprocess.TimeoutExpired):
                 self.proc.kill()
                 self.proc.wait(30)
+        self._reader.join(10)  # its stdout is closed now that the process is gone
         self._log.close()
 
 
