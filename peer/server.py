@@ -21,7 +21,7 @@ from peer import const
 from peer.api import create_app
 from peer.errors import PlainHttpRefusedError
 from peer.node import Node
-from peer.revocation import LIVE_CONNECTIONS, server_context
+from peer.revocation import server_context
 from peer.tls import NodeCertificate, ensure_certificate, is_loopback
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,6 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
         super().connection_made(transport)  # type: ignore[arg-type]
-        LIVE_CONNECTIONS.add(self)  # a removed member's open connections are cut (peer.cluster)
         self._arm_head_timer()
 
     def data_received(self, data: bytes) -> None:
