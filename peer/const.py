@@ -14,6 +14,7 @@ HEADER_TIMEOUT_S = 10.0  # a request head that has not fully arrived by then clo
 KEEP_ALIVE_TIMEOUT_S = 5  # idle keep-alive connections close after this
 MAX_HEADER_BYTES = 16 * 1024  # h11's limit on an incomplete request head
 MAX_CONNECTIONS = 512  # beyond this uvicorn answers 503
+MAX_CONNECTIONS_PER_CLIENT = 64  # connections one client address may hold at once; beyond this they are closed
 GRACEFUL_SHUTDOWN_S = 5
 
 # -- work -------------------------------------------------------------------------------------

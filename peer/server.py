@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 
 class GuardedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol plus a deadline for each request head (slow-loris guard)."""
+    """uvicorn's h11 protocol plus a deadline for each request head and a cap on connections per client address
+    (slow-loris guards: one address cannot hold the connections every other client needs)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -36,7 +37,25 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
         super().connection_made(transport)  # type: ignore[arg-type]
+        if self._over_address_cap():
+            self.connections.discard(self)  # not counted against the node's limit while it goes
+            transport.abort()  # type: ignore[attr-defined]
+            return
         self._arm_head_timer()
+
+    def _over_address_cap(self) -> bool:
+        """True when this connection's address already holds ``MAX_CONNECTIONS_PER_CLIENT`` others."""
+        host = self.client[0] if self.client else None
+        if host is None:
+            return False
+        held = 0
+        for other in self.connections:
+            address = getattr(other, "client", None)
+            held += address is not None and address[0] == host
+        if held <= const.MAX_CONNECTIONS_PER_CLIENT:
+            return False
+        log.debug("closing a connection from %s: it holds %d already", host, held - 1)
+        return True
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)

@@ -3,6 +3,9 @@ configured trusted proxy, and one address cannot hold the node's connections (is
 
 from __future__ import annotations
 
+import socket
+import ssl
+import time
 from pathlib import Path
 
 import httpx
@@ -35,3 +38,41 @@ def test_a_configured_trusted_proxy_is_believed(tmp_path: Path) -> None:
         r = client.get("/api/v1/voiceprints", headers={"X-API-Key": "guess", "X-Forwarded-For": "10.9.9.9"})
         actors = {e["actor"] for e in node.store.audit_entries() if e["event"] == "auth_failed"}
     assert r.status_code == 401 and actors == {"addr:10.9.9.9"}
+
+
+def _idle_tls(address: tuple[str, int], context: ssl.SSLContext, source: str) -> ssl.SSLSocket:
+    """A TLS connection from ``source`` that finishes its handshake and then sends nothing."""
+    raw = socket.create_connection(address, timeout=5, source_address=(source, 0))
+    return context.wrap_socket(raw)
+
+
+def test_one_address_cannot_hold_the_node_s_connections(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """More idle TLS connections from one address than the node holds in all: another address still gets
+    /health at once, and the excess from the first address is closed."""
+    monkeypatch.setattr(const, "MAX_CONNECTIONS", 12)
+    monkeypatch.setattr(const, "MAX_CONNECTIONS_PER_CLIENT", 4)
+    with running_node(tmp_path, None) as node:
+        context = node.ssl_context()
+        assert isinstance(context, ssl.SSLContext)
+        held = [_idle_tls((node.server.host, node.server.port), context, "127.0.0.5") for _ in range(14)]
+        try:
+            closed = sum(1 for sock in held if _closed_by_peer(sock))  # also waits for the node to see them all
+            with node.client(None, source="127.0.0.6") as other:
+                started = time.monotonic()
+                health = other.get("/health")
+                took = time.monotonic() - started
+        finally:
+            for sock in held:
+                sock.close()
+    assert health.status_code == 200 and took < const.HEADER_TIMEOUT_S / 2
+    assert closed == 14 - const.MAX_CONNECTIONS_PER_CLIENT
+
+
+def _closed_by_peer(sock: ssl.SSLSocket) -> bool:
+    sock.settimeout(0.5)
+    try:
+        return sock.recv(1) == b""
+    except TimeoutError:
+        return False
+    except (ssl.SSLError, ConnectionError):
+        return True
