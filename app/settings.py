@@ -29,6 +29,7 @@ from pydantic_settings import (
 
 from engine.config import EngineConfig, ModelConfig, QualityConfig
 from engine.errors import VomidError
+from peer import const as peer_const
 
 APP_NAME = "edge-vomid"
 ENV_PREFIX = "VOMID_"
@@ -197,7 +198,9 @@ class Settings(BaseSettings):
         1, ge=0, description="In a cluster, send an embedding to a peer when this many already wait for "
         "the local model (vomid_embedding_queue_depth); 0: never. No peer free: computed here."
     )
-    rate_limit_per_minute: int = Field(120, ge=1, description="Requests per API key per minute.")
+    rate_limit_per_minute: int = Field(
+        peer_const.RATE_PER_KEY_PER_MIN, ge=1, description="Requests per API key per minute."
+    )
     verify_lockout_failures: int = Field(
         5, ge=1, description="Failed verifies of one speaker from one client (API key or kiosk) that lock that "
         "client out of that speaker for a while (node, kiosk and CLI alike; the speaker stays active)."

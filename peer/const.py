@@ -27,8 +27,9 @@ QUEUE_LIMIT = 256  # requests waiting for the model beyond this get 503
 # -- authentication and limits ----------------------------------------------------------------
 API_KEY_HEADER = "X-API-Key"
 KEY_CACHE_TTL_S = 2.0  # a checked key is trusted this long before the store is asked again
-RATE_PER_KEY = 50.0  # sustained requests per second per API key
-BURST_PER_KEY = 100  # requests a key may send at once
+RATE_PER_KEY_PER_MIN = 120  # requests a minute per API key: the default of the setting rate_limit_per_minute
+RATE_PER_KEY = RATE_PER_KEY_PER_MIN / 60.0  # the same per second (2/s): a node built without settings
+BURST_PER_KEY = max(10, RATE_PER_KEY_PER_MIN // 4)  # requests a key may send at once (30; as app.node_runtime)
 AUTH_FAILURES_PER_MIN = 30  # failed authentications per client address per minute before 429
 LOCKOUT_FAILURES = 5  # rejected verifications of one speaker ...
 LOCKOUT_WINDOW_S = 300.0  # ... within this window, from one client, lock that (speaker, client) pair ...
@@ -48,6 +49,7 @@ CLIENT_TIMEOUT_S = 30.0
 CLIENT_RETRIES = 3
 CLIENT_BACKOFF_S = 0.2  # first retry delay; doubles each time, with jitter
 CLIENT_BACKOFF_MAX_S = 5.0
+CLIENT_MAX_WAIT_S = 30.0  # longest a client call waits between its attempts in all (Retry-After included)
 
 # -- cluster ----------------------------------------------------------------------------------
 SERVICE_TYPE = "_vomid._tcp.local."

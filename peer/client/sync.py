@@ -29,22 +29,24 @@ class NodeClient(ClientBase):
 
     def call(self, call: Call[T]) -> T:
         """Send one request with retries; the parsed answer or the exception of its error code."""
-        attempt = 0
+        attempt, waited = 0, 0.0
         while True:
             attempt += 1
             try:
                 response = self._client().request(call.method, call.path, **call.request_kwargs())
             except httpx.TransportError as exc:
-                if self.retry.should_retry(attempt, error=exc, idempotent=call.idempotent):
-                    time.sleep(self.retry.delay(attempt))
-                    continue
-                raise transport_error(exc, self.base_url) from exc
-            if response.status_code < 400:
-                return call.parse(response.text if call.text else response.json())
-            if self.retry.should_retry(attempt, status=response.status_code):
-                time.sleep(self.retry.delay(attempt, retry_after(response)))
-                continue
-            raise error_from(response)
+                wait = self.retry.next_wait(attempt, waited, error=exc, idempotent=call.idempotent)
+                if wait is None:
+                    raise transport_error(exc, self.base_url, pinned=self._pinned_fingerprint() is not None) from exc
+            else:
+                if response.status_code < 400:
+                    return call.parse(response.text if call.text else response.json())
+                wait = self.retry.next_wait(attempt, waited, status=response.status_code,
+                                            retry_after=retry_after(response))
+                if wait is None:
+                    raise error_from(response)
+            time.sleep(wait)
+            waited += wait
 
     def close(self) -> None:
         """Close the connection pool."""

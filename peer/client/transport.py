@@ -59,7 +59,9 @@ def _build(status: int, code: str, message: str, details: dict[str, Any], retry_
         wait = float(details.get("retry_after") or retry_after or 1.0)
         return pe.RateLimitedError(message, retry_after=wait, details=details)
     if status == 400 and "failures" in details:
-        return ee.QualityRejected(_report(details))
+        rejected = ee.QualityRejected(_report(details))
+        rejected.message, rejected.details = message, details  # the node's words: "take 2 of 3: ...", details["take"]
+        return rejected
     cls = BY_CODE.get(code) or BY_STATUS.get(status) or pe.RemoteError
     exc = cls(message, details=details)
     if exc.code != code:
@@ -83,19 +85,22 @@ def _report(details: dict[str, Any]) -> QualityReport:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Retries with exponential backoff and jitter on 429/503 and on connection failures."""
+    """Retries with exponential backoff and jitter on 429/503 and on connection failures.
+
+    A node's Retry-After is waited out in full, as long as the waits of one call stay within ``max_wait_s``;
+    an answer asking for longer is raised at once (:class:`~peer.errors.RateLimitedError` carries its wait).
+    """
 
     retries: int = const.CLIENT_RETRIES
     backoff_s: float = const.CLIENT_BACKOFF_S
     max_backoff_s: float = const.CLIENT_BACKOFF_MAX_S
+    max_wait_s: float = const.CLIENT_MAX_WAIT_S
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        """Seconds to wait before retry number ``attempt`` (1-based); honours Retry-After up to the cap."""
+        """Seconds to wait before retry number ``attempt`` (1-based): the backoff, or Retry-After when longer."""
         base = min(self.max_backoff_s, self.backoff_s * (2 ** (attempt - 1)))
         wait = base * (0.5 + random.random() / 2)
-        if retry_after is not None:
-            wait = max(wait, min(retry_after, self.max_backoff_s))
-        return wait
+        return max(wait, retry_after) if retry_after is not None else wait
 
     def should_retry(self, attempt: int, *, status: int | None = None, error: Exception | None = None,
                      idempotent: bool = False) -> bool:
@@ -107,6 +112,14 @@ class RetryPolicy:
         if isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
             return True  # nothing reached the node
         return idempotent and isinstance(error, httpx.TransportError)
+
+    def next_wait(self, attempt: int, waited: float, *, status: int | None = None, error: Exception | None = None,
+                  idempotent: bool = False, retry_after: float | None = None) -> float | None:
+        """Seconds to wait before the next attempt, or None to give up now (over the retries or the time budget)."""
+        if not self.should_retry(attempt, status=status, error=error, idempotent=idempotent):
+            return None
+        wait = self.delay(attempt, retry_after)
+        return wait if waited + wait <= self.max_wait_s else None
 
 
 def retry_after(response: httpx.Response) -> float | None:
@@ -141,10 +154,14 @@ def pinned_context(base_url: str, fingerprint: str, timeout: float) -> ssl.SSLCo
     return ctx
 
 
-def transport_error(exc: httpx.TransportError, url: str) -> pe.ConnectionFailedError:
-    """A connection failure as the client's own exception."""
+def transport_error(exc: httpx.TransportError, url: str, *, pinned: bool) -> pe.ConnectionFailedError:
+    """A connection failure as the client's own exception; ``pinned``: a fingerprint was given."""
     if isinstance(exc, httpx.ConnectError) and "CERTIFICATE_VERIFY_FAILED" in str(exc):
-        return pe.CertificatePinError(f"{url}: the node's certificate is not the pinned one ({exc})")
+        if pinned:
+            return pe.CertificatePinError(f"{url}: the node's certificate is not the pinned one ({exc})")
+        return pe.ConnectionFailedError(
+            f"{url}: the node's certificate is not trusted ({exc}); pass the node's certificate fingerprint "
+            "(fingerprint=..., printed by `vomid serve` at start) or a CA bundle (verify=...)")
     return pe.ConnectionFailedError(f"{url}: {type(exc).__name__}: {exc}")
 
 

@@ -40,3 +40,12 @@ def test_a_trusted_proxy_that_is_not_an_address_is_refused(settings_env: pytest.
     settings_env.setenv("VOMID_TRUSTED_PROXIES", "*")
     with pytest.raises(SettingsError, match="trusted_proxies"):
         load_settings()
+
+
+def test_the_default_rate_limit_has_one_source(settings_env: pytest.MonkeyPatch) -> None:
+    """`vomid serve` and a node built without settings (tests, embedding apps) limit a key the same way."""
+    from app.node_runtime import node_limits
+    from peer.node import NodeLimits
+
+    served, bare = node_limits(load_settings()).resolved(), NodeLimits().resolved()
+    assert (served.rate_per_s, served.burst) == (bare.rate_per_s, bare.burst)

@@ -21,10 +21,11 @@ from peer.errors import (
     ConnectionFailedError,
     InvalidApiKeyError,
     ModelNotLoadedError,
+    RateLimitedError,
     ScopeError,
     SpeakerExistsError,
 )
-from peer.node import Node
+from peer.node import Node, NodeLimits
 from peer.server import NodeServer
 from tests.peer.conftest import Running, attempt_of, running_node, utterances
 
@@ -141,3 +142,44 @@ def test_retries_connection_errors_until_the_node_comes_up(tmp_path: Path) -> No
     ):
         caller.join(60)
     assert result == ["ok"]
+
+
+def test_the_client_waits_as_long_as_retry_after_says(tmp_path: Path) -> None:
+    """The node asks for 1 s; a policy whose own backoff is 50 ms still waits that long and gets in."""
+    with running_node(tmp_path, None, limits=NodeLimits(rate_per_s=1.0, burst=1)) as node:
+        policy = RetryPolicy(retries=2, backoff_s=0.01, max_backoff_s=0.05, max_wait_s=5.0)
+        with _client(node, retry=policy) as client:
+            client.list_speakers()
+            page = client.list_speakers()  # 429 with Retry-After: 1, then 200
+    assert page.total == 0
+
+
+def test_a_retry_after_beyond_the_budget_is_raised_at_once_with_its_wait(tmp_path: Path) -> None:
+    """Retry-After: 47 against a 5 s budget: RateLimitedError carrying 47 s, not 15 s of futile retries."""
+    with (
+        running_node(tmp_path, None, limits=NodeLimits(rate_per_s=1 / 47, burst=1)) as node,
+        _client(node, retry=RetryPolicy(retries=3, max_wait_s=5.0)) as client,
+    ):
+        client.list_speakers()
+        started = time.monotonic()
+        with pytest.raises(RateLimitedError) as limited:
+            client.list_speakers()
+        took = time.monotonic() - started
+    assert 45 <= limited.value.retry_after <= 48 and took < 4.0
+
+
+def test_an_enrolment_error_says_which_take_failed(node: Running, shared_data: Path) -> None:
+    silence = io.BytesIO()
+    sf.write(silence, np.zeros(16000 * 4, dtype=np.float32), 16000, format="WAV")
+    takes = [*(utterances(shared_data, "1688")[i] for i in (3, 4)), silence.getvalue()]
+    with _client(node, "enrol") as client, pytest.raises(QualityRejected) as rejected:
+        client.register("take-three-is-silent", takes)
+    assert rejected.value.details["take"] == 3 and "take 3 of 3" in str(rejected.value)
+    assert not rejected.value.report.ok and node.store.speaker("take-three-is-silent") is None
+
+
+def test_an_untrusted_certificate_without_a_pin_is_not_called_a_pin_mismatch(node: Running) -> None:
+    with NodeClient(node.url, node.keys["admin"], retry=FAST) as client, pytest.raises(ConnectionFailedError) as err:
+        client.health()
+    assert not isinstance(err.value, CertificatePinError) and "pinned" not in str(err.value)
+    assert "fingerprint" in str(err.value)  # it says how to trust the node

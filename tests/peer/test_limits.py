@@ -10,13 +10,12 @@ from engine.models.base import EmbeddingModel
 from peer import const
 from peer.client import NodeClient, RetryPolicy
 from peer.errors import RateLimitedError
+from peer.node import NodeLimits
 from tests.peer.conftest import attempt_of, running_node, takes_of
 
 
-def test_a_key_over_its_rate_gets_429_with_retry_after(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(const, "RATE_PER_KEY", 2.0)
-    monkeypatch.setattr(const, "BURST_PER_KEY", 3)
-    with running_node(tmp_path, None) as node:
+def test_a_key_over_its_rate_gets_429_with_retry_after(tmp_path: Path) -> None:
+    with running_node(tmp_path, None, limits=NodeLimits(rate_per_s=2.0, burst=3)) as node:
         with node.client("admin") as client:
             codes = [client.get("/api/v1/voiceprints").status_code for _ in range(5)]
             limited = client.get("/api/v1/voiceprints")
