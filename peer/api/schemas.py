@@ -6,12 +6,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from engine.config import EngineConfig
 from peer import const
 
 SPEAKER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$"
 SpeakerId = Field(pattern=SPEAKER_ID_PATTERN, min_length=1, max_length=128, description="Stable id of the person")
 Base64Audio = Field(min_length=1, description="Audio file bytes (WAV, FLAC, MP3, OGG, M4A), base64-encoded")
 Status = Literal["active", "disabled", "locked"]
+# Takes an enrolment needs (the engine's min_enrol_takes unless the node is configured otherwise; the engine
+# checks the configured number, so the schema documents it without refusing fewer at validation).
+MIN_TAKES = EngineConfig().min_enrol_takes
 
 
 class _Strict(BaseModel):
@@ -24,7 +28,8 @@ class RegisterJson(_Strict):
 
     speaker_id: str = SpeakerId
     name: str | None = Field(None, max_length=const.MAX_JSON_FIELD_CHARS)
-    takes: list[str] = Field(min_length=1, max_length=const.MAX_TAKES)
+    takes: list[str] = Field(min_length=1, max_length=const.MAX_TAKES, json_schema_extra={"minItems": MIN_TAKES},
+                             description=f"At least {MIN_TAKES} takes (the node's min_enrol_takes)")
 
 
 class VerifyJson(_Strict):
@@ -219,7 +224,8 @@ def request_body(json_model: type[BaseModel], files: dict[str, bool], fields: ty
         required.extend(schema.get("required", []))
     for name, many in files.items():
         binary = {"type": "string", "format": "binary"}
-        props[name] = {"type": "array", "items": binary, "minItems": 1, "maxItems": const.MAX_TAKES} if many else binary
+        props[name] = ({"type": "array", "items": binary, "minItems": MIN_TAKES, "maxItems": const.MAX_TAKES}
+                       if many else binary)
         required.append(name)
     multipart = {"type": "object", "properties": props, "required": required}
     return {"requestBody": {"required": True, "content": {

@@ -116,3 +116,16 @@ def test_cluster_routes_report_the_single_node(node: Running) -> None:
     assert status["node_id"] == node.node.node_id and len(status["nodes"]) == 1 and status["nodes"][0]["self"]
     assert nodes[0]["model_id"] == "ge2e"
     assert add.status_code == 409 and add.json()["error"]["code"] == "cluster_disabled"
+
+
+def test_the_served_document_asks_for_as_many_takes_as_an_enrolment_needs(node: Running) -> None:
+    """The OpenAPI document said minItems 1 for ``takes``; the engine refuses fewer than min_enrol_takes (3)."""
+    from engine.config import EngineConfig
+
+    with node.client(None) as client:
+        operation = client.get("/api/v1/openapi.json").json()["paths"]["/api/v1/voiceprint/register"]["post"]
+    content = operation["requestBody"]["content"]
+    as_json = content["application/json"]["schema"]["properties"]["takes"]
+    as_files = content["multipart/form-data"]["schema"]["properties"]["takes"]
+    needed = EngineConfig().min_enrol_takes
+    assert needed == 3 and as_json["minItems"] == as_files["minItems"] == needed
