@@ -16,6 +16,7 @@ from typing import Any
 
 from app.commands.common import add_json_option, cli_actor, emit, json_to_stdout, text_stream
 from engine.store import SCOPES, STATUSES, PassphraseProvider, VoiceprintStore
+from engine.store.schema import DB_FILE_NAME
 
 OpenStore = Callable[[argparse.Namespace], VoiceprintStore]
 NEW_PASSPHRASE_ENV = "VOMID_NEW_STORE_PASSPHRASE"
@@ -81,12 +82,14 @@ def add_store_commands(subparsers: argparse._SubParsersAction, open_store: OpenS
         help="replace the store's contents with a backup",
         description="Check FILE's integrity and replace the whole store with its contents "
         "in one transaction. A damaged or tampered archive is refused and the store is left "
-        "as it was. Exit 0 restored, 1 refused or cancelled.",
+        "as it was; into a folder that held no store, a restore that does not happen leaves "
+        "nothing behind. Exit 0 restored, 1 cancelled (not confirmed), 2 refused (damaged, "
+        "tampered, or made with a master key that is not here).",
     )
     p.add_argument("file", type=Path, help="archive written by `vomid backup`")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     _common(p, json_flag=True)
-    p.set_defaults(func=_with_store(open_store, _restore))
+    p.set_defaults(func=_restoring(open_store))
 
     _add_audit(subparsers, open_store)
     _add_keys(subparsers, open_store)
@@ -116,6 +119,50 @@ def _backup(args: argparse.Namespace, store: VoiceprintStore) -> int:
         f"{counts['audit_log']} audit entries",
     )
     return 0
+
+
+def _restoring(open_store: OpenStore) -> Callable[[argparse.Namespace], int]:
+    """Open the store and restore into it; when this opening created the store (its folder held none) and the
+    restore does not happen, everything the opening created goes again: no empty store, no unused master key."""
+
+    def run(args: argparse.Namespace) -> int:
+        folder = _sqlite_folder(args)
+        before = {p.name for p in folder.iterdir()} if folder is not None and folder.is_dir() else None
+        restored = False
+        store = open_store(args)
+        try:
+            code = _restore(args, store)
+            restored = code == 0
+            return code
+        finally:
+            store.close()
+            if not restored and folder is not None and DB_FILE_NAME not in (before or set()):
+                _remove_created(folder, before)
+
+    return run
+
+
+def _sqlite_folder(args: argparse.Namespace) -> Path | None:
+    """The data folder when the store is SQLite in it (the default), else None."""
+    from app.commands.common import settings_from
+
+    settings = settings_from(args)
+    return settings.data_dir if settings.store_url is None else None
+
+
+def _remove_created(folder: Path, before: set[str] | None) -> None:
+    """Remove what appeared in ``folder`` since ``before`` (all of it, and the folder, when it did not exist)."""
+    import shutil
+
+    for entry in folder.iterdir() if folder.is_dir() else ():
+        if before is not None and entry.name in before:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    if before is None and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
 
 
 def _restore(args: argparse.Namespace, store: VoiceprintStore) -> int:
