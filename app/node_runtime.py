@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.clustering import cluster_dir
 from app.settings import Settings
 
 if TYPE_CHECKING:
@@ -23,11 +23,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def cluster_dir(settings: Settings) -> Path:
-    """The folder of the cluster CA, certificates, secret and membership state."""
-    return settings.data_dir / "cluster"
-
-
 def node_limits(settings: Settings) -> NodeLimits:
     """The node's rate limit and lockout policy from settings (one policy for node, kiosk and CLI)."""
     from peer.node import NodeLimits
@@ -37,18 +32,6 @@ def node_limits(settings: Settings) -> NodeLimits:
                       lockout_failures=settings.verify_lockout_failures,
                       lockout_window_s=settings.verify_lockout_window_s, lockout_s=settings.verify_lockout_s,
                       lockout_max_s=settings.verify_lockout_max_s)
-
-
-def reachable_host(host: str) -> str:
-    """An address other machines (and this one) can reach a node listening on ``host`` at."""
-    if host not in ("0.0.0.0", "", "::"):
-        return host
-    try:  # the address of the interface that routes outward; no packet is sent
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.connect(("192.0.2.1", 9))
-            return str(probe.getsockname()[0])
-    except OSError:
-        return "127.0.0.1"
 
 
 class NodeRuntime:
@@ -83,8 +66,15 @@ class NodeRuntime:
 
     @property
     def address(self) -> str | None:
-        """host:port other nodes reach this node at, while serving."""
-        return f"{reachable_host(self.host)}:{self.server.port}" if self.server is not None else None
+        """host:port other nodes reach this node at, while serving (127.0.0.1 for a wildcard with no network)."""
+        from app.clustering import NoNetworkError, reachable_address
+
+        if self.server is None:
+            return None
+        try:
+            return reachable_address(self.host, self.server.port)
+        except NoNetworkError:
+            return f"127.0.0.1:{self.server.port}"
 
     @property
     def in_cluster(self) -> bool:

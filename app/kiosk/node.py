@@ -60,7 +60,7 @@ class KioskNode:
             me = bool(d.get("self"))
             rows.append(PeerRow(d.get("node_id", "?"), d.get("address") or "-", d.get("status", "?"),
                                 d.get("model_id"), 0.0 if me else d.get("latency_ms"),
-                                d.get("queue_depth") if me else d.get("load"), is_self=me))
+                                d.get("queue_depth"), is_self=me))
         return rows
 
     def offloading_to(self) -> str | None:
