@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from app.commands.bench_kiosks import KioskProcess
+from tests.ui.test_admin_cluster import make_kiosk  # noqa: F401 - the fixture, shared with the admin tests
 
 SPEAKER = "1688"
 
@@ -165,3 +166,40 @@ def test_a_peer_killed_mid_way_loses_nothing_the_kiosk_enrols_and_signs_in_alone
     finally:
         a.stop()
         b.stop()
+
+
+def test_a_cluster_created_on_the_admin_screen_is_joined_by_a_kiosk_process_which_signs_in_whom_the_screen_kiosk_enrolled(
+        qtbot, make_kiosk, tmp_path: Path, voices) -> None:  # noqa: F811 - the fixture imported above
+    """Kiosk W is this process's admin widgets (Create cluster, the token they show); kiosk P is another app process
+    that joins with that token (the call its own Join button makes). A person enrolled on W signs in on P, and one
+    enrolled on P signs in on W."""
+    from app.kiosk.media import decode_file
+    from tests.ui.test_admin_cluster import SEE_S, create_cluster
+
+    w = make_kiosk("w", host="127.0.0.27")
+    token = create_cluster(qtbot, w)
+    p = KioskProcess("p", "127.0.0.28", tmp_path / "p", Path(voices[SPEAKER][-1]), None)
+    try:
+        assert p.call("status", timeout=180)["ready"]
+        joined = p.call("cluster_join", token=token)
+        assert joined["ok"], joined
+        p_id = p.call("status")["node"]
+        qtbot.waitUntil(lambda: (w.peers().get(p_id) or ("", ""))[1] == "up", timeout=SEE_S)
+
+        own = voices[SPEAKER]
+        takes = [decode_file(f) for f in (own[3], own[4], own[6])]
+        outcome = w.service.enrol(SPEAKER, "Ada", takes, [w.service.check_take(t) for t in takes])
+        assert outcome.passed
+        assert _until(lambda: p.call("known", speaker_id=SPEAKER)["known"], 30)
+        login = p.call("login", file=str(own[8]), claimed_id=SPEAKER)
+        assert login["decision"] == "accepted", login
+
+        other = _files(voices, "3080")
+        assert p.call("enrol", speaker_id="3080", files=other[:3])["ok"]
+        qtbot.waitUntil(lambda: w.service.directory.speaker("3080") is not None, timeout=30_000)
+        back = w.service.login(decode_file(other[5]), "3080")
+        assert back.decision == "accepted", back
+        audit = [(e["event"], e["actor"]) for e in w.service.audit_log() if e["subject"] == "3080"]
+        assert ("verify", w.service.actor) in audit  # W's decision, filed once under W
+    finally:
+        p.stop()
