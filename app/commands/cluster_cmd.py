@@ -33,6 +33,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     join.add_argument("token")
     join.set_defaults(func=run_join)
     status = csub.add_parser("status", help="this node's view of the cluster (asks the local node when it runs)")
+    status.add_argument("--port", type=int, help="port the local node serves on, when `vomid serve --port` gave "
+                        "another than the setting node_port (default: node_port)")
     add_json_option(status)
     status.set_defaults(func=run_status)
     remove = csub.add_parser("remove", help="revoke a member's certificate (spreads to every member)")
@@ -126,9 +128,12 @@ def run_status(args: argparse.Namespace) -> int:
     """Ask the running node for its cluster view (mutual TLS); offline facts when it is not running."""
     import httpx
 
+    from app.clustering import local_url
     from peer.membership import Membership
 
     settings = _settings(args)
+    if args.port is not None:
+        settings = settings.model_copy(update={"node_port": args.port})
     if not Membership.exists(cluster_dir(settings)):
         print("this node is not in a cluster; run `vomid cluster init` or `vomid cluster join TOKEN`")
         return 1
@@ -136,8 +141,10 @@ def run_status(args: argparse.Namespace) -> int:
     try:
         view = _local_call(settings, "GET", "/api/v1/cluster/members")
     except httpx.HTTPError as exc:
+        where = local_url(settings).removeprefix("https://")
         view = {"cluster_id": membership.cluster_id, "node_id": membership.node_id, "nodes": [],
-                "note": f"the local node is not answering ({exc})"}
+                "note": f"the local node is not answering at {where} ({exc}); if it serves on another port, "
+                        "pass --port"}
     view["revoked"] = sorted(membership.revoked)
     lines = [f"cluster {view['cluster_id']}  node {view['node_id']}"]
     for n in view["nodes"]:
