@@ -20,3 +20,28 @@ def test_calibrated_threshold_is_used_per_model_and_scale(tmp_path, monkeypatch)
     assert engine.threshold_for(False) == 0.8123 and engine.threshold_for(True) == 2.345
     explicit = build_engine(load_settings(data_dir=tmp_path, model="ge2e", threshold=0.66))
     assert explicit.threshold_for(False) == 0.66 and explicit.threshold_for(True) == 2.345
+
+
+def test_serve_the_kiosk_and_the_cluster_accept_at_the_one_calibrated_threshold(tmp_path, monkeypatch):
+    """`vomid serve`'s loader, the kiosk's engine and a cluster offload engine all read thresholds.json (serve and
+    the cluster used to ignore it, so the kiosk and the API accepted at different thresholds)."""
+    from app.commands.serve import load_engine_into
+    from app.kiosk import KioskService
+    from app.node_runtime import NodeRuntime
+    from app.wiring import engine_over, open_store
+
+    monkeypatch.setenv("VOMID_LOG_TO_FILE", "false")
+    settings = load_settings(data_dir=tmp_path, model="ge2e", master_key_source="file")
+    write_threshold(thresholds_path(settings), Calibration("ge2e", 0.8123, 0.01, 0.01, 0.2, 100, 10))
+    with open_store(settings) as store:
+        runtime = NodeRuntime(settings, store, serve=False)
+        load_engine_into(runtime.node, settings)  # what `vomid serve` runs
+        served = runtime.node.engine
+        offload = engine_over(settings, served.model, store)  # what the cluster builds over a peer's model
+        kiosk = KioskService(settings, directory=store)
+        kiosk.use_model(served.model, served.vad)
+        try:
+            assert served.threshold_for(False) == offload.threshold_for(False) == kiosk.threshold() == 0.8123
+        finally:
+            kiosk.close()
+            runtime.stop()
