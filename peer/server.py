@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import ipaddress
 import logging
 import signal
 import socket
@@ -46,8 +48,8 @@ class GuardedH11Protocol(H11Protocol):
     def _over_address_cap(self) -> bool:
         """True when this connection's address already holds ``MAX_CONNECTIONS_PER_CLIENT`` others."""
         host = self.client[0] if self.client else None
-        if host is None:
-            return False
+        if host is None or _trusted_proxy(host, self.config):
+            return False  # a trusted reverse proxy carries many clients and limits them itself
         held = 0
         for other in self.connections:
             address = getattr(other, "client", None)
@@ -89,6 +91,32 @@ class GuardedH11Protocol(H11Protocol):
         self._head_timer = None
         if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
             self.transport.close()
+
+
+def _trusted_proxy(host: str, config: uvicorn.Config) -> bool:
+    """True when ``host`` is one of the trusted proxies the server was configured with."""
+    if not config.proxy_headers:
+        return False
+    allowed = config.forwarded_allow_ips
+    return _in_networks(host, tuple([allowed] if isinstance(allowed, str) else allowed))
+
+
+@functools.lru_cache(maxsize=256)
+def _in_networks(host: str, networks: tuple[str, ...]) -> bool:
+    """``host`` against addresses and networks as uvicorn takes them ("*": any; other names never match here)."""
+    if "*" in networks:
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    for net in networks:
+        try:
+            if address in ipaddress.ip_network(net, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 @dataclass(frozen=True)

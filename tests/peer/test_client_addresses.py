@@ -76,3 +76,18 @@ def _closed_by_peer(sock: ssl.SSLSocket) -> bool:
         return False
     except (ssl.SSLError, ConnectionError):
         return True
+
+
+def test_a_trusted_proxy_is_not_held_to_the_per_address_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every client behind a reverse proxy arrives from the proxy's address: the proxy limits its own clients."""
+    monkeypatch.setattr(const, "MAX_CONNECTIONS_PER_CLIENT", 4)
+    with running_node(tmp_path, None, trusted_proxies=["127.0.0.0/30"]) as node:
+        context = node.ssl_context()
+        assert isinstance(context, ssl.SSLContext)
+        held = [_idle_tls((node.server.host, node.server.port), context, "127.0.0.2") for _ in range(8)]
+        try:
+            closed = sum(1 for sock in held if _closed_by_peer(sock))
+        finally:
+            for sock in held:
+                sock.close()
+    assert closed == 0
