@@ -183,3 +183,18 @@ def test_an_untrusted_certificate_without_a_pin_is_not_called_a_pin_mismatch(nod
         client.health()
     assert not isinstance(err.value, CertificatePinError) and "pinned" not in str(err.value)
     assert "fingerprint" in str(err.value)  # it says how to trust the node
+
+
+def test_the_async_client_keeps_the_same_retry_after_budget(tmp_path: Path) -> None:
+    async def main(node: Running) -> tuple[float, float]:
+        async with AsyncNodeClient(node.url, node.keys["admin"], fingerprint=node.server.endpoint.fingerprint,
+                                   retry=RetryPolicy(retries=3, max_wait_s=5.0)) as client:
+            await client.list_speakers()
+            started = time.monotonic()
+            with pytest.raises(RateLimitedError) as limited:
+                await client.list_speakers()
+            return limited.value.retry_after, time.monotonic() - started
+
+    with running_node(tmp_path, None, limits=NodeLimits(rate_per_s=1 / 47, burst=1)) as node:
+        retry_after, took = asyncio.run(main(node))
+    assert 45 <= retry_after <= 48 and took < 4.0
