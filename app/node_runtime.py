@@ -25,10 +25,11 @@ log = logging.getLogger(__name__)
 
 def node_limits(settings: Settings) -> NodeLimits:
     """The node's rate limit and lockout policy from settings (one policy for node, kiosk and CLI)."""
+    from peer.const import burst_for
     from peer.node import NodeLimits
 
     per_min = settings.rate_limit_per_minute
-    return NodeLimits(rate_per_s=per_min / 60.0, burst=max(10, per_min // 4),
+    return NodeLimits(rate_per_s=per_min / 60.0, burst=burst_for(per_min),
                       lockout_failures=settings.verify_lockout_failures,
                       lockout_window_s=settings.verify_lockout_window_s, lockout_s=settings.verify_lockout_s,
                       lockout_max_s=settings.verify_lockout_max_s)

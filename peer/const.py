@@ -29,7 +29,14 @@ API_KEY_HEADER = "X-API-Key"
 KEY_CACHE_TTL_S = 2.0  # a checked key is trusted this long before the store is asked again
 RATE_PER_KEY_PER_MIN = 120  # requests a minute per API key: the default of the setting rate_limit_per_minute
 RATE_PER_KEY = RATE_PER_KEY_PER_MIN / 60.0  # the same per second (2/s): a node built without settings
-BURST_PER_KEY = max(10, RATE_PER_KEY_PER_MIN // 4)  # requests a key may send at once (30; as app.node_runtime)
+
+
+def burst_for(per_minute: int) -> int:
+    """Requests a key may send at once for a rate of ``per_minute``: a quarter of a minute's worth, at least 10."""
+    return max(10, per_minute // 4)
+
+
+BURST_PER_KEY = burst_for(RATE_PER_KEY_PER_MIN)  # 30
 AUTH_FAILURES_PER_MIN = 30  # failed authentications per client address per minute before 429
 LOCKOUT_FAILURES = 5  # rejected verifications of one speaker ...
 LOCKOUT_WINDOW_S = 300.0  # ... within this window, from one client, lock that (speaker, client) pair ...
