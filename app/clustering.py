@@ -112,6 +112,18 @@ class InvalidNodeIdError(ClusterError):
     code = "invalid_node_id"
 
 
+class NotClusterAdminError(ClusterError):
+    """Only the kiosk that created the cluster (it holds the admin key) makes join tokens."""
+
+    code = "not_cluster_admin"
+
+
+class TokenExpiredError(ClusterError):
+    """The join token's hour ran out."""
+
+    code = "token_expired"
+
+
 class CannotRemoveSelfError(ClusterError):
     """A node cannot remove itself."""
 
@@ -217,9 +229,17 @@ def create(settings: Settings, node_id: str, hosts: list[str]) -> Membership:
     return Membership(directory)
 
 
-def new_token(settings: Settings, address: str) -> str:
-    """A one-time join token naming ``address`` (host:port of this node's API), as text."""
-    return membership(settings).new_token(address).encode()
+def new_token(settings: Settings, address: str, node_id: str | None = None) -> str:
+    """A one-time join token naming ``address`` (host:port of this node's API), as text; valid 1 h.
+
+    With ``node_id`` it admits only that node. Only the kiosk that created the cluster makes tokens.
+    """
+    from peer.membership import NotAdminError
+
+    try:
+        return membership(settings).new_token(address, node_id).encode()
+    except NotAdminError as exc:
+        raise NotClusterAdminError(f"{exc.message[:1].upper()}{exc.message[1:]}.") from exc
 
 
 def parse_token(text: str) -> JoinToken:
@@ -309,6 +329,9 @@ def _refusal(address: str, r: Any) -> ClusterError:
     details = {"address": address, "status": r.status_code, "code": code, "reason": message}
     if r.status_code == 403 and code == "join_refused":
         return TokenRefusedError("This token was already used or has expired: ask for a new one on the other kiosk.",
+                                 details=details)
+    if r.status_code == 403 and code == "token_expired":
+        return TokenExpiredError(f"This token has expired: {message}; ask for a new one on the other kiosk.",
                                  details=details)
     if r.status_code == 409 and code == "cluster_disabled":
         return MemberNotInClusterError(f"The kiosk at {address} is not in a cluster any more: create a new cluster "

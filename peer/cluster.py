@@ -17,6 +17,7 @@ from peer.membership import Membership
 from peer.offload import Offloader, RemoteModel
 from peer.overflow import with_overflow
 from peer.replication import Replicator
+from peer.revocation import LIVE_CONNECTIONS
 from peer.version import VERSION
 
 if TYPE_CHECKING:
@@ -69,6 +70,10 @@ class _BlockingTransport(httpx.HTTPTransport):
             raise httpx.ConnectError("blocked by this node's partition list", request=request)
         return super().handle_request(request)
 
+    def drop_connections(self) -> None:
+        """Close every pooled connection (a removed member's among them); the next calls handshake anew."""
+        self._pool.close()  # httpx keeps its httpcore pool here; close() empties it and the pool stays usable
+
 
 class ClusterNode:
     """A node's ClusterView over a membership: peers, replication and offloading."""
@@ -79,15 +84,16 @@ class ClusterNode:
         self.options = options
         self._lock = threading.Lock()
         ctx = membership.client_context()
-        self.http = httpx.Client(transport=_BlockingTransport(self._address_blocked, verify=ctx), verify=ctx,
-                                 timeout=const.OFFLOAD_TIMEOUT_S)
+        self._transport = _BlockingTransport(self._address_blocked, verify=ctx)
+        self.http = httpx.Client(transport=self._transport, verify=ctx, timeout=const.OFFLOAD_TIMEOUT_S)
         advert = Advert(node.node_id, membership.cluster_id, options.host, options.port, VERSION,
                         model_id=self.local_model_id, load=node.queue_depth,
                         interface=options.zeroconf_interface or _interface_for(options.host))
         self.discovery = Discovery(advert, self.http, static_peers=options.static_peers, zeroconf=options.zeroconf,
-                                   on_change=self._peer_changed, on_ping=self._pinged)
+                                   on_change=self._peer_changed, on_ping=self._pinged,
+                                   identify=membership.member_of)
         self.replicator = Replicator(node.store, membership.transport_key, self.http, self.live_peers,  # type: ignore[arg-type]
-                                     blocked=self.is_blocked)
+                                     blocked=self.is_blocked, api_key_writers=self.api_key_writers)
         self.offloader = Offloader(self.http, self.live_peers, options.offload_strategy,
                                    observer=node.metrics.observe_offload)
 
@@ -95,6 +101,7 @@ class ClusterNode:
     def start(self) -> ClusterNode:
         """Advertise, browse, replicate; offload the local model's overflow."""
         self.node.cluster = self
+        self.membership.listeners.append(self._revoked)
         limit, depth = self.options.offload_queue_depth, self.node.queue_depth
         self.node.wrap_engines(lambda engine: with_overflow(engine, self.offloader, limit, depth))
         self.discovery.start()
@@ -103,6 +110,8 @@ class ClusterNode:
 
     def stop(self) -> None:
         """Stop every thread and the zeroconf instance."""
+        if self._revoked in self.membership.listeners:
+            self.membership.listeners.remove(self._revoked)
         self.replicator.stop()
         self.discovery.stop()
         self.http.close()
@@ -110,6 +119,7 @@ class ClusterNode:
     # -- peers -------------------------------------------------------------------------------
     def is_blocked(self, node_id: str) -> bool:
         """True for a revoked node, or one a fault-injection partition cuts this node off from."""
+        self.membership.refresh()  # a removal written to cluster.json by another process counts at once
         if node_id in self.membership.revoked:
             return True
         return self.options.partition is not None and node_id in self.options.partition.blocked()
@@ -128,11 +138,35 @@ class ClusterNode:
             return None
         return engine.model_id
 
+    def api_key_writers(self) -> frozenset[str] | None:
+        """Nodes whose API key records replicate: the admin node only (None: a folder without a roster, any)."""
+        admin = self.membership.admin_node
+        return frozenset({admin}) if admin else None
+
     def _pinged(self, body: dict[str, Any]) -> None:
-        revoked = body.get("revoked") or []
-        if revoked and self.membership.revoke(revoked):
-            for node_id in revoked:
-                self.discovery.forget(node_id)
+        """A member answered a ping: take the removals it knows and its roster if newer (and signed)."""
+        revoked = [str(n) for n in body.get("revoked") or []]
+        if revoked:
+            self.membership.revoke(revoked)  # _revoked below cuts them off
+        if self.membership.adopt(body.get("roster")):
+            log.info("took roster version %d from %s", self.membership.roster.version if self.membership.roster
+                     else 0, body.get("node_id"))
+
+    def _revoked(self, node_ids: set[str]) -> None:
+        """Members were removed (here, by a peer, or in cluster.json): cut them off now, not at the next handshake."""
+        def theirs(der: bytes) -> bool:
+            from peer.membership import node_id_of
+
+            try:
+                return node_id_of(der) in node_ids and self.membership.issued_by_our_ca(der)
+            except (ValueError, IndexError):
+                return False
+
+        closed = LIVE_CONNECTIONS.close_where(theirs)
+        self._transport.drop_connections()
+        for node_id in node_ids:
+            self.discovery.forget(node_id)
+        log.warning("removed from the cluster: %s (%d open connections cut)", ", ".join(sorted(node_ids)), closed)
 
     def _peer_changed(self, peer: Peer) -> None:
         """Heal with a peer that came up at once; offload to one running the configured model when we have none."""
@@ -160,7 +194,8 @@ class ClusterNode:
         info = {"sample_rate": model.sample_rate, "dim": model.dim, "min_samples": model.min_samples} if model else None
         return {"node_id": self.node.node_id, "cluster_id": self.membership.cluster_id, "version": VERSION,
                 "model_id": model_id, "model": info, "load": self.node.queue_depth(),
-                "revoked": sorted(self.membership.revoked)}
+                "revoked": sorted(self.membership.revoked),
+                "roster": self.membership.roster.to_json() if self.membership.roster is not None else None}
 
     # -- ClusterView -------------------------------------------------------------------------
     def _self(self) -> dict[str, Any]:
@@ -193,7 +228,7 @@ class ClusterNode:
         if node_id == self.node.node_id:
             return False
         known = any(p.node_id == node_id for p in self.discovery.peers())
-        changed = self.membership.revoke([node_id])
+        changed = self.membership.revoke([node_id])  # cuts its connections (_revoked)
         for peer in self.live_peers() if changed else []:
             try:
                 self.http.post(f"{peer.url}/api/v1/cluster/revoke", json={"node_ids": [node_id]},

@@ -74,6 +74,7 @@ OFFLOAD_TIMEOUT_S = 10.0
 OFFLOAD_ATTEMPTS = 3  # peers tried before the request fails with 503
 BREAKER_FAILURES = 3  # consecutive failures that open a peer's circuit ...
 BREAKER_OPEN_S = 10.0  # ... for this long, then one trial request is let through
+JOIN_TOKEN_TTL_S = 3600.0  # a join token admits one node within this (default 1 h)
 
 # Meeting labeling over the REST API (POST /api/v1/meetings/label).
 MAX_MEETING_S = 1800.0  # longest meeting one request may label (30 min; longer ones: `vomid label` on the file)

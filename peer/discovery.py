@@ -71,8 +71,10 @@ class Discovery:
 
     def __init__(self, advert: Advert, client: httpx.Client, *, static_peers: list[str] | None = None,
                  zeroconf: bool = True, on_change: Callable[[Peer], None] | None = None,
-                 on_ping: Callable[[dict[str, Any]], None] | None = None) -> None:
+                 on_ping: Callable[[dict[str, Any]], None] | None = None,
+                 identify: Callable[[bytes | None], str | None] | None = None) -> None:
         self.advert = advert
+        self._identify = identify  # the member a server certificate proves (None: not one), checked on each ping
         self._http = client
         self._static = list(static_peers or [])
         self._use_zeroconf = zeroconf
@@ -196,6 +198,8 @@ class Discovery:
             r = self._http.get(f"https://{address}/api/v1/cluster/ping", timeout=const.HEALTH_TIMEOUT_S)
             r.raise_for_status()
             body = r.json()
+            if self._identify is not None and self._identify(_server_certificate(r)) != body.get("node_id"):
+                raise ValueError(f"{address} answered as {body.get('node_id')!r} without that member's certificate")
         except (httpx.HTTPError, ValueError) as exc:
             return self._update(address, None, str(exc))
         latency = (time.monotonic() - started) * 1000
@@ -223,3 +227,10 @@ class Discovery:
                      f" ({error})" if error else "")
             self._on_change(new)
         return new
+
+
+def _server_certificate(response: httpx.Response) -> bytes | None:
+    """The DER certificate the server of ``response`` presented (None when it cannot be told)."""
+    stream = response.extensions.get("network_stream")
+    ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+    return ssl_object.getpeercert(True) if ssl_object is not None else None

@@ -21,6 +21,7 @@ import httpx
 from engine.store.replication import ClockEntry, ReplicaRecord
 from peer import const
 from peer.discovery import Peer
+from peer.errors import ScopeError
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,8 @@ class ReplicatedStore(Protocol):
 
     node_id: str
 
-    def changes_since(self, after: str | None, transport_key: bytes, *, limit: int = 1000) -> list[ReplicaRecord]:
+    def changes_since(self, after: str | None, transport_key: bytes, *, limit: int = 1000,
+                      api_key_writers: frozenset[str] | None = None) -> list[ReplicaRecord]:
         """Records written after an HLC."""
         ...
 
@@ -38,11 +40,12 @@ class ReplicatedStore(Protocol):
         """Merge records; how many changed."""
         ...
 
-    def digest(self) -> dict[str, dict[str, Any]]:
+    def digest(self, *, api_key_writers: frozenset[str] | None = None) -> dict[str, dict[str, Any]]:
         """Per kind: count, newest HLC, hash."""
         ...
 
-    def clocks_since(self, after: str | None, *, limit: int = 5000) -> list[ClockEntry]:
+    def clocks_since(self, after: str | None, *, limit: int = 5000,
+                     api_key_writers: frozenset[str] | None = None) -> list[ClockEntry]:
         """Kind, key and HLC of records written after an HLC."""
         ...
 
@@ -50,7 +53,8 @@ class ReplicatedStore(Protocol):
         """Entries missing or older here."""
         ...
 
-    def records_for(self, keys: list[tuple[str, tuple[str, ...]]], transport_key: bytes) -> list[ReplicaRecord]:
+    def records_for(self, keys: list[tuple[str, tuple[str, ...]]], transport_key: bytes, *,
+                    api_key_writers: frozenset[str] | None = None) -> list[ReplicaRecord]:
         """Current records of these keys."""
         ...
 
@@ -66,12 +70,26 @@ def next_cursor(page: list[ReplicaRecord] | list[ClockEntry], limit: int) -> str
     return earlier[-1] if earlier else last
 
 
+class NotEntitledError(ScopeError):
+    """A member sent records it may not write: API keys from a node other than the admin node (403)."""
+
+    code = "not_entitled"
+
+
 class Replicator:
-    """Push and anti-entropy threads over a store and a source of up peers."""
+    """Push and anti-entropy threads over a store and a source of up peers.
+
+    API keys grant access on every member, so their records move only from the node that may write them:
+    ``api_key_writers()`` names those nodes (the admin node; None: any, for a cluster without a roster). Such a
+    record is accepted only from that node itself (the sender proved its identity with its certificate), never
+    relayed; keys made on any other node stay on it, and every export and digest leaves them out.
+    """
 
     def __init__(self, store: ReplicatedStore, transport_key: bytes, client: httpx.Client,
-                 peers: Callable[[], list[Peer]], *, blocked: Callable[[str], bool] = lambda node_id: False) -> None:
+                 peers: Callable[[], list[Peer]], *, blocked: Callable[[str], bool] = lambda node_id: False,
+                 api_key_writers: Callable[[], frozenset[str] | None] = lambda: None) -> None:
         self.store = store
+        self.api_key_writers = api_key_writers
         self._key = transport_key
         self._http = client
         self._peers = peers
@@ -88,7 +106,7 @@ class Replicator:
 
     def start(self) -> None:
         """Start the push and anti-entropy threads; local history is counted as already pushed."""
-        tops = [d["max_hlc"] for d in self.store.digest().values() if d["max_hlc"]]
+        tops = [d["max_hlc"] for d in self.digest().values() if d["max_hlc"]]
         self._pushed = max(tops) if tops else None
         for target, name in ((self._push_loop, "vomid-repl-push"), (self._ae_loop, "vomid-repl-ae")):
             t = threading.Thread(target=target, name=name, daemon=True)
@@ -112,19 +130,33 @@ class Replicator:
         self._ae_wake.set()
 
     # -- inbound (called by the cluster routes) ----------------------------------------------
-    def apply(self, records: list[dict[str, Any]], sender: str) -> int:
-        """Merge records a peer sent."""
+    def apply(self, records: list[dict[str, Any]], sender: str, *, strict: bool = True) -> int:
+        """Merge records a peer sent; NotEntitledError (``strict``) or a skip for those it may not write."""
         parsed = [ReplicaRecord.from_json(r) for r in records]
-        return self.store.apply_changes(parsed, self._key, actor=f"peer:{sender}") if parsed else 0
+        allowed = [r for r in parsed if self._entitled(r, sender)]
+        if len(allowed) < len(parsed):
+            if strict:
+                raise NotEntitledError(f"{sender} may not write API keys: they replicate from the admin node only")
+            log.warning("skipped %d API key records %s may not write", len(parsed) - len(allowed), sender)
+        return self.store.apply_changes(allowed, self._key, actor=f"peer:{sender}") if allowed else 0
+
+    def _entitled(self, record: ReplicaRecord, sender: str) -> bool:
+        writers = self.api_key_writers()
+        return record.kind != "api_key" or writers is None or (sender in writers and record.writer_node == sender)
+
+    def digest(self) -> dict[str, dict[str, Any]]:
+        """This store's digest as members compare it (API keys: those of the entitled writers only)."""
+        return self.store.digest(api_key_writers=self.api_key_writers())
 
     def clocks(self, after: str | None, limit: int) -> list[list[Any]]:
         """A page of (kind, key, HLC) for a peer that pulls."""
-        return [e.to_json() for e in self.store.clocks_since(after, limit=limit)]
+        return [e.to_json() for e in self.store.clocks_since(after, limit=limit,
+                                                             api_key_writers=self.api_key_writers())]
 
     def records(self, keys: list[tuple[str, list[str]]]) -> list[dict[str, Any]]:
         """The current records of the keys a peer asked for."""
         wanted = [(kind, tuple(key)) for kind, key in keys]
-        return [r.to_json() for r in self.store.records_for(wanted, self._key)]
+        return [r.to_json() for r in self.store.records_for(wanted, self._key, api_key_writers=self.api_key_writers())]
 
     # -- push --------------------------------------------------------------------------------
     def _push_loop(self) -> None:
@@ -138,7 +170,8 @@ class Replicator:
 
     def push_once(self) -> int:
         """Send local writes after the last pushed HLC to every up peer (they are healed later if this fails)."""
-        page = self.store.changes_since(self._pushed, self._key, limit=const.PUSH_PAGE)
+        page = self.store.changes_since(self._pushed, self._key, limit=const.PUSH_PAGE,
+                                        api_key_writers=self.api_key_writers())
         if not page:
             return 0
         cursor = next_cursor(page, const.PUSH_PAGE)
@@ -184,7 +217,7 @@ class Replicator:
     def sync_with(self, peer: Peer) -> int:
         """Pull from one peer until the digests agree (from our cursor first, then everything)."""
         theirs = self._http.get(f"{peer.url}/api/v1/cluster/digest", timeout=const.HEALTH_TIMEOUT_S * 5).json()
-        if theirs == self.store.digest():
+        if theirs == self.digest():
             return 0
         cursor = self._pulled.get(peer.node_id)
         applied = self._pull(peer, cursor)
@@ -201,7 +234,7 @@ class Replicator:
 
     def _differs(self, peer: Peer) -> bool:
         theirs = self._http.get(f"{peer.url}/api/v1/cluster/digest", timeout=const.HEALTH_TIMEOUT_S * 5).json()
-        return bool(theirs != self.store.digest())
+        return bool(theirs != self.digest())
 
     def _pull(self, peer: Peer, after: str | None) -> int:
         applied, deadline = 0, time.monotonic() + 300
@@ -227,6 +260,6 @@ class Replicator:
             r = self._http.post(f"{peer.url}/api/v1/cluster/records", json={"keys": keys}, timeout=60)
             r.raise_for_status()
             records = r.json()["records"]
-            applied += self.apply(records, peer.node_id)
+            applied += self.apply(records, peer.node_id, strict=False)  # a relayed API key is skipped
             self.pulled_records += len(records)
         return applied

@@ -16,6 +16,7 @@ import logging
 import os
 import ssl
 import threading
+import weakref
 from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,7 @@ class RenewingClientContext(ssl.SSLContext):
     """
 
     source: ContextSource
+    admit: Callable[[bytes], bool] | None = None
 
     def settings(self) -> tuple[Any, ...]:
         """What a connection context copies from this one."""
@@ -153,15 +155,26 @@ class RenewingClientContext(ssl.SSLContext):
         return ctx
 
     def wrap_socket(self, sock: Any, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
-        return self.source.current().wrap_socket(sock, *args, **kwargs)
+        tls = self.source.current().wrap_socket(sock, *args, **kwargs)
+        der = tls.getpeercert(binary_form=True) if self.admit is not None else None
+        if self.admit is not None and (der is None or not self.admit(der)):
+            tls.close()
+            raise ssl.SSLCertVerificationError("the peer's certificate is not the one the cluster roster lists "
+                                               "for its node id, or the node was removed")
+        return tls
 
     def wrap_bio(self, incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO, *args: Any,
                  **kwargs: Any) -> ssl.SSLObject:
         return self.source.current().wrap_bio(incoming, outgoing, *args, **kwargs)
 
 
-def client_context(cert: Path, key: Path, ca: Path, crl: Path) -> ssl.SSLContext:
-    """TLS for calls to peers: present our certificate, trust the cluster CA, refuse revoked peers."""
+def client_context(cert: Path, key: Path, ca: Path, crl: Path,
+                   admit: Callable[[bytes], bool] | None = None) -> ssl.SSLContext:
+    """TLS for calls to peers: present our certificate, trust the cluster CA, refuse revoked peers.
+
+    With ``admit``, a handshake (blocking sockets: httpx's sync client) whose server certificate ``admit`` refuses
+    fails with SSLCertVerificationError before any request is sent.
+    """
 
     def build(ctx: ssl.SSLContext) -> ssl.SSLContext:
         ctx.load_cert_chain(str(cert), str(key))
@@ -172,4 +185,42 @@ def client_context(cert: Path, key: Path, ca: Path, crl: Path) -> ssl.SSLContext
     build(renewing)
     renewing.source = ContextSource(
         crl, lambda: renewing.copy_settings(build(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))), renewing.settings)
+    renewing.admit = admit
     return renewing
+
+
+class LiveConnections:
+    """The server connections open in this process, so that those of a removed member can be cut at once.
+
+    A removal only changes what the next handshake accepts; a keep-alive connection made before it would go on.
+    Servers add each connection (an asyncio protocol with ``transport`` and ``loop``); :meth:`close_where` closes
+    those whose client certificate matches, on their own event loop.
+    """
+
+    def __init__(self) -> None:
+        self._open: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._lock = threading.Lock()
+
+    def add(self, protocol: Any) -> None:
+        """Track a connection (forgotten when it is garbage)."""
+        with self._lock:
+            self._open.add(protocol)
+
+    def close_where(self, match: Callable[[bytes], bool]) -> int:
+        """Close every open connection whose client certificate ``match`` accepts; how many."""
+        with self._lock:
+            protocols = list(self._open)
+        closed = 0
+        for protocol in protocols:
+            transport = getattr(protocol, "transport", None)
+            if transport is None or transport.is_closing():
+                continue
+            ssl_object = transport.get_extra_info("ssl_object")
+            der = ssl_object.getpeercert(True) if ssl_object is not None else None
+            if der and match(der):
+                protocol.loop.call_soon_threadsafe(transport.close)
+                closed += 1
+        return closed
+
+
+LIVE_CONNECTIONS = LiveConnections()

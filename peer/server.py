@@ -23,7 +23,7 @@ from peer import const
 from peer.api import create_app
 from peer.errors import PlainHttpRefusedError
 from peer.node import Node
-from peer.revocation import server_context
+from peer.revocation import LIVE_CONNECTIONS, server_context
 from peer.tls import NodeCertificate, ensure_certificate, is_loopback
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ class GuardedH11Protocol(H11Protocol):
             self.connections.discard(self)  # not counted against the node's limit while it goes
             transport.abort()  # type: ignore[attr-defined]
             return
+        LIVE_CONNECTIONS.add(self)  # a removed member's open connections are cut (peer.cluster)
         self._arm_head_timer()
 
     def _over_address_cap(self) -> bool:

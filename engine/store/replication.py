@@ -37,6 +37,7 @@ from engine.store.replica import (
 )
 
 DIGEST_REUSE_S = 1.0
+Writers = frozenset[str] | None  # the nodes whose API key records count (None: every node)
 
 __all__ = ["ClockEntry", "ReplicaRecord", "Replication"]
 
@@ -45,14 +46,18 @@ class Replication(StoreBase):
     """Export and apply replicated records."""
 
     def changes_since(
-        self, after: str | None, transport_key: bytes, *, limit: int = 1000
+        self, after: str | None, transport_key: bytes, *, limit: int = 1000, api_key_writers: Writers = None
     ) -> list[ReplicaRecord]:
-        """Records written after HLC ``after`` (all when None), oldest first, at most ``limit``."""
+        """Records written after HLC ``after`` (all when None), oldest first, at most ``limit``.
+
+        ``api_key_writers``, here and below: only API key records these nodes wrote (None: all).
+        """
         wrap = AESGCM(transport_key)
         out: list[ReplicaRecord] = []
         with self._engine.connect() as conn:
             for kind, (table, keys) in KINDS.items():
-                query = select(table).where(table.c.hlc > (after or "")).order_by(table.c.hlc).limit(limit)
+                query = _only(kind, table, api_key_writers, select(table).where(table.c.hlc > (after or "")))
+                query = query.order_by(table.c.hlc).limit(limit)
                 if kind == "voiceprint":
                     query = self._with_takes_and_key(query)
                 for row in conn.execute(query).mappings():
@@ -60,12 +65,13 @@ class Replication(StoreBase):
         out.sort(key=lambda r: r.order)
         return out[:limit]
 
-    def clocks_since(self, after: str | None, *, limit: int = 5000) -> list[ClockEntry]:
+    def clocks_since(self, after: str | None, *, limit: int = 5000, api_key_writers: Writers = None) -> list[ClockEntry]:
         """(kind, key, HLC) of records written after ``after``, oldest first: what a peer lists before it fetches."""
         out: list[ClockEntry] = []
         with self._engine.connect() as conn:
             for kind, (table, keys) in KINDS.items():
                 query = select(*(table.c[k] for k in keys), table.c.hlc).where(table.c.hlc > (after or ""))
+                query = _only(kind, table, api_key_writers, query)
                 for row in conn.execute(query.order_by(table.c.hlc).limit(limit)):
                     out.append(ClockEntry(kind, tuple(str(v) for v in row[:-1]), row.hlc))
         out.sort(key=lambda e: e.order)
@@ -77,7 +83,8 @@ class Replication(StoreBase):
             held = LocalRows.read(conn, entries)
         return [e for e in entries if (h := held.held(e)) is None or h.hlc < e.hlc]
 
-    def records_for(self, keys: list[tuple[str, tuple[str, ...]]], transport_key: bytes) -> list[ReplicaRecord]:
+    def records_for(self, keys: list[tuple[str, tuple[str, ...]]], transport_key: bytes, *,
+                    api_key_writers: Writers = None) -> list[ReplicaRecord]:
         """The current records of these (kind, key)s, in apply order; unknown keys are left out."""
         wrap = AESGCM(transport_key)
         out: list[ReplicaRecord] = []
@@ -86,7 +93,8 @@ class Replication(StoreBase):
                 wanted = [key for k, key in keys if k == kind and len(key) == len(columns)]
                 for start in range(0, len(wanted), 500):
                     chunk = wanted[start : start + 500]
-                    query = select(table).where(tuple_(*(table.c[c] for c in columns)).in_(chunk))
+                    query = _only(kind, table, api_key_writers,
+                                  select(table).where(tuple_(*(table.c[c] for c in columns)).in_(chunk)))
                     if kind == "voiceprint":
                         query = self._with_takes_and_key(query)
                     out.extend(self._export(kind, columns, dict(r), wrap) for r in conn.execute(query).mappings())
@@ -254,33 +262,41 @@ class Replication(StoreBase):
             hlc="", origin_node=rec.origin_node, writer_node=rec.writer_node, deleted=deleted,
             deleted_at=now if deleted else None))
 
-    def digest(self) -> dict[str, dict[str, Any]]:
+    def digest(self, *, api_key_writers: Writers = None) -> dict[str, dict[str, Any]]:
         """Per kind: record count, newest HLC and a hash of every (key, HLC), for anti-entropy.
 
         Peers ask for it often; it is reused while this process has written nothing and for at most
-        ``DIGEST_REUSE_S`` (another process may write the same store).
+        ``DIGEST_REUSE_S`` (another process may write the same store). With ``api_key_writers`` the (small)
+        API key part covers only the keys those nodes wrote, as the exports do.
         """
         cached = self._digest_cache
         if cached is not None and cached[0] == self.write_generation and time.monotonic() - cached[1] < DIGEST_REUSE_S:
-            return cached[2]
-        generation, started = self.write_generation, time.monotonic()
-        out = self._compute_digest()
-        self._digest_cache = (generation, started, out)
-        return out
-
-    def _compute_digest(self) -> dict[str, dict[str, Any]]:
-        out: dict[str, dict[str, Any]] = {}
+            out = cached[2]
+        else:
+            generation, started = self.write_generation, time.monotonic()
+            with self._engine.connect() as conn:
+                out = {kind: _kind_digest(conn, kind, None) for kind in KINDS}
+            self._digest_cache = (generation, started, out)
+        if api_key_writers is None:
+            return out
         with self._engine.connect() as conn:
-            for kind, (table, keys) in KINDS.items():
-                h = hashlib.sha256()
-                n, top = 0, ""
-                for row in conn.execute(
-                    select(*(table.c[k] for k in keys), table.c.hlc).order_by(*(table.c[k] for k in keys))
-                ):
-                    h.update(json.dumps([*row]).encode())
-                    n, top = n + 1, max(top, row.hlc)
-                out[kind] = {"count": n, "max_hlc": top, "hash": h.hexdigest()}
-        return out
+            return {**out, "api_key": _kind_digest(conn, "api_key", api_key_writers)}
+
+
+def _only(kind: str, table: Any, writers: Writers, query: Any) -> Any:
+    """``query`` limited to API key records ``writers`` wrote (other kinds, or no ``writers``: unchanged)."""
+    return query if kind != "api_key" or writers is None else query.where(table.c.writer_node.in_(sorted(writers)))
+
+
+def _kind_digest(conn: Connection, kind: str, writers: Writers) -> dict[str, Any]:
+    table, keys = KINDS[kind]
+    h = hashlib.sha256()
+    n, top = 0, ""
+    query = _only(kind, table, writers, select(*(table.c[k] for k in keys), table.c.hlc))
+    for row in conn.execute(query.order_by(*(table.c[k] for k in keys))):
+        h.update(json.dumps([*row]).encode())
+        n, top = n + 1, max(top, row.hlc)
+    return {"count": n, "max_hlc": top, "hash": h.hexdigest()}
 
 
 def _audit_item(rec: ReplicaRecord, actor: str) -> tuple[str, str, str | None, dict[str, Any]]:

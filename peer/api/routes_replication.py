@@ -31,8 +31,8 @@ class RecordKeys(BaseModel):
 
 @router.get("/digest", summary="Per-kind digest of the store for anti-entropy")
 async def digest(request: Request, caller: str = Depends(member)) -> dict[str, Any]:
-    node = node_of(request)
-    return await node.run(node.store.digest)  # type: ignore[attr-defined, no-any-return]
+    node, cluster = node_of(request), cluster_of(request)
+    return await node.run(cluster.replicator.digest)
 
 
 @router.get("/clocks", summary="Kind, key and HLC of records written after an HLC, oldest first")
@@ -48,7 +48,7 @@ async def records(request: Request, body: RecordKeys, caller: str = Depends(memb
     return {"records": await node.run(cluster.replicator.records, body.keys)}
 
 
-@router.post("/replicate", summary="Apply records a member pushed")
+@router.post("/replicate", summary="Apply records a member pushed (API keys: from the admin node only, else 403)")
 async def replicate(request: Request, body: Records, caller: str = Depends(member)) -> dict[str, Any]:
     node, cluster = node_of(request), cluster_of(request)
     return {"applied": await node.run(cluster.replicator.apply, body.records, caller)}

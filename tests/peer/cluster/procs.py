@@ -83,10 +83,11 @@ class NodeProc:
                 "VOMID_LOG_TO_FILE": "false", "VOMID_TEST_PEER_CONST": json.dumps(FAST), faults.ENV: str(self.faults),
                 **self.extra_env}
 
-    def vomid(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        """Run a `vomid` command for this node."""
+    def vomid(self, *args: str, timeout: float = 120, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """Run a `vomid` command for this node (``env``: variables to change for it)."""
         return subprocess.run([sys.executable, "-m", "tests.peer.cluster.vomid_main", *args], cwd=REPO,
-                              env=self.env(), capture_output=True, text=True, timeout=timeout, check=False)
+                              env={**self.env(), **(env or {})}, capture_output=True, text=True, timeout=timeout,
+                              check=False)
 
     def start(self) -> NodeProc:
         """Start `vomid serve`; returns once the node answers /health."""
