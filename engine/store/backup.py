@@ -31,7 +31,7 @@ from engine.store.models import api_keys, audit_log, data_keys, speakers, voicep
 
 MAGIC = b"VOMIDBK1"
 TABLES: tuple[Table, ...] = (speakers, data_keys, voiceprints, voiceprint_takes, audit_log, api_keys)
-_KEEP_META = ("audit_key", audit_mod.HEAD_KEY)
+_KEEP_META = ("audit_key",)  # and every audit chain head (audit_mod.is_head_key)
 
 
 def _backup_key(master: MasterKey, store_id: str) -> AESGCM:
@@ -58,7 +58,9 @@ def write_backup(store: StoreBase, path: str | Path, *, actor: str = "local") ->
         values = keystore.read_meta(conn)
         payload: dict[str, Any] = {
             "tables": {t.name: _dump_table(conn, t) for t in TABLES},
-            "meta": {k: base64.b64encode(values[k]).decode() for k in _KEEP_META if k in values},
+            "meta": {
+                k: base64.b64encode(v).decode() for k, v in values.items() if k in _KEEP_META or audit_mod.is_head_key(k)
+            },
         }
     header = {
         "format": 1,
@@ -194,8 +196,7 @@ def _replace_rows(
             if tables[table.name]:
                 conn.execute(insert(table), tables[table.name])
         keystore.set_meta(conn, "audit_key", new_master.wrap(audit_key, dek_aad(new_store, "audit")))
-        if audit_mod.HEAD_KEY in meta_values:
-            keystore.set_meta(conn, audit_mod.HEAD_KEY, meta_values[audit_mod.HEAD_KEY])
+        audit_mod.replace_heads(conn, meta_values)
         store._keys.audit_key = audit_key
         store._audit(
             conn,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, Engine, Select, and_, delete, func, insert, select, update
 
 from engine.gallery import Voiceprint
-from engine.store import audit, keystore
+from engine.store import audit, change_feed, keystore
 from engine.store.audit import AuditReport
 from engine.store.coldstart import load_means
 from engine.store.crypto import DataKeyCache, OpenFailed, dek_aad, new_key
@@ -70,6 +70,8 @@ class StoreBase:
         self.clock = HybridLogicalClock(keys.node_id)
         self.load_errors: list[RecordDecryptError] = []
         self.write_generation = 0  # committed write transactions in this process
+        self.feed_token = uuid.uuid4().hex[:16]  # names this process's change notices (its own are skipped)
+        self.feed: change_feed.ChangeFeed | None = None  # site mode: keeps the indexes in step with other nodes
         self._digest_cache: tuple[int, float, dict[str, dict[str, Any]]] | None = None
 
     @property
@@ -108,17 +110,30 @@ class StoreBase:
                 top = conn.execute(select(func.max(table.c.hlc))).scalar()
                 if top:
                     self.clock.observe(top, trusted=True)
+        if self.dialect == "postgresql":
+            with self._engine.begin() as conn:
+                audit.lock_chain(conn)
+                audit.sync_sequence(conn)
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
+    def _write(self, *, speakers: Iterable[str] | None = None) -> Iterator[Connection]:
         """A write transaction that holds the store's write lock from its first statement.
 
-        SQLite takes it with BEGIN IMMEDIATE; PostgreSQL with a transaction-scoped advisory lock,
-        so concurrent writers never deadlock on each other's rows or on the audit chain.
+        SQLite takes it with BEGIN IMMEDIATE. PostgreSQL: with ``speakers`` None, one advisory lock
+        for the whole store (every other writer waits); with ``speakers`` given (empty for an audit
+        entry alone), that lock shared and one lock per speaker, so nodes sharing the database
+        write side by side and wait only for the same speaker. The speakers are announced to the
+        other nodes' change feeds when the transaction commits.
         """
         try:
             with self._engine.begin() as conn:
-                audit.lock_chain(conn)
+                if speakers is None:
+                    audit.lock_chain(conn)
+                else:
+                    ids = sorted(set(speakers))
+                    audit.share_store(conn)
+                    audit.lock_names(conn, "speaker", ids)
+                    change_feed.announce(conn, self.feed_token, ids)
                 yield conn
         finally:
             self.write_generation += 1
@@ -229,6 +244,9 @@ class StoreBase:
         for model_id in models:
             self.build_index(model_id)
         self._checkpoint()
+        if self.dialect == "postgresql":
+            with self._engine.begin() as conn:
+                change_feed.announce(conn, self.feed_token, [change_feed.EVERYONE])
 
     def _index_add(self, conn: Connection, speaker_id: str) -> None:
         """Put an (re)activated speaker's means back into every loaded index."""
@@ -261,12 +279,15 @@ class StoreBase:
         AuditFieldError
             A field holds bytes, arrays or long lists (audio or embeddings are never logged).
         """
-        with self._write() as conn:
+        with self._write(speakers=()) as conn:
             return self._audit(conn, event, actor, fields)
 
     def verify_audit_chain(self) -> AuditReport:
-        """Check every audit entry's MAC and chain link; the report names each bad entry."""
+        """Check every node's audit chain (MACs, links, heads) in one snapshot; the report names each bad entry."""
+        isolation = "REPEATABLE READ" if self.dialect == "postgresql" else None
         with self._engine.connect() as conn:
+            if isolation is not None:
+                conn = conn.execution_options(isolation_level=isolation)
             return audit.verify(conn, self._keys.audit_key)
 
     def audit_entries(self, *, subject: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:

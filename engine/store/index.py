@@ -34,6 +34,11 @@ class MeanIndex:
     def __contains__(self, speaker_id: object) -> bool:
         return speaker_id in self._pos
 
+    def ids(self) -> list[str]:
+        """The speaker ids in the index now (a copy)."""
+        with self._lock:
+            return list(self._ids)
+
     def load(self, ids: list[str], means: np.ndarray) -> None:
         """Replace the whole index (cold start)."""
         means = unit_rows(means) if len(ids) else means

@@ -80,7 +80,7 @@ class SpeakerAdmin(StoreBase):
         self, speaker_id: str, name: str | None = None, *, actor: str = "local"
     ) -> SpeakerRecord:
         """Create an active speaker with no voiceprint yet (or revive a deleted id)."""
-        with self._lock, self._write() as conn:
+        with self._lock, self._write(speakers=[speaker_id]) as conn:
             row = conn.execute(select(speakers).where(speakers.c.speaker_id == speaker_id)).first()
             if row is not None and not row.deleted:
                 raise StoreError(f"speaker {speaker_id} already exists")
@@ -96,7 +96,7 @@ class SpeakerAdmin(StoreBase):
     ) -> SpeakerRecord:
         """Set active / disabled / locked; only active speakers are scored. Audited."""
         status = _checked_status(status)
-        with self._lock, self._write() as conn:
+        with self._lock, self._write(speakers=[speaker_id]) as conn:
             row = conn.execute(select(speakers).where(speakers.c.speaker_id == speaker_id)).first()
             if row is None or row.deleted:
                 raise UnknownSpeakerIdError(f"no speaker {speaker_id}")
@@ -126,7 +126,7 @@ class SpeakerAdmin(StoreBase):
     def delete_speaker(self, speaker_id: str, *, actor: str = "local") -> bool:
         """Delete a speaker: destroy its data key, drop its ciphertext, keep tombstones for replication."""
         with self._lock:
-            with self._write() as conn:
+            with self._write(speakers=[speaker_id]) as conn:
                 row = conn.execute(select(speakers).where(speakers.c.speaker_id == speaker_id)).first()
                 if row is None or row.deleted:
                     return False

@@ -81,8 +81,8 @@ class EnrolmentWrites(StoreBase):
 
     def _write_batch(self, chunk: list[tuple[Voiceprint, np.ndarray, np.ndarray]], actor: str) -> None:
         rows = _Batch()
-        with self._lock, self._write() as conn:
-            ids = sorted({vp.speaker_id for vp, _, _ in chunk})
+        ids = sorted({vp.speaker_id for vp, _, _ in chunk})
+        with self._lock, self._write(speakers=ids) as conn:
             known = {
                 r.speaker_id: r for r in conn.execute(select(speakers).where(speakers.c.speaker_id.in_(ids)))
             }
