@@ -16,6 +16,7 @@ from app.settings import Settings
 
 if TYPE_CHECKING:
     from engine.facade import Engine
+    from engine.store.change_feed import ChangeFeed
     from peer.cluster import ClusterNode
     from peer.node import Node, NodeLimits
     from peer.server import NodeServer
@@ -52,6 +53,7 @@ class NodeRuntime:
         self.node: Node = Node(store, node_id=node_id, limits=node_limits(settings))
         self.server: NodeServer | None = None
         self.cluster: ClusterNode | None = None
+        self.feed: ChangeFeed | None = None  # site mode: the index follows the other nodes' writes
         self.fault: str | None = None
         self._lock = threading.RLock()
 
@@ -95,6 +97,10 @@ class NodeRuntime:
             if engine is not None:
                 self.node.set_engine(engine)
             self.node.start()
+            if self.settings.site_mode and self.feed is None:
+                from engine.store.change_feed import ChangeFeed
+
+                self.feed = ChangeFeed(self.store).start()
             if self.serve and self.server is None:
                 self._start_serving()
         return self
@@ -127,8 +133,8 @@ class NodeRuntime:
         from peer.cluster import ClusterNode, ClusterOptions
         from peer.membership import Membership
 
-        if self.server is None or not self.server.tls or not self.in_cluster:
-            return None
+        if self.settings.site_mode or self.server is None or not self.server.tls or not self.in_cluster:
+            return None  # a site node: the database is the truth, no replication and no zeroconf
         s = self.settings
         options = ClusterOptions(host=self.server.host, port=self.server.port, static_peers=list(s.static_peers),
                                  offload_strategy=s.offload_strategy, offload_queue_depth=s.offload_queue_depth,
@@ -160,6 +166,9 @@ class NodeRuntime:
         with self._lock:
             self._stop_serving()
             self.node.stop()
+            feed, self.feed = self.feed, None
+            if feed is not None:
+                feed.stop()
 
     # -- views ---------------------------------------------------------------------------------
     def nodes(self) -> list[dict[str, Any]]:

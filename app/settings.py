@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import platformdirs
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -179,6 +179,14 @@ class Settings(BaseSettings):
         "file", description="Where the store key lives."
     )
     master_key_passphrase: SecretStr | None = Field(None, description="For master_key_source=passphrase.")
+    site_mode: bool = Field(
+        False, description="One of many nodes on one PostgreSQL database (store_url) behind a load balancer: the "
+        "database is the truth, no peer replication or zeroconf; each node's 1:N index follows the others' writes."
+    )
+    node_id: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]{1,48}$", description="This node's own id in the records and audit chain it "
+        "writes (default in site mode: made once and kept in data_dir/node_id; otherwise the store's id)."
+    )
     # HTTP node and cluster.
     node_host: str = Field("0.0.0.0", description="Address the HTTP node listens on.")
     node_port: int = Field(8443, ge=1, le=65535, description="Port of the HTTP node.")
@@ -261,6 +269,13 @@ class Settings(BaseSettings):
                 raise ValueError(f"trusted proxy {entry!r} is not an IP address or network (e.g. 10.0.0.5, "
                                  "10.0.0.0/24)") from exc
         return value
+
+    @model_validator(mode="after")
+    def _site_needs_postgresql(self) -> Settings:
+        if self.site_mode and not (self.store_url or "").lower().startswith(("postgresql", "postgres:")):
+            raise ValueError("site_mode needs store_url to name the site's PostgreSQL database (postgresql://user@host/db); "
+                             "several nodes cannot share a SQLite file")
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -112,7 +112,17 @@ def open_store(settings: Settings, *, model_id: str | None = None, progress: Any
         settings.master_key_source, settings.data_dir, passphrase=secret.get_secret_value() if secret else None
     )
     return VoiceprintStore.open(settings.store_url, provider, data_dir=settings.data_dir, model_id=model_id,
-                                progress=progress)
+                                progress=progress, node_id=store_node_id(settings))
+
+
+def store_node_id(settings: Settings) -> str | None:
+    """The id this node writes under: the setting; in site mode, else the one kept in data_dir (made once);
+    otherwise None (the store's own)."""
+    from engine.store.node_identity import local_node_id
+
+    if settings.node_id:
+        return settings.node_id
+    return local_node_id(settings.data_dir) if settings.site_mode else None
 
 
 def open_store_from_args(args: Any) -> Any:

@@ -43,6 +43,14 @@ class NodeMetrics:
                                  ["reason"], registry=r)
         for reason in OFFLOAD_REASONS:
             self.offloaded.labels(reason)  # both series exist from the start, at 0
+        self.feed_connected = Gauge("vomid_index_feed_connected", "Site mode: 1 while the 1:N index follows the "
+                                    "other nodes' writes (listening and caught up), 0 while it may miss them",
+                                    registry=r)
+        self.feed_stale = Gauge("vomid_index_feed_stale_seconds", "Site mode: seconds the index has not been "
+                                "following the other nodes' writes (0 while it is)", registry=r)
+        self.feed_disconnects = Gauge("vomid_index_feed_disconnects", "Site mode: times the index feed lost its "
+                                      "PostgreSQL connection since the node started (then reconnected and caught up)",
+                                      registry=r)
         self._recent: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=const.LATENCY_WINDOW))
         self._counts: dict[str, int] = defaultdict(int)
         self._outcomes: dict[str, int] = defaultdict(int)
@@ -73,11 +81,15 @@ class NodeMetrics:
         with self._lock:
             self._outcomes[f"{kind}:{outcome}"] += 1
 
-    def render(self, *, queue_depth: int, speakers: int | None) -> bytes:
-        """The Prometheus text exposition, with gauges refreshed."""
+    def render(self, *, queue_depth: int, speakers: int | None, feed: dict[str, Any] | None = None) -> bytes:
+        """The Prometheus text exposition, with gauges refreshed (``feed``: the index feed's state, site mode)."""
         self.queue_depth.set(queue_depth)
         if speakers is not None:
             self.speakers.set(speakers)
+        if feed is not None:
+            self.feed_connected.set(1 if feed["connected"] else 0)
+            self.feed_stale.set(feed["stale_s"])
+            self.feed_disconnects.set(feed["disconnects"])
         return generate_latest(self.registry)
 
     def stats(self) -> dict[str, Any]:

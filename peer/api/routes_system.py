@@ -19,9 +19,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": s.ErrorBody} for code
 NodeId = Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
 
 
-def _health(node: Node, status: str) -> dict[str, Any]:
-    return {"status": status, "node_id": node.node_id, "version": VERSION, "model_id": node.model_id,
+def _health(node: Node, status: str, feed: dict[str, Any] | None = None) -> dict[str, Any]:
+    body = {"status": status, "node_id": node.node_id, "version": VERSION, "model_id": node.model_id,
             "ready": node.ready}
+    if feed is not None:
+        body["index_feed"] = feed
+    return body
 
 
 @router.get("/health", response_model=s.Health, tags=["system"], summary="Liveness (no API key)",
@@ -31,12 +34,22 @@ async def health(request: Request) -> Any:
 
 
 @router.get("/ready", response_model=s.Health, tags=["system"], responses={503: {"model": s.Health}},
-            summary="Readiness: model loaded and store open (no API key)", dependencies=[Depends(public)])
+            summary="Readiness: model loaded and store open; in site mode also the index following the other "
+            "nodes' writes (index_feed) (no API key)", dependencies=[Depends(public)])
 async def ready(request: Request) -> Any:
     node = node_of(request)
+    feed = _feed_state(node)
     if not node.ready:
-        return JSONResponse(_health(node, "loading"), status_code=503, headers={"Retry-After": "1"})
-    return _health(node, "ready")
+        return JSONResponse(_health(node, "loading", feed), status_code=503, headers={"Retry-After": "1"})
+    if feed is not None and not feed["connected"]:  # it may miss other nodes' enrolments and deletions
+        return JSONResponse(_health(node, "stale", feed), status_code=503, headers={"Retry-After": "1"})
+    return JSONResponse(_health(node, "ready", feed)) if feed is not None else _health(node, "ready")
+
+
+def _feed_state(node: Node) -> dict[str, Any] | None:
+    """Site mode: the index feed's state; None for a node with no feed."""
+    feed = getattr(node.store, "feed", None)
+    return feed.state() if feed is not None else None
 
 
 @router.get("/metrics", tags=["system"], responses=ERRORS, response_class=Response,
@@ -44,7 +57,7 @@ async def ready(request: Request) -> Any:
 async def metrics(request: Request, who: Principal = Depends(require("admin"))) -> Response:
     node = node_of(request)
     speakers = await node.run(node.store.count_speakers)
-    text = node.metrics.render(queue_depth=node.queue_depth(), speakers=speakers)
+    text = node.metrics.render(queue_depth=node.queue_depth(), speakers=speakers, feed=_feed_state(node))
     return Response(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
