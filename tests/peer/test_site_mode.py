@@ -210,3 +210,21 @@ def test_a_cut_notice_connection_shows_in_ready_and_metrics_and_is_caught_up_aft
         assert _metric(b, "vomid_index_feed_connected") == 1.0
         assert _metric(b, "vomid_index_feed_stale_seconds") == 0.0
         assert _ready(b).json()["index_feed"]["last_gap_s"] > 0
+
+
+def test_a_postgresql_restart_shows_in_ready_and_what_was_written_meanwhile_is_caught_up(
+    settings_env: pytest.MonkeyPatch, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, site_url: str,
+    ge2e: EmbeddingModel, shared_data: Path, pg_server: PgServer,  # noqa: F811
+) -> None:
+    monkeypatch.setattr(change_feed, "RECONNECT_S", 8.0)
+    with _site(tmp_path, site_url, ge2e) as (a, b):
+        assert _ready(b).status_code == 200
+        pg_server.restart()
+        assert _until(lambda: _ready(b).status_code == 503, 5.0) is not None
+        assert _ready(b).json()["status"] == "stale"
+        _enrol(a, shared_data, "1688")  # node a's pooled connections reconnect by themselves
+        assert b.runtime.feed is not None and not b.runtime.feed.connected and not b.indexed("1688")
+        assert _until(lambda: _ready(b).status_code == 200, 30.0) is not None
+        assert b.indexed("1688")
+        assert _identified(b, shared_data, "1688") == "1688"
+        assert _metric(b, "vomid_index_feed_disconnects") == 1.0
