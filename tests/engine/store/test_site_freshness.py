@@ -153,3 +153,21 @@ def test_a_postgresql_restart_is_caught_up_after(site: Site) -> None:
     assert _until(lambda: not site.feed_b.connected, 5.0) is not None
     _writes_while_b_is_deaf(site)
     _caught_up(site, old_bob)
+
+
+def test_a_restore_on_one_node_rebuilds_the_others_index_and_both_chains_verify(site: Site, tmp_path: Path) -> None:
+    site.a.put(make_voiceprint("alice", seed=1))
+    site.b.audit("verify", "local", speaker_id="alice", decision="accept")
+    archive = tmp_path / "site.vbk"
+    site.a.backup(archive)
+    site.a.delete_speaker("alice")
+    site.b.put(make_voiceprint("erin", seed=9))
+    assert _until(lambda: not _indexed(site.b, "alice") and _indexed(site.a, "erin"), FRESH_S) is not None
+    site.a.restore(archive)
+    assert _until(lambda: _indexed(site.b, "alice") and not _indexed(site.b, "erin"), 5.0) is not None
+    assert site.b.get("alice", MODEL) is not None
+    report = site.b.verify_audit_chain()
+    assert report.ok, report.problems
+    assert set(report.nodes) == {"node-a", "node-b"}
+    site.b.audit("verify", "local", speaker_id="alice", decision="accept")  # chains go on after the restore
+    assert site.a.verify_audit_chain().ok
