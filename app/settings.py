@@ -223,10 +223,23 @@ class Settings(BaseSettings):
         "identify", description="Login screen: 1:N or claim + 1:1."
     )
     kiosk_mode: bool = Field(False, description="Full screen, closed only with the admin PIN.")
-    kiosk_idle_s: float = Field(60.0, gt=0, description="Return to the login screen after this idle time.")
+    kiosk_idle_s: float = Field(
+        60.0, gt=0, description="Back to a fresh login screen after this idle time, in every mode (kiosk mode or not)."
+    )
+    kiosk_result_clear_s: float = Field(
+        8.0, gt=0, description="Seconds a sign-in or enrolment result (name, id, score, message) stays on the kiosk "
+        "screen before it clears for the next person."
+    )
     auto_listen: bool = Field(False, description="Hands-free login: a take starts when someone speaks.")
     language: str | None = Field(None, description="UI language (zh_CN, en); default: the system locale.")
-    admin_pin: SecretStr | None = Field(None, description="PIN of the admin screen.")
+    admin_pin: SecretStr | None = Field(
+        None, description="PIN of the admin screen and of enrolment, given in plain (VOMID_ADMIN_PIN); unused once "
+        "admin_pin_hash is set. With neither, the kiosk asks the operator to set a PIN at its first start."
+    )
+    admin_pin_hash: str | None = Field(
+        None, description="The admin PIN as the kiosk stores it (scrypt, salted), written when the operator sets or "
+        "changes the PIN in the app. Forgotten PIN: remove this line and restart; the kiosk asks for a new one."
+    )
     # Logs.
     log_level: LogLevel = Field("INFO", description="Level of the log file and console.")
     log_dir: Path | None = Field(None, description="Folder of the JSON log files (default: data_dir/logs).")

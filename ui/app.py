@@ -9,10 +9,9 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
     QButtonGroup,
+    QDialog,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QMessageBox,
     QPushButton,
@@ -28,6 +27,7 @@ from ui.screens.admin import AdminScreen
 from ui.screens.enrol import EnrolScreen
 from ui.screens.labeling import LabelingScreen
 from ui.screens.login import LoginScreen
+from ui.screens.pin import PinDialog, SetPinDialog, pin_saved_text
 from ui.workers import Workers
 
 log = logging.getLogger(__name__)
@@ -51,11 +51,14 @@ class MainWindow(QMainWindow):
         self._model_ready = False
         self._load_failed = False
         self.offline_prompt: QMessageBox | None = None
+        self.pin_dialog: PinDialog | None = None
+        self.pin_setup: SetPinDialog | None = None
         self.setWindowTitle(self.tr("Edge-VoMID"))
         self.login = LoginScreen(service, workers, source)
         self.enrol = EnrolScreen(service, workers, source)
         self.labeling = LabelingScreen(service, workers, source)
         self.admin = AdminScreen(service, workers)
+        self.labeling.authorise = lambda: self.ask_pin()  # every enrolment path needs the same PIN
         self.screens: list[tuple[str, QWidget, bool]] = [
             (self.tr("Sign in"), self.login, False),
             (self.tr("Enrol"), self.enrol, True),
@@ -127,16 +130,39 @@ class MainWindow(QMainWindow):
         return True
 
     def ask_pin(self) -> bool:
-        """Ask for the admin PIN; True when it is right."""
-        pin, ok = QInputDialog.getText(self, self.tr("Administrator"), self.tr("Admin PIN:"),
-                                       QLineEdit.EchoMode.Password)
-        return bool(ok) and self.service.check_pin(pin)
+        """Ask for the admin PIN (a wrong one is said and counts toward a lockout); True once it is right.
+        With no PIN set yet, the operator sets one first."""
+        if not self.service.options.pin_set:
+            return self.ask_new_pin()
+        self.pin_dialog = PinDialog(self.service, self.workers, self)
+        try:
+            return self.pin_dialog.exec() == QDialog.DialogCode.Accepted
+        finally:
+            self.pin_dialog = None
+
+    def ask_new_pin(self) -> bool:
+        """Have the operator set the first admin PIN (no default PIN is ever in use); True once set."""
+        dialog = self.open_pin_setup()
+        return dialog.exec() == QDialog.DialogCode.Accepted
+
+    def open_pin_setup(self) -> SetPinDialog:
+        """The first start's "set the admin PIN" dialog, shown without blocking."""
+        if self.pin_setup is None:
+            self.pin_setup = SetPinDialog(self.service, self.workers, self)
+            self.pin_setup.changed.connect(self._pin_changed)
+            self.pin_setup.finished.connect(lambda _r: setattr(self, "pin_setup", None))
+            self.pin_setup.open()
+        return self.pin_setup
+
+    def _pin_changed(self, change: object) -> None:
+        if getattr(change, "ok", False):
+            self.statusBar().showMessage(pin_saved_text(change), 10_000)  # type: ignore[arg-type]
+            self.refresh_status()
 
     def go_home(self) -> None:
-        """Back to a fresh login screen after inactivity (kiosk mode only, never during work)."""
+        """Back to a fresh login screen after inactivity, in every mode (never during work): the enrolment form and
+        the last result are cleared, and the PIN screens need the PIN again."""
         recording = self.login.panel.recording or self.enrol.panel.recording or self.labeling.capture.running
-        if not self.kiosk:
-            return
         if self.workers.busy() or recording:
             self._idle.start()
             return
@@ -174,6 +200,8 @@ class MainWindow(QMainWindow):
         self._status_timer.start()
         self._idle.start()
         self.workers.submit(self.service.load, on_done=self._loaded, on_failed=self._load_error)
+        if not self.service.options.pin_set:
+            self.open_pin_setup()
 
     def _loaded(self, model_id: str) -> None:
         self._model_ready = True
@@ -223,11 +251,11 @@ class MainWindow(QMainWindow):
         model.setText(self.tr("Model: %1").replace("%1", status.model or self.tr("loading…")))
         if status.fault:
             fault.setText(self.tr("Fault: %1").replace("%1", status.fault))
-        elif status.default_pin:
-            fault.setText(self.tr("Default admin PIN in use: set VOMID_ADMIN_PIN"))
+        elif status.pin_unset:
+            fault.setText(self.tr("No admin PIN set yet: enrolment and Admin ask for one"))
         else:
             fault.setText(self.tr("No faults"))
-        fault.setStyleSheet("color: #c0392b;" if status.fault or status.default_pin else "")
+        fault.setStyleSheet("color: #c0392b;" if status.fault or status.pin_unset else "")
 
     # -- shutdown ------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:

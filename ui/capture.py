@@ -57,9 +57,10 @@ class Capture(QObject):
         self.finished.emit(take, reason)
 
     def cancel(self) -> None:
-        """End the take and drop it."""
+        """End this capture's take and drop it (the source is shared by the screens: another's take goes on)."""
+        if self.running:
+            self.source.stop()
         self.running = False
-        self.source.stop()
         self._blocks = []
 
     def _drain(self) -> None:

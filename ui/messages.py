@@ -37,6 +37,34 @@ def reason_text(code: str | None) -> str:
     return t.get(code or "error", t["error"])
 
 
+def too_short_text(heard_s: float, needed_s: float) -> str:
+    """"Too short" with the numbers: the speech heard and the speech needed."""
+    return (QCoreApplication.translate("Messages", "Too short: %1 s of speech heard, %2 s needed. Please keep "
+                                       "speaking a little longer.")
+            .replace("%1", f"{heard_s:.1f}").replace("%2", f"{needed_s:.1f}"))
+
+
+def recording_reason_text(code: str | None, speech_s: float = 0.0, needed_s: float = 0.0) -> str:
+    """Why a speaker cannot be enrolled from a recording (a meeting): about the recording, with the numbers."""
+    t = {
+        "too_short": QCoreApplication.translate(
+            "Messages", "This speaker has too little speech in the recording: %1 s found, about %2 s needed. "
+            "Choose a speaker who talks longer, or enrol them on the Enrol screen."),
+        "no_speech": QCoreApplication.translate(
+            "Messages", "No speech of this speaker was found in the recording (about %2 s needed)."),
+        "too_quiet": QCoreApplication.translate("Messages", "This speaker is too quiet in the recording."),
+        "too_noisy": QCoreApplication.translate("Messages", "The recording is too noisy around this speaker."),
+        "clipped": QCoreApplication.translate("Messages", "This speaker is distorted (too loud) in the recording."),
+        "multiple_speakers": QCoreApplication.translate(
+            "Messages", "Other voices overlap this speaker in the recording."),
+        "consent_needed": QCoreApplication.translate("Messages", "Consent is needed before enrolling."),
+    }
+    text = t.get(code or "error")
+    if text is None:
+        return reason_text(code)
+    return text.replace("%1", f"{speech_s:.1f}").replace("%2", f"{needed_s:.0f}")
+
+
 def stop_reason_text(reason: str) -> str:
     """Why a recording ended."""
     t = {

@@ -23,6 +23,8 @@ from app.kiosk.types import (
     MeetingResult,
     NodeStatus,
     PeerRow,
+    PinChange,
+    PinCheck,
     Segment,
     SpeakerRow,
     TakeCheck,
@@ -39,7 +41,8 @@ if TYPE_CHECKING:  # the engine (and torch) load in a worker after the window sh
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 Opener = Callable[[], "tuple[Directory, KioskNode, str | None]"]
-DEFAULT_PIN = "0000"
+PIN_DIGITS = (4, 12)  # a PIN is 4 to 12 digits
+PIN_SUBJECT = "admin_pin"  # what the PIN lockout counts against
 # Kiosk option -> the Settings field that holds it (what the admin screen saves into the settings file).
 OPTION_FIELDS: Mapping[str, str] = {
     "mode": "login_mode",
@@ -61,11 +64,39 @@ class EnrolRefused(Exception):
 
 
 class EnrolFromMeetingError(Exception):
-    """A meeting participant's segments do not make a good enrolment; ``code`` says why."""
+    """A meeting participant's segments do not make a good enrolment; ``code`` says why, with the speech the
+    recording holds of them (``speech_s``) and what an enrolment needs (``needed_s``), in seconds."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, speech_s: float = 0.0, needed_s: float = 0.0) -> None:
         super().__init__(code)
-        self.code = code
+        self.code, self.speech_s, self.needed_s = code, speech_s, needed_s
+
+
+def hash_pin(pin: str, salt: bytes | None = None) -> str:
+    """``scrypt$<salt hex>$<hash hex>`` of a PIN (what the settings file keeps; never the PIN itself)."""
+    import os
+
+    salt = salt if salt is not None else os.urandom(16)
+    digest = hashlib.scrypt(pin.encode("utf-8"), salt=salt, n=2**14, r=8, p=1, dklen=32)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def pin_matches(pin: str, stored: str) -> bool:
+    """True when ``pin`` hashes to ``stored`` (from :func:`hash_pin`)."""
+    import hmac
+
+    try:
+        kind, salt, _digest = stored.split("$")
+        salt_bytes = bytes.fromhex(salt)
+    except ValueError:
+        return False
+    return kind == "scrypt" and hmac.compare_digest(hash_pin(pin, salt_bytes), stored)
+
+
+def pin_problem(pin: str) -> str | None:
+    """Why ``pin`` cannot be an admin PIN (``pin_format``), or None."""
+    low, high = PIN_DIGITS
+    return None if pin.isascii() and pin.isdigit() and low <= len(pin) <= high else "pin_format"
 
 
 @dataclass(frozen=True)
@@ -76,9 +107,11 @@ class KioskOptions:
     lock_failures: int = 3
     lock_s: float = 60.0
     replay_similarity: float = 0.99
-    admin_pin: str = "0000"
+    admin_pin: str | None = None  # given in plain (VOMID_ADMIN_PIN, tests); admin_pin_hash wins when both are set
+    admin_pin_hash: str | None = None  # set or changed in the app (see :func:`hash_pin`)
     kiosk_mode: bool = False
     idle_reset_s: float = 60.0
+    result_clear_s: float = 8.0  # a result (name, id, score, message) clears after this many seconds
     language: str | None = None
     auto_listen: bool = False  # hands-free login: a take starts when someone speaks
 
@@ -89,7 +122,13 @@ class KioskOptions:
         return cls(mode=settings.login_mode, lock_failures=settings.verify_lockout_failures,
                    lock_s=settings.verify_lockout_s, kiosk_mode=settings.kiosk_mode,
                    idle_reset_s=settings.kiosk_idle_s, language=settings.language,
-                   auto_listen=settings.auto_listen, admin_pin=pin or DEFAULT_PIN)
+                   auto_listen=settings.auto_listen, admin_pin=pin or None, admin_pin_hash=settings.admin_pin_hash,
+                   result_clear_s=settings.kiosk_result_clear_s)
+
+    @property
+    def pin_set(self) -> bool:
+        """True once the operator has set an admin PIN (there is no default PIN)."""
+        return bool(self.admin_pin_hash or self.admin_pin)
 
 
 class KioskService:
@@ -120,6 +159,7 @@ class KioskService:
         self._model_fault: str | None = None  # why the model could not load here (until a peer computes for us)
         self.replays = ReplayDetector(self.options.replay_similarity)
         self.cluster = ClusterAdmin(self)  # create or join a cluster, join tokens, remove members
+        self._pin_lockout: Any = None  # built on first use (see :meth:`check_pin`)
         if node is not None:
             self._apply_lockout_options()
 
@@ -286,7 +326,8 @@ class KioskService:
         try:
             probe = self.engine.embed(samples, SAMPLE_RATE, purpose="verify")
         except QualityRejected as exc:
-            return LoginOutcome("retry", claimed_id, code=exc.code, message=exc.message)
+            return LoginOutcome("retry", claimed_id, code=exc.code, message=exc.message,
+                                speech_seconds=exc.report.speech_seconds)
         except AudioError as exc:
             return LoginOutcome("retry", claimed_id, code="too_short", message=exc.message)
         similarity = self.replays.check(samples, probe.vector)
@@ -343,25 +384,78 @@ class KioskService:
         return MeetingResult(uri, samples, len(samples) / SAMPLE_RATE, segments)
 
     def enrol_from_segments(self, speaker_id: str, name: str | None, samples: np.ndarray,
-                            segments: Sequence[Segment]) -> EnrolOutcome:
-        """Enrol a meeting participant from their segments, cut into the required number of takes."""
+                            segments: Sequence[Segment], *, consent: str) -> EnrolOutcome:
+        """Enrol a meeting participant from their segments, cut into the required number of takes, once they
+        have accepted ``consent`` (the Enrol screen's text, audited as there; empty: refused, ``consent_needed``)."""
+        if not consent.strip():
+            raise EnrolFromMeetingError("consent_needed")
         parts = [samples[int(s.start * SAMPLE_RATE):int(s.end * SAMPLE_RATE)] for s in segments]
         speech = np.concatenate(parts) if parts else np.zeros(0, np.float32)
         n = self.engine.config.min_enrol_takes
+        needed = n * float(self.settings.min_speech_enrol_s)
         takes = [t for t in np.array_split(speech, n) if len(t)]
         checks = [self.check_take(t) for t in takes]
         bad = [c for c in checks if not c.ok]
         if len(takes) < n or bad:
-            reason = bad[0].code if bad else "too_short"
-            raise EnrolFromMeetingError(reason or "too_short")
+            heard = sum(c.speech_seconds for c in checks)
+            reason = "too_short" if heard < needed or not bad else bad[0].code or "too_short"
+            raise EnrolFromMeetingError(reason, heard, needed)
+        self.record_consent(speaker_id, consent)
         return self.enrol(speaker_id, name, takes, checks)
 
     # -- administration ------------------------------------------------------------------------
-    def check_pin(self, pin: str) -> bool:
-        """True when ``pin`` is the admin PIN (audited either way)."""
-        ok = hashlib.sha256(pin.encode()).digest() == hashlib.sha256(self.options.admin_pin.encode()).digest()
+    @property
+    def pin_lockout(self) -> Any:
+        """The lockout of wrong admin PINs: the node's one lockout policy (its failures and lengths), counted apart."""
+        if self._pin_lockout is None:
+            from peer.lockout import Lockout
+
+            self._pin_lockout = Lockout(self.directory, failures=int(self.options.lock_failures),
+                                        lock_s=float(self.options.lock_s))
+        return self._pin_lockout
+
+    def check_pin(self, pin: str) -> PinCheck:
+        """Whether ``pin`` is the admin PIN (true as a bool when it is); wrong ones count toward a time-limited
+        lockout, during which even the right PIN is refused. Audited either way (never the PIN)."""
+        lockout = self.pin_lockout
+        left = lockout.remaining(PIN_SUBJECT, self.actor)
+        if left > 0:
+            self.directory.audit("admin_pin", self.actor, ok=False, locked=True)
+            return PinCheck(False, "locked", retry_after_s=left)
+        o = self.options
+        if not o.pin_set:
+            ok = False
+        elif o.admin_pin_hash:
+            ok = pin_matches(pin, o.admin_pin_hash)
+        else:
+            ok = hashlib.sha256(pin.encode()).digest() == hashlib.sha256(str(o.admin_pin).encode()).digest()
         self.directory.audit("admin_pin", self.actor, ok=ok)
-        return ok
+        locked = lockout.record(PIN_SUBJECT, ok, client=self.actor, actor=self.actor)
+        if ok:
+            return PinCheck(True)
+        if locked:
+            return PinCheck(False, "locked", retry_after_s=locked)
+        return PinCheck(False, "wrong_pin" if o.pin_set else "pin_not_set", lock_after=lockout.failures)
+
+    def set_pin(self, new_pin: str, current_pin: str | None = None) -> PinChange:
+        """Set the admin PIN (first start) or change it (``current_pin`` must be right): kept hashed in the settings
+        file in force, in force at once, audited (never the PIN). File I/O: call it from a worker."""
+        problem = pin_problem(new_pin)
+        if problem is not None:
+            return PinChange(False, problem)
+        changing = self.options.pin_set
+        if changing:
+            check = self.check_pin(current_pin or "")
+            if not check:
+                return PinChange(False, check.code or "wrong_pin", retry_after_s=check.retry_after_s)
+        from dataclasses import replace
+
+        stored = hash_pin(new_pin)
+        self.options = replace(self.options, admin_pin_hash=stored)
+        result = save_settings(self.settings, {"admin_pin_hash": stored}, flags=self.flags)
+        self.directory.audit("admin_pin_changed" if changing else "admin_pin_set", self.actor,
+                             saved=result.saved, path=str(result.path))
+        return PinChange(True, saved=result.saved, path=str(result.path), error=result.error)
 
     def speakers(self, query: str = "") -> list[SpeakerRow]:
         """Speakers whose id or name contains ``query`` (case-insensitive)."""
@@ -423,7 +517,7 @@ class KioskService:
         self._apply_lockout_options()
         changed = {n: getattr(self.options, n) for n in changes if getattr(old, n) != getattr(self.options, n)}
         for name, after in changed.items():
-            if name != "admin_pin":
+            if not name.startswith("admin_pin"):
                 self.directory.audit("setting_changed", self.actor, setting=name, old=str(getattr(old, name)),
                                      new=str(after))
         return changed
@@ -449,8 +543,7 @@ class KioskService:
         """Node, peers count, model and any fault, for the status bar (cheap: the GUI thread calls it)."""
         node = self._node
         if node is None:  # still starting: the opener builds it in a worker
-            return NodeStatus(self.settings.node_name or "-", 0, None, self._fault,
-                              default_pin=self.options.admin_pin == DEFAULT_PIN)
+            return NodeStatus(self.settings.node_name or "-", 0, None, self._fault, pin_unset=not self.options.pin_set)
         peers = [p for p in node.peers() if not p.is_self and p.status == "up"]
         remote = node.offloading_to()
         model_fault = (f"no local model: {remote} embeddings are computed by a peer" if remote is not None
@@ -458,7 +551,7 @@ class KioskService:
                        if not self.ready and self._loaded_without_model else self._model_fault)
         fault = self._fault or node.fault() or model_fault
         return NodeStatus(node.node_id, len(peers), self.model_id if self.ready else None, fault,
-                          default_pin=self.options.admin_pin == DEFAULT_PIN)
+                          pin_unset=not self.options.pin_set)
 
 
 def _leave_one_out(takes: np.ndarray) -> float:

@@ -46,6 +46,34 @@ class LoginOutcome:
     code: str | None = None
     message: str = ""
     retry_after_s: float | None = None
+    speech_seconds: float | None = None  # speech heard, when too little of it (``too_short``)
+
+
+@dataclass(frozen=True)
+class PinCheck:
+    """An admin PIN check: true as a bool when right; else ``wrong_pin`` (``lock_after`` wrong PINs in a row lock
+    the PIN), ``locked`` (for ``retry_after_s``) or ``pin_not_set``."""
+
+    ok: bool
+    code: str | None = None
+    lock_after: int | None = None
+    retry_after_s: float | None = None
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+@dataclass(frozen=True)
+class PinChange:
+    """Setting or changing the admin PIN: done or not (``code``: pin_format, wrong_pin, locked), and whether the
+    settings file kept it (``saved``, ``path``, ``error``)."""
+
+    ok: bool
+    code: str | None = None
+    saved: bool = False
+    path: str = ""
+    error: str | None = None
+    retry_after_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -91,7 +119,7 @@ class NodeStatus:
     peers: int
     model: str | None
     fault: str | None = None
-    default_pin: bool = False
+    pin_unset: bool = False  # no admin PIN set yet: the operator is asked to set one
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from PySide6.QtCore import QTimer
 from app.kiosk import KioskService
 from engine.models.registry import DEFAULT_MODEL
 from ui.audio_source import FileSource
+from ui.screens.consent import consent_text
 from ui.screens.labeling import LabelingScreen
 from ui.workers import Workers
 
@@ -86,7 +87,7 @@ def test_enrol_a_meeting_speaker_then_the_next_meeting_names_them(qtbot, screen,
     talker = first.args[0].speakers[0]
     screen.rename(talker, "Mee Nine")
     with qtbot.waitSignal(screen.speaker_enrolled, timeout=WAIT_MS) as enrolled:
-        screen.enrol_speaker(talker, "MEE009")
+        screen.enrol_speaker(talker, "MEE009", consent=consent_text())
     assert enrolled.args[0].speaker_id == "MEE009"
     listed = screen.service.speakers()
     assert [(r.speaker_id, r.name, r.models) for r in listed] == [("MEE009", "Mee Nine", (DEFAULT_MODEL,))]

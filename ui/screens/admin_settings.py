@@ -22,7 +22,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.kiosk import KioskService
+from app.kiosk.types import PinChange
 from app.settings_file import Override, SaveResult
+from ui.screens.pin import SetPinDialog, pin_saved_text
 from ui.workers import Task, Workers
 
 
@@ -62,6 +64,10 @@ class SettingsTab(QWidget):
         form.addRow(self.tr("Kiosk mode"), self.kiosk)
         form.addRow(self.tr("Hands-free"), self.auto_listen)
         form.addRow(self.tr("Language"), self.language)
+        self.change_pin = QPushButton(self.tr("Change PIN…"))
+        self.change_pin.clicked.connect(self.open_change_pin)
+        self.pin_dialog: SetPinDialog | None = None
+        form.addRow(self.tr("Admin PIN"), self.change_pin)
         apply = QPushButton(self.tr("Apply"))
         apply.clicked.connect(self.apply)
         form.addRow("", apply)
@@ -83,6 +89,17 @@ class SettingsTab(QWidget):
         self.kiosk.setChecked(o.kiosk_mode)
         self.auto_listen.setChecked(o.auto_listen)
         self.language.setCurrentIndex(max(0, self.language.findData(o.language or "en")))
+
+    def open_change_pin(self) -> SetPinDialog:
+        """The current PIN, then the new one twice (audited, stored hashed)."""
+        self.pin_dialog = SetPinDialog(self.service, self.workers, self)
+        self.pin_dialog.changed.connect(self._pin_changed)
+        self.pin_dialog.open()
+        return self.pin_dialog
+
+    def _pin_changed(self, change: PinChange) -> None:
+        if change.ok:
+            self.note.setText(pin_saved_text(change))
 
     def edited(self) -> dict[str, Any]:
         """The kiosk options as the form shows them."""

@@ -5,10 +5,8 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -23,22 +21,13 @@ from PySide6.QtWidgets import (
 from app.kiosk import EnrolOutcome, KioskService, TakeCheck
 from ui.audio_source import AudioSource
 from ui.endpointer import EndpointConfig
-from ui.messages import reason_text
+from ui.messages import reason_text, too_short_text
+from ui.screens.consent import ConsentCard
 from ui.screens.login import set_state
 from ui.screens.recorder_panel import RecorderPanel
 from ui.workers import Workers
 
 log = logging.getLogger(__name__)
-
-
-def consent_text() -> str:
-    """The consent shown (and recorded) before the first take."""
-    return QCoreApplication.translate(
-        "EnrolScreen",
-        "Your voiceprint (a set of numbers computed from your voice, not the recording) will be stored, "
-        "encrypted, to recognise you at this site's kiosks and meeting rooms. The recordings are not kept. "
-        "You can ask an administrator to delete your voiceprint at any time."
-    )
 
 
 class EnrolScreen(QWidget):
@@ -68,6 +57,8 @@ class EnrolScreen(QWidget):
         lay.addWidget(title)
         lay.addWidget(self.pages, 1)
         self.panel.take.connect(self._take)
+        self.panel.started.connect(self._take_started)
+        self._clear_timer = QTimer(self, singleShot=True, timeout=self.reset)  # the done page forgets the person
         self.reset()
 
     # -- pages ---------------------------------------------------------------------------------
@@ -81,28 +72,18 @@ class EnrolScreen(QWidget):
         self.name.setPlaceholderText(self.tr("Full name"))
         self.speaker_id.returnPressed.connect(self.name.setFocus)  # a badge scanner types the id, then Enter
         self.name.returnPressed.connect(self.start_takes)
+        self.id_error = QLabel()  # form errors stand next to their field
+        self.id_error.setObjectName("error")
         grid.addWidget(QLabel(self.tr("Id")), 0, 0)
         grid.addWidget(self.speaker_id, 0, 1)
-        grid.addWidget(QLabel(self.tr("Name")), 1, 0)
-        grid.addWidget(self.name, 1, 1)
+        grid.addWidget(self.id_error, 1, 1)
+        grid.addWidget(QLabel(self.tr("Name")), 2, 0)
+        grid.addWidget(self.name, 2, 1)
         lay.addLayout(grid)
-        card = QFrame()
-        card.setObjectName("card")
-        cl = QVBoxLayout(card)
-        heading = QLabel(self.tr("Consent"))
-        heading.setStyleSheet("font-weight: 600; background: transparent;")
-        self.consent = QLabel(consent_text())
-        self.consent.setWordWrap(True)
-        self.consent.setStyleSheet("background: transparent;")
-        self.agree = QCheckBox(self.tr("I have read this and agree"))
-        self.agree.setStyleSheet("background: transparent;")
-        cl.addWidget(heading)
-        cl.addWidget(self.consent)
-        cl.addWidget(self.agree)
+        card = ConsentCard()  # the same consent step as the meeting room's "Enrol this speaker…"
+        self.consent, self.agree, self.consent_error = card.text, card.agree, card.error
+        self.consent_card = card
         lay.addWidget(card)
-        self.details_error = QLabel()
-        self.details_error.setObjectName("hint")
-        lay.addWidget(self.details_error)
         lay.addStretch(1)
         self.begin = QPushButton(self.tr("Start recording"))
         self.begin.setObjectName("primary")
@@ -169,18 +150,26 @@ class EnrolScreen(QWidget):
         self.panel.cancel()
         self.speaker_id.clear()
         self.name.clear()
+        self._clear_timer.stop()
         self.agree.setChecked(False)
-        self.details_error.clear()
+        self.id_error.clear()
+        self.consent_error.clear()
+        self.take_result.clear()
+        set_state(self.done_result, "idle", "")
+        self.done_detail.clear()
+        self.panel.waveform.clear_wave()
         self.takes, self.checks, self.current = [None] * self.needed, [None] * self.needed, 0
         self.pages.setCurrentIndex(0)
 
     def start_takes(self) -> None:
         """Validate the form, record consent, and go to the takes."""
+        self.id_error.clear()
+        self.consent_error.clear()
         if not self.speaker_id.text().strip():
-            self.details_error.setText(self.tr("Please enter the person's id."))
+            self.id_error.setText(self.tr("Please enter the person's id."))
+            self.speaker_id.setFocus()
             return
-        if not self.agree.isChecked():
-            self.details_error.setText(self.tr("Consent is needed before recording."))
+        if not self.consent_card.check():
             return
         sid = self.speaker_id.text().strip()
         self.workers.submit(self.service.record_consent, sid, self.consent.text(), write=True)
@@ -194,6 +183,10 @@ class EnrolScreen(QWidget):
         self.takes[index], self.checks[index] = None, None
         self.current = index
         self._refresh()
+
+    def _take_started(self) -> None:
+        """A take is recording: the last take's message goes."""
+        set_state(self.take_result, "busy", self.tr("Recording take %1…").replace("%1", str(self.current + 1)))
 
     def _take(self, samples: np.ndarray, reason: str) -> None:
         index = self.current
@@ -210,9 +203,13 @@ class EnrolScreen(QWidget):
                       .replace("%1", str(index + 1)).replace("%2", f"{check.speech_seconds:.1f}"))
             empty = [i for i, c in enumerate(self.checks) if c is None or not c.ok]
             self.current = empty[0] if empty else index
+            if not empty:
+                set_state(self.take_result, "accepted", self.tr("All takes are good: press Finish enrolment."))
         else:
+            why = (too_short_text(check.speech_seconds, self.service.settings.min_speech_enrol_s)
+                   if check.code == "too_short" else reason_text(check.code))
             set_state(self.take_result, "retry", self.tr("Take %1: %2").replace("%1", str(index + 1))
-                      .replace("%2", reason_text(check.code)))
+                      .replace("%2", why))
         self.panel.new_prompt()
         self._refresh()
         self.take_checked.emit(index, check)
@@ -245,6 +242,7 @@ class EnrolScreen(QWidget):
         self.overall.setValue(good)
         self.finish.setEnabled(self._all_good())
         self.panel.speak.setEnabled(not self._all_good())
+        self.panel.show_prompt(not self._all_good())  # nothing left to read aloud
         self.take_title.setText(self.tr("All takes recorded") if self._all_good()
                                 else self.tr("Take %1 of %2").replace("%1", str(self.current + 1))
                                 .replace("%2", str(self.needed)))
@@ -271,6 +269,7 @@ class EnrolScreen(QWidget):
             .replace("%1", f"{outcome.check_score:.2f}").replace("%2", f"{outcome.threshold:.2f}")
             .replace("%3", str(outcome.takes)).replace("%4", f"{outcome.speech_seconds:.1f}"))
         self.pages.setCurrentIndex(2)
+        self._clear_timer.start(int(1000 * self.service.options.result_clear_s))
         self.enrolled.emit(outcome)
 
     def _check_failed(self, index: int, exc: BaseException) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +27,9 @@ from app.kiosk.media import MediaError, export
 from ui.audio_source import AudioSource
 from ui.capture import Capture
 from ui.endpointer import EndpointConfig
-from ui.messages import reason_text, speaker_label
+from ui.messages import reason_text, recording_reason_text, speaker_label
 from ui.player import Player
+from ui.screens.consent import MeetingEnrolDialog
 from ui.widgets.overview import Overview
 from ui.widgets.timeline import LABEL_W, Timeline
 from ui.workers import Cancelled, Task, Workers
@@ -50,6 +53,8 @@ class LabelingScreen(QWidget):
         self.result: MeetingResult | None = None
         self.names: dict[str, str] = {}
         self.task: Task | None = None
+        self.authorise: Callable[[], bool] = lambda: False  # the admin PIN: the main window gives its ask_pin
+        self.enrol_dialog: MeetingEnrolDialog | None = None
         self.capture = Capture(source, self)
         self.player = Player(self)
         self.timeline = Timeline()
@@ -159,6 +164,7 @@ class LabelingScreen(QWidget):
     def _done(self, result: MeetingResult) -> None:
         self.task = None
         self.result, self.names = result, {}
+        self.selection.setText(self.tr("Click a segment to play it."))
         self.timeline.set_segments(result.segments, result.duration)
         self.overview.set_samples(result.samples)
         self._fit_timeline()
@@ -206,9 +212,7 @@ class LabelingScreen(QWidget):
         seg = self.result.segments[index] if self.result else None
         if seg is None:
             return
-        who = self.names.get(seg.label) or seg.name or speaker_label(seg.label)
-        self.selection.setText(self.tr("%1, %2–%3 s").replace("%1", who).replace("%2", f"{seg.start:.1f}")
-                               .replace("%3", f"{seg.end:.1f}"))
+        self._caption(seg)
         self._set_busy(False)
         self.play_selected()
 
@@ -231,9 +235,17 @@ class LabelingScreen(QWidget):
             self.rename(seg.label, name.strip())
 
     def rename(self, label: str, name: str) -> None:
-        """Show and export ``name`` for every segment of ``label``."""
+        """Show and export ``name`` for every segment of ``label`` (the caption of a selected one too)."""
         self.names[label] = name
         self.timeline.rename(label, name)
+        seg = self.selected_segment()
+        if seg is not None and seg.label == label:
+            self._caption(seg)
+
+    def _caption(self, seg: Segment) -> None:
+        who = self.names.get(seg.label) or seg.name or speaker_label(seg.label)
+        self.selection.setText(self.tr("%1, %2–%3 s").replace("%1", who).replace("%2", f"{seg.start:.1f}")
+                               .replace("%3", f"{seg.end:.1f}"))
 
     def named_segments(self) -> list[Segment]:
         """Segments with the renamed speakers' names."""
@@ -241,22 +253,33 @@ class LabelingScreen(QWidget):
         return [replace(s, name=self.names.get(s.label, s.name)) for s in segs]
 
     def enrol_selected(self) -> None:
-        """Enrol the selected speaker from all their segments."""
+        """Enrol the selected speaker from all their segments: the admin PIN, then id, name and consent, as the
+        Enrol screen asks them."""
         seg = self.selected_segment()
         if seg is None or self.result is None:
             return
-        sid, ok = QInputDialog.getText(self, self.tr("Enrol this speaker"), self.tr("Id for this person:"))
-        if ok and sid.strip():
-            self.enrol_speaker(seg.label, sid.strip())
+        if not self.authorise():
+            self.status.setText(self.tr("Enrolling needs the admin PIN."))
+            return
+        self.enrol_dialog = MeetingEnrolDialog(self._name_of(seg.label), self)
+        self.enrol_dialog.accepted.connect(lambda d=self.enrol_dialog, label=seg.label: self.enrol_speaker(
+            label, d.speaker_id.text().strip(), d.name.text().strip() or None, consent=d.consent.text.text()))
+        self.enrol_dialog.open()
 
-    def enrol_speaker(self, label: str, speaker_id: str) -> None:
-        """Enrol the speaker of ``label`` as ``speaker_id`` from all their segments (write pool)."""
+    def _name_of(self, label: str) -> str | None:
+        segs = self.result.segments if self.result is not None else []
+        return self.names.get(label) or next((s.name for s in segs if s.label == label), None)
+
+    def enrol_speaker(self, label: str, speaker_id: str, name: str | None = None, *, consent: str) -> None:
+        """Enrol the speaker of ``label`` as ``speaker_id`` from all their segments (write pool), once they agreed
+        to ``consent`` (recorded in the audit log, as on the Enrol screen)."""
         if self.result is None:
             return
-        name = self.names.get(label) or next((s.name for s in self.result.segments if s.label == label), None)
+        name = name or self._name_of(label)
         segs = [s for s in self.result.segments if s.label == label]
         self.status.setText(self.tr("Enrolling %1…").replace("%1", speaker_id))
-        self.workers.submit(self.service.enrol_from_segments, speaker_id, name, self.result.samples, segs,
+        enrol = partial(self.service.enrol_from_segments, consent=consent)
+        self.workers.submit(enrol, speaker_id, name, self.result.samples, segs,
                             on_done=self._enrolled, on_failed=self._enrol_failed, write=True)
 
     def _enrolled(self, outcome: object) -> None:
@@ -264,8 +287,11 @@ class LabelingScreen(QWidget):
         self.speaker_enrolled.emit(outcome)
 
     def _enrol_failed(self, exc: BaseException) -> None:
-        code = exc.code if isinstance(exc, (EnrolFromMeetingError, EnrolRefused)) else "error"
-        self.status.setText(self.tr("Could not enrol from this meeting: %1").replace("%1", reason_text(code)))
+        if isinstance(exc, EnrolFromMeetingError):
+            why = recording_reason_text(exc.code, exc.speech_s, exc.needed_s)
+        else:
+            why = reason_text(exc.code if isinstance(exc, EnrolRefused) else "error")
+        self.status.setText(self.tr("Could not enrol from this recording: %1").replace("%1", why))
         self.speaker_enrolled.emit(exc)
 
     # -- export --------------------------------------------------------------------------------

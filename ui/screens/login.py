@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidg
 from app.kiosk import KioskService, LoginOutcome
 from ui.audio_source import AudioSource
 from ui.endpointer import EndpointConfig
-from ui.messages import reason_text
+from ui.messages import reason_text, too_short_text
 from ui.screens.recorder_panel import RecorderPanel
 from ui.workers import Workers
 
@@ -28,7 +28,8 @@ def set_state(label: QLabel, state: str, text: str) -> None:
 
 
 class LoginScreen(QWidget):
-    """Login by voice; ``outcome`` carries each :class:`LoginOutcome` once it is shown."""
+    """Login by voice; ``outcome`` carries each :class:`LoginOutcome` once it is shown. A result (name, id, score,
+    message) clears after ``options.result_clear_s`` and when the next take starts: a shared screen forgets."""
 
     outcome = Signal(object)
 
@@ -56,7 +57,10 @@ class LoginScreen(QWidget):
         self._build()
         self.panel.take.connect(self._take)
         self.panel.failed.connect(self._source_failed)
+        self.panel.started.connect(self._started)
+        self.panel.may_start = self._may_start
         self._arm_timer = QTimer(self, singleShot=True, interval=2500, timeout=self.arm)
+        self._clear_timer = QTimer(self, singleShot=True, timeout=self.clear_result)
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, activated=self._space)
         self.set_ready(service.ready)
 
@@ -92,7 +96,11 @@ class LoginScreen(QWidget):
         self.model_ready = ready
         self.panel.speak.setEnabled(not self.busy)
         if not self.busy and not self.panel.recording and self.result.property("state") in (None, "busy", "idle"):
-            set_state(self.result, "idle", self.tr("Press Speak (or the space bar) and read the phrase."))
+            set_state(self.result, "idle", self.idle_text())
+
+    def idle_text(self) -> str:
+        """What the result line says between people."""
+        return self.tr("Press Speak (or the space bar) and read the phrase.")
 
     @property
     def hands_free(self) -> bool:
@@ -119,19 +127,39 @@ class LoginScreen(QWidget):
     def reset(self) -> None:
         """Back to a fresh screen (inactivity)."""
         self.panel.cancel()
+        self.panel.new_prompt()
+        self.clear_result()
+
+    def clear_result(self) -> None:
+        """Forget the last person: their name, id, score and message, and the id typed (verify mode)."""
+        self._clear_timer.stop()
+        if self.busy or self.panel.recording:
+            return
         self.claim.clear()
         self.detail.clear()
         self.panel.waveform.clear_wave()
-        self.panel.new_prompt()
-        set_state(self.result, "idle", self.tr("Press Speak (or the space bar) and read the phrase."))
+        set_state(self.result, "idle", self.idle_text())
 
     def speak(self) -> None:
         """Start (or stop) listening, as the Speak button does."""
         if self.panel.speak.isEnabled():
             self.panel.toggle()
-            if self.panel.recording:
-                set_state(self.result, "busy", self.tr("Listening…"))
-                self.detail.clear()
+
+    def _may_start(self) -> bool:
+        """Verify mode checks the id before a take records."""
+        if self.verify_mode and not self.claim.text().strip():
+            self._clear_timer.start(int(1000 * self.service.options.result_clear_s))
+            set_state(self.result, "retry", self.tr("Please enter your id first."))
+            self.detail.setText(self.tr("Type or scan your id in the box above, then press Speak."))
+            self.claim.setFocus()
+            return False
+        return True
+
+    def _started(self) -> None:
+        """A new take: the last result goes."""
+        self._clear_timer.stop()
+        set_state(self.result, "busy", self.tr("Listening…"))
+        self.detail.clear()
 
     def _space(self) -> None:
         if not self.claim.hasFocus():
@@ -166,13 +194,17 @@ class LoginScreen(QWidget):
                                 .replace("%2", f"{outcome.score:.2f}"))
         elif outcome.decision == "retry":
             set_state(self.result, "retry", self.tr("Try again"))
-            self.detail.setText(reason_text(outcome.code))
+            if outcome.code == "too_short" and outcome.speech_seconds is not None:
+                self.detail.setText(too_short_text(outcome.speech_seconds, self.service.settings.min_speech_verify_s))
+            else:
+                self.detail.setText(reason_text(outcome.code))
         else:
             set_state(self.result, "rejected", self.tr("Not recognised"))
             text = reason_text(outcome.code)
             if outcome.retry_after_s:
                 text += " " + self.tr("Try again in %1 s.").replace("%1", str(int(outcome.retry_after_s + 0.5)))
             self.detail.setText(text)
+        self._clear_timer.start(int(1000 * self.service.options.result_clear_s))
 
     def _failed(self, exc: BaseException) -> None:
         log.warning("login failed: %r", exc)

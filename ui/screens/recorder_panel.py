@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -17,15 +18,18 @@ from ui.widgets.waveform import WaveformView
 
 
 class RecorderPanel(QWidget):
-    """Records one take when Speak is pressed; emits ``take`` with the samples and the stop reason."""
+    """Records one take when Speak is pressed; emits ``started`` when a take begins (the screen clears the last
+    result then), ``take`` with the samples and the stop reason. ``may_start`` can refuse a take before it records."""
 
     take = Signal(object, str)
     failed = Signal(str)
+    started = Signal()
 
     def __init__(self, source: AudioSource, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.capture = Capture(source, self)
         self.config = EndpointConfig()
+        self.may_start: Callable[[], bool] = lambda: True
         self.prompt_caption = QLabel(self.tr("Please read aloud:"))
         self.prompt_caption.setObjectName("hint")
         self.prompt = QLabel(random_prompt())
@@ -76,16 +80,24 @@ class RecorderPanel(QWidget):
         """Show a fresh phrase to read."""
         self.prompt.setText(random_prompt())
 
+    def show_prompt(self, shown: bool) -> None:
+        """Show or hide the phrase and its "Please read aloud" caption (hidden once nothing is left to read)."""
+        self.prompt_caption.setVisible(shown)
+        self.prompt.setVisible(shown)
+
     def toggle(self) -> None:
         """Start a take, or end the running one."""
         if self.capture.running:
             self.capture.stop("stopped")
+            return
+        if not self.may_start():
             return
         self.waveform.clear_wave()
         self.meter.reset()
         self.speech.setValue(0)
         if self.capture.start(self.config):
             self.speak.setText(self.tr("Listening… tap to stop"))
+            self.started.emit()
 
     def arm(self) -> bool:
         """Hands-free: listen, and start the take by itself when speech begins."""
@@ -95,6 +107,7 @@ class RecorderPanel(QWidget):
         self.speech.setValue(0)
         if self.capture.start(replace(self.config, wait_for_speech=True)):
             self.speak.setText(self.tr("Listening… tap to stop"))
+            self.started.emit()
             return True
         return False
 
