@@ -267,6 +267,9 @@ def join(settings: Settings, node_id: str, token_text: str, hosts: list[str]) ->
     directory = cluster_dir(settings)
     _refuse_if_member(directory)
     check_node_id(node_id)
+    if token.node_id and token.node_id != node_id:  # the member checks it too; say so before any contact
+        raise JoinRefusedError(f"This token admits the kiosk named {token.node_id}, not this one ({node_id}): ask "
+                               "for a token for this kiosk.", details={"token_node_id": token.node_id})
     request, key = join_request(token, node_id, hosts)
     answer = _ask_to_join(token.address, request)
     with _staging(directory) as staging:
