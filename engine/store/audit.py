@@ -29,6 +29,7 @@ from engine.store.models import audit_log, meta
 GENESIS_MAC = "0" * 64
 HEAD_KEY = "audit_head"  # the one chain of a store written before chains were per node
 HEAD_PREFIX = HEAD_KEY + ":"
+REGISTER_KEY = HEAD_PREFIX + "*"  # the MACed list of every per-node chain: a chain removed whole is found too
 _META_KEY_LEN = 64
 _ADVISORY_LOCK_ID = 0x766F6D6964  # "vomid"
 MAX_TEXT = 1024
@@ -186,6 +187,8 @@ def append_many(
     head = head_key(node_id)
     lock_names(conn, "audit-chain", [head])
     stored = conn.execute(select(meta.c.value).where(meta.c.key == head)).scalar()
+    if stored is None:
+        _register_chain(conn, key, head)
     prev = bytes(stored).decode().split(":", 1)[1] if stored is not None else GENESIS_MAC
     rows = []
     seqs = _new_seqs(conn, len(cleaned))
@@ -208,6 +211,40 @@ def append_many(
     if conn.execute(update(meta).where(meta.c.key == head).values(value=value)).rowcount == 0:
         conn.execute(insert(meta).values(key=head, value=value))
     return seqs[-1]
+
+
+def _register_mac(key: bytes, chains: list[str]) -> str:
+    return hmac.new(key, json.dumps({"chains": chains}, sort_keys=True).encode(), hashlib.sha256).hexdigest()
+
+
+def _register_chain(conn: Connection, key: bytes, head: str) -> None:
+    """A node's first entry: add its chain to the register (an edited register stays unverifiable)."""
+    lock_names(conn, "audit-register", [REGISTER_KEY])
+    stored = conn.execute(select(meta.c.value).where(meta.c.key == REGISTER_KEY)).scalar()
+    old = json.loads(bytes(stored)) if stored is not None else {"chains": [], "mac": _register_mac(key, [])}
+    chains = sorted({*old.get("chains", []), head})
+    intact = hmac.compare_digest(_register_mac(key, list(old.get("chains", []))), str(old.get("mac", "")))
+    value = json.dumps({"chains": chains, "mac": _register_mac(key, chains) if intact else str(old.get("mac"))})
+    conn.execute(delete(meta).where(meta.c.key == REGISTER_KEY))
+    conn.execute(insert(meta).values(key=REGISTER_KEY, value=value.encode()))
+
+
+def _check_register(key: bytes, heads: dict[str, str], report: AuditReport) -> None:
+    """Every per-node chain head is in the MACed register, and every registered chain still has its head."""
+    register = heads.pop(REGISTER_KEY, None)
+    present = {k for k in heads if k != HEAD_KEY}
+    if register is None:
+        if present:
+            report.problems.append(AuditProblem(0, "the register of audit chains is missing"))
+        return
+    data = json.loads(register)
+    chains = list(data.get("chains", []))
+    if not hmac.compare_digest(_register_mac(key, chains), str(data.get("mac", ""))):
+        report.problems.append(AuditProblem(0, "the register of audit chains was edited"))
+    for name in sorted(set(chains) - present):
+        report.problems.append(AuditProblem(0, f"the whole chain of {name.removeprefix(HEAD_PREFIX)} was removed"))
+    for name in sorted(present - set(chains)):
+        report.problems.append(AuditProblem(0, f"the chain of {name.removeprefix(HEAD_PREFIX)} is not registered"))
 
 
 def _new_seqs(conn: Connection, n: int) -> list[int]:
@@ -276,6 +313,7 @@ def verify(conn: Connection, key: bytes, batch: int = 5000) -> AuditReport:
         for r in conn.execute(select(meta.c.key, meta.c.value).where(
             (meta.c.key == HEAD_KEY) | meta.c.key.startswith(HEAD_PREFIX, autoescape=True)))
     }
+    _check_register(key, heads, report)
     for _name, value in sorted(heads.items()):
         head_seq, head_mac = value.split(":", 1)
         tip = tips.pop(head_mac, None)

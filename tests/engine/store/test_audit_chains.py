@@ -155,3 +155,24 @@ def test_vomid_audit_verify_on_any_node_checks_every_nodes_chain(
         conn.execute(update(audit_log).where(audit_log.c.seq == seq).values(actor="forged"))
     code, out = vomid("audit", "verify")
     assert code == 1 and f"entry {seq}: content does not match its MAC" in out
+
+
+def test_a_nodes_chain_removed_whole_with_its_head_is_found(
+    two_nodes: tuple[VoiceprintStore, VoiceprintStore],
+) -> None:
+    from engine.store import audit
+    from engine.store.models import meta
+
+    a, b = two_nodes
+    a.audit("verify", "local", speaker_id="alice", decision="accept")
+    b.audit("verify", "local", speaker_id="bob", decision="accept")
+    assert a.verify_audit_chain().ok
+    with a.engine.begin() as conn:  # every trace of node b: its entries and its head
+        conn.execute(delete(audit_log).where(audit_log.c.node_id == "node-b"))
+        conn.execute(delete(meta).where(meta.c.key == audit.head_key("node-b")))
+    reasons = [p.reason for p in a.verify_audit_chain().problems]
+    assert reasons == ["the whole chain of node-b was removed"]
+    with a.engine.begin() as conn:  # and taking node b off the register is seen too
+        conn.execute(meta.update().where(meta.c.key == audit.REGISTER_KEY)
+                     .values(value=b'{"chains": ["audit_head:node-a"], "mac": "0"}'))
+    assert a.verify_audit_chain().problems[0].reason == "the register of audit chains was edited"
