@@ -228,3 +228,28 @@ def test_a_postgresql_restart_shows_in_ready_and_what_was_written_meanwhile_is_c
         assert b.indexed("1688")
         assert _identified(b, shared_data, "1688") == "1688"
         assert _metric(b, "vomid_index_feed_disconnects") == 1.0
+
+
+def test_a_site_node_runs_no_cluster_layer_even_with_a_cluster_folder(
+    settings_env: pytest.MonkeyPatch, tmp_path: Path, site_url: str
+) -> None:
+    """The data dir of a former kiosk still holds its cluster: in site mode the node neither replicates nor
+    advertises itself; the same node without site mode would join its cluster."""
+    from app.clustering import cluster_dir
+    from peer.membership import init_cluster
+
+    settings = _settings(tmp_path, "a", site_url).model_copy(update={"node_tls": True})
+    init_cluster(cluster_dir(settings), "nodea", ["127.0.0.1"])
+    store = open_store(settings)
+    try:
+        for site_mode in (True, False):
+            runtime = NodeRuntime(settings.model_copy(update={"site_mode": site_mode}), store, port=0)
+            try:
+                runtime.start()
+                assert runtime.fault is None and runtime.server is not None and runtime.server.tls
+                assert (runtime.cluster is None) is site_mode
+                assert (runtime.feed is not None) is site_mode
+            finally:
+                runtime.stop()
+    finally:
+        store.close()
