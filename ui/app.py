@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
-    QPushButton,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -28,6 +27,7 @@ from ui.screens.enrol import EnrolScreen
 from ui.screens.labeling import LabelingScreen
 from ui.screens.login import LoginScreen
 from ui.screens.pin import PinDialog, SetPinDialog, pin_saved_text
+from ui.widgets.buttons import EnterButton
 from ui.workers import Workers
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ class MainWindow(QMainWindow):
     def _add_nav(self, index: int) -> None:
         title, widget, _ = self.screens[index]
         self.stack.addWidget(widget)
-        btn = QPushButton(title)
+        btn = EnterButton(title)  # Tab to it, Enter opens the screen
         btn.setObjectName("nav")
         btn.setCheckable(True)
         btn.setCursor(Qt.CursorShape.PointingHandCursor)

@@ -13,13 +13,16 @@ TRACK = "#e4e9ef"
 GOOD = "#2e8b57"
 WARN = "#c98a1b"
 BAD = "#c0392b"
+FOCUS = "#f5a623"  # keyboard focus: a ring that stands out on white and on the accent blue
 
 # Lane colours of the meeting timeline (colour-blind friendly, Okabe-Ito).
 LANES = ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#999999"]
 
 STYLE_SHEET = f"""
 QWidget {{ background: {BACKGROUND}; color: {TEXT}; font-size: 17px; }}
-QLabel#title {{ font-size: 30px; font-weight: 600; }}
+QLabel#title {{ font-size: 30px; font-weight: 700; }}
+QLabel#heading {{ font-weight: 700; background: transparent; }}
+QLabel#error {{ color: {BAD}; font-size: 15px; background: transparent; }}
 QLabel#prompt {{ font-size: 34px; font-weight: 500; color: {ACCENT_DARK}; background: {SURFACE};
     border: 1px solid {BORDER}; border-radius: 14px; padding: 18px; }}
 QLabel#hint {{ color: {MUTED}; font-size: 16px; }}
@@ -31,15 +34,19 @@ QLabel#result[state="busy"] {{ background: {SURFACE}; color: {MUTED}; }}
 QLabel#result[state="idle"] {{ background: transparent; color: {MUTED}; }}
 QPushButton {{ background: {SURFACE}; border: 1px solid {BORDER}; border-radius: 10px; padding: 10px 18px; }}
 QPushButton:hover {{ border-color: {ACCENT}; }}
+QPushButton:focus {{ border: 3px solid {FOCUS}; }}
 QPushButton:disabled {{ color: #a0aab4; }}
 QPushButton#primary {{ background: {ACCENT}; color: white; border: none; font-size: 24px; font-weight: 600;
     padding: 18px 40px; border-radius: 16px; }}
 QPushButton#primary:hover {{ background: {ACCENT_DARK}; }}
+QPushButton#primary:focus {{ border: 4px solid {FOCUS}; padding: 14px 36px; }}
 QPushButton#primary:disabled {{ background: #9fb8d3; }}
 QPushButton#nav {{ border: none; border-bottom: 3px solid transparent; border-radius: 0; background: transparent;
     font-size: 18px; padding: 10px 18px; color: {MUTED}; min-width: 80px; }}
 QPushButton#nav:checked {{ color: {ACCENT_DARK}; border-bottom: 3px solid {ACCENT}; }}
 QPushButton#nav:hover {{ color: {ACCENT_DARK}; }}
+QPushButton#nav:focus {{ border: 3px solid {FOCUS}; border-radius: 6px; }}
+QCheckBox:focus, QTabBar::tab:focus {{ color: {ACCENT_DARK}; text-decoration: underline; }}
 QCheckBox {{ spacing: 10px; }}
 QCheckBox::indicator {{ width: 22px; height: 22px; border: 2px solid #9aa5b1; border-radius: 5px; background: {SURFACE}; }}
 QCheckBox::indicator:checked {{ background: {ACCENT}; border-color: {ACCENT}; }}
@@ -48,6 +55,18 @@ QProgressBar {{ background: {TRACK}; border: none; border-radius: 7px; height: 1
 QProgressBar::chunk {{ background: {ACCENT}; border-radius: 7px; }}
 QLineEdit, QComboBox, QDoubleSpinBox, QSpinBox {{ background: {SURFACE}; border: 1px solid {BORDER};
     border-radius: 8px; padding: 8px; font-size: 18px; }}
+QLineEdit:focus, QComboBox:focus, QDoubleSpinBox:focus, QSpinBox:focus {{ border: 2px solid {FOCUS}; }}
+QComboBox {{ padding-right: 34px; }}
+QComboBox::drop-down {{ subcontrol-origin: padding; subcontrol-position: center right; width: 30px; border: none; }}
+QComboBox::down-arrow, QSpinBox::down-arrow, QDoubleSpinBox::down-arrow {{ image: none; width: 0; height: 0;
+    border-left: 6px solid transparent; border-right: 6px solid transparent; border-top: 7px solid {MUTED}; }}
+QSpinBox::up-arrow, QDoubleSpinBox::up-arrow {{ image: none; width: 0; height: 0;
+    border-left: 6px solid transparent; border-right: 6px solid transparent; border-bottom: 7px solid {MUTED}; }}
+QSpinBox, QDoubleSpinBox {{ padding-right: 32px; }}
+QSpinBox::up-button, QDoubleSpinBox::up-button {{ subcontrol-origin: border; subcontrol-position: top right;
+    width: 28px; border: none; border-left: 1px solid {BORDER}; }}
+QSpinBox::down-button, QDoubleSpinBox::down-button {{ subcontrol-origin: border; subcontrol-position: bottom right;
+    width: 28px; border: none; border-left: 1px solid {BORDER}; }}
 QTableWidget {{ background: {SURFACE}; border: 1px solid {BORDER}; gridline-color: {BORDER}; font-size: 16px; }}
 QHeaderView::section {{ background: {TRACK}; border: none; padding: 6px; font-weight: 600; }}
 QStatusBar {{ background: {SURFACE}; color: {MUTED}; border-top: 1px solid {BORDER}; font-size: 14px; }}

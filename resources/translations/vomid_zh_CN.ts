@@ -81,12 +81,12 @@
     <message>
         <location filename="../../ui/screens/admin.py" line="114" />
         <source>active</source>
-        <translation>启用</translation>
+        <translation>已启用</translation>
     </message>
     <message>
         <location filename="../../ui/screens/admin.py" line="114" />
         <source>disabled</source>
-        <translation>停用</translation>
+        <translation>已停用</translation>
     </message>
     <message>
         <location filename="../../ui/screens/admin.py" line="114" />
@@ -220,62 +220,72 @@
 <context>
     <name>CalibrationTab</name>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="148" />
+        <location filename="../../ui/screens/admin_settings.py" line="171" />
         <source>Choose a trial list (lines: label enrol test) recorded at this site and the false-accept rate you can accept. The threshold that gives it is computed here.</source>
         <translation>请选择在本场所录制的试验列表（每行：标签 注册 测试）以及可接受的误接受率，系统将计算对应的阈值。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="154" />
+        <location filename="../../ui/screens/admin_settings.py" line="177" />
         <source>Trial list file</source>
         <translation>试验列表文件</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="155" />
+        <location filename="../../ui/screens/admin_settings.py" line="178" />
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="162" />
+        <location filename="../../ui/screens/admin_settings.py" line="188" />
         <source>Target false-accept rate</source>
         <translation>目标误接受率</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="165" />
+        <location filename="../../ui/screens/admin_settings.py" line="191" />
         <source>Calibrate</source>
         <translation>校准</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="167" />
+        <location filename="../../ui/screens/admin_settings.py" line="193" />
         <source>Use this threshold</source>
         <translation>使用此阈值</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="183" />
+        <location filename="../../ui/screens/admin_settings.py" line="209" />
         <source>Trial list</source>
         <translation>试验列表</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="183" />
+        <location filename="../../ui/screens/admin_settings.py" line="209" />
         <source>Trial lists (*.txt)</source>
         <translation>试验列表 (*.txt)</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="193" />
+        <location filename="../../ui/screens/admin_settings.py" line="217" />
+        <source>Choose a trial list file first (Browse…).</source>
+        <translation>请先选择试验列表文件（浏览…）。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="221" />
+        <source>The voice model is still loading: try again in a moment.</source>
+        <translation>语音模型仍在加载：请稍后再试。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="225" />
         <source>Scoring the trials…</source>
         <translation>正在计算试验得分…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="206" />
+        <location filename="../../ui/screens/admin_settings.py" line="238" />
         <source>Threshold %1: false accepts %2 %, false rejects %3 % on %4 trials.</source>
         <translation>阈值 %1：在 %4 次试验中误接受 %2 %，误拒绝 %3 %。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="214" />
+        <location filename="../../ui/screens/admin_settings.py" line="246" />
         <source>Calibration failed: %1</source>
         <translation>校准失败：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="220" />
+        <location filename="../../ui/screens/admin_settings.py" line="252" />
         <source>In use.</source>
         <translation>已启用。</translation>
     </message>
@@ -415,144 +425,157 @@
     </message>
 </context>
 <context>
-    <name>EnrolScreen</name>
+    <name>ConsentCard</name>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="36" />
-        <source>Your voiceprint (a set of numbers computed from your voice, not the recording) will be stored, encrypted, to recognise you at this site's kiosks and meeting rooms. The recordings are not kept. You can ask an administrator to delete your voiceprint at any time.</source>
-        <translation>您的声纹（根据您的声音计算出的一组数字，而不是录音本身）将被加密保存，用于在本场所的自助终端和会议室识别您。录音不会被保留。您可以随时请管理员删除您的声纹。</translation>
-    </message>
-    <message>
-        <location filename="../../ui/screens/enrol.py" line="66" />
-        <source>Enrol a new person</source>
-        <translation>注册新人员</translation>
-    </message>
-    <message>
-        <location filename="../../ui/screens/enrol.py" line="79" />
-        <source>Badge number or login (scan or type)</source>
-        <translation>工号或登录名（扫描或输入）</translation>
-    </message>
-    <message>
-        <location filename="../../ui/screens/enrol.py" line="81" />
-        <source>Full name</source>
-        <translation>姓名</translation>
-    </message>
-    <message>
-        <location filename="../../ui/screens/enrol.py" line="84" />
-        <source>Id</source>
-        <translation>编号</translation>
-    </message>
-    <message>
-        <location filename="../../ui/screens/enrol.py" line="86" />
-        <source>Name</source>
-        <translation>姓名</translation>
-    </message>
-    <message>
-        <location filename="../../ui/screens/enrol.py" line="92" />
+        <location filename="../../ui/screens/consent.py" line="36" />
         <source>Consent</source>
         <translation>知情同意</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="97" />
+        <location filename="../../ui/screens/consent.py" line="41" />
         <source>I have read this and agree</source>
         <translation>我已阅读并同意</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="107" />
+        <location filename="../../ui/screens/consent.py" line="55" />
+        <source>Consent is needed before enrolling.</source>
+        <translation>注册前需要本人同意。</translation>
+    </message>
+</context>
+<context>
+    <name>EnrolScreen</name>
+    <message>
+        <location filename="../../ui/screens/consent.py" line="21" />
+        <source>Your voiceprint (a set of numbers computed from your voice, not the recording) will be stored, encrypted, to recognise you at this site's kiosks and meeting rooms. The recordings are not kept. You can ask an administrator to delete your voiceprint at any time.</source>
+        <translation>您的声纹（根据您的声音计算出的一组数字，而不是录音本身）将被加密保存，用于在本场所的自助终端和会议室识别您。录音不会被保留。您可以随时请管理员删除您的声纹。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="56" />
+        <source>Enrol a new person</source>
+        <translation>注册新人员</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="71" />
+        <source>Badge number or login (scan or type)</source>
+        <translation>工号或登录名（扫描或输入）</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="73" />
+        <source>Full name</source>
+        <translation>姓名</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="78" />
+        <source>Id</source>
+        <translation>编号</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="81" />
+        <source>Name</source>
+        <translation>姓名</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="89" />
         <source>Start recording</source>
         <translation>开始录音</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="130" />
+        <location filename="../../ui/screens/enrol.py" line="112" />
         <source>Takes</source>
         <translation>录音</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="135" />
+        <location filename="../../ui/screens/enrol.py" line="117" />
         <source>%v of %m good takes</source>
         <translation>合格录音 %v / %m</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="137" />
+        <location filename="../../ui/screens/enrol.py" line="119" />
         <source>Finish enrolment</source>
         <translation>完成注册</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="152" />
+        <location filename="../../ui/screens/enrol.py" line="134" />
         <source>Enrol someone else</source>
         <translation>注册其他人</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="180" />
+        <location filename="../../ui/screens/enrol.py" line="170" />
         <source>Please enter the person's id.</source>
         <translation>请输入此人的编号。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="183" />
-        <source>Consent is needed before recording.</source>
-        <translation>录音前需要您的同意。</translation>
+        <location filename="../../ui/screens/enrol.py" line="190" />
+        <source>Recording take %1…</source>
+        <translation>正在录制第 %1 次…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="201" />
+        <location filename="../../ui/screens/enrol.py" line="195" />
         <source>Checking take %1…</source>
         <translation>正在检查第 %1 次录音…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="209" />
+        <location filename="../../ui/screens/enrol.py" line="203" />
         <source>Take %1 is good (%2 s of speech).</source>
         <translation>第 %1 次录音合格（语音 %2 秒）。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="214" />
+        <location filename="../../ui/screens/enrol.py" line="208" />
+        <source>All takes are good: press Finish enrolment.</source>
+        <translation>所有录音均合格：请按“完成注册”。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/enrol.py" line="212" />
         <source>Take %1: %2</source>
         <translation>第 %1 次录音：%2</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="231" />
+        <location filename="../../ui/screens/enrol.py" line="229" />
         <source>Take %1: to do</source>
         <translation>第 %1 次：待录</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="234" />
+        <location filename="../../ui/screens/enrol.py" line="232" />
         <source>Take %1: good, %2 s</source>
         <translation>第 %1 次：合格，%2 秒</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="236" />
+        <location filename="../../ui/screens/enrol.py" line="234" />
         <source>Take %1: retry needed</source>
         <translation>第 %1 次：需要重录</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="240" />
+        <location filename="../../ui/screens/enrol.py" line="238" />
         <source>Retry</source>
         <translation>重录</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="248" />
+        <location filename="../../ui/screens/enrol.py" line="247" />
         <source>All takes recorded</source>
         <translation>全部录音已完成</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="249" />
+        <location filename="../../ui/screens/enrol.py" line="248" />
         <source>Take %1 of %2</source>
         <translation>第 %1 次录音，共 %2 次</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="258" />
+        <location filename="../../ui/screens/enrol.py" line="257" />
         <source>Saving the voiceprint…</source>
         <translation>正在保存声纹…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="266" />
+        <location filename="../../ui/screens/enrol.py" line="265" />
         <source>%1 is enrolled</source>
         <translation>%1 已注册</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="268" />
+        <location filename="../../ui/screens/enrol.py" line="267" />
         <source>%1 is enrolled, but the check is weak</source>
         <translation>%1 已注册，但校验得分偏低</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="270" />
+        <location filename="../../ui/screens/enrol.py" line="269" />
         <source>Verification against the new voiceprint: score %1, threshold %2 (%3 takes, %4 s of speech).</source>
         <translation>与新声纹的核验：得分 %1，阈值 %2（%3 次录音，语音 %4 秒）。</translation>
     </message>
@@ -560,158 +583,154 @@
 <context>
     <name>LabelingScreen</name>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="73" />
+        <location filename="../../ui/screens/labeling.py" line="78" />
         <source>Meeting room: who spoke when</source>
         <translation>会议室：谁在何时发言</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="77" />
+        <location filename="../../ui/screens/labeling.py" line="82" />
         <source>Open audio file…</source>
         <translation>打开音频文件…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="78" />
-        <location filename="../../ui/screens/labeling.py" line="143" />
+        <location filename="../../ui/screens/labeling.py" line="83" />
+        <location filename="../../ui/screens/labeling.py" line="148" />
         <source>Record the room</source>
         <translation>录制会议室</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="79" />
+        <location filename="../../ui/screens/labeling.py" line="84" />
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="83" />
+        <location filename="../../ui/screens/labeling.py" line="88" />
         <source>Export %1</source>
         <translation>导出 %1</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="89" />
+        <location filename="../../ui/screens/labeling.py" line="94" />
         <source>Open a recording or record the room to see who spoke when.</source>
         <translation>打开录音或录制会议室，查看谁在何时发言。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="100" />
+        <location filename="../../ui/screens/labeling.py" line="105" />
+        <location filename="../../ui/screens/labeling.py" line="167" />
         <source>Click a segment to play it.</source>
         <translation>点击片段即可播放。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="102" />
+        <location filename="../../ui/screens/labeling.py" line="107" />
         <source>Play</source>
         <translation>播放</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="103" />
+        <location filename="../../ui/screens/labeling.py" line="108" />
         <source>Rename speaker…</source>
         <translation>重命名说话人…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="104" />
+        <location filename="../../ui/screens/labeling.py" line="109" />
         <source>Enrol this speaker…</source>
         <translation>注册此说话人…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="122" />
+        <location filename="../../ui/screens/labeling.py" line="127" />
         <source>Open a meeting recording</source>
         <translation>打开会议录音</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="123" />
+        <location filename="../../ui/screens/labeling.py" line="128" />
         <source>Audio (*.wav *.flac *.mp3 *.m4a *.ogg)</source>
         <translation>音频 (*.wav *.flac *.mp3 *.m4a *.ogg)</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="129" />
+        <location filename="../../ui/screens/labeling.py" line="134" />
         <source>Labelling %1…</source>
         <translation>正在标注 %1…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="139" />
+        <location filename="../../ui/screens/labeling.py" line="144" />
         <source>Stop and label</source>
         <translation>停止并标注</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="140" />
+        <location filename="../../ui/screens/labeling.py" line="145" />
         <source>Recording the room…</source>
         <translation>正在录制会议室…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="144" />
+        <location filename="../../ui/screens/labeling.py" line="149" />
         <source>Labelling the recording…</source>
         <translation>正在标注录音…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="152" />
+        <location filename="../../ui/screens/labeling.py" line="157" />
         <source>Cancelling…</source>
         <translation>正在取消…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="166" />
+        <location filename="../../ui/screens/labeling.py" line="172" />
         <source>%1: %2 speakers, %3 segments, %4 s.</source>
         <translation>%1：%2 位说话人，%3 个片段，%4 秒。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="174" />
+        <location filename="../../ui/screens/labeling.py" line="180" />
         <source>Cancelled.</source>
         <translation>已取消。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="176" />
+        <location filename="../../ui/screens/labeling.py" line="182" />
         <source>Cannot open this file: %1</source>
         <translation>无法打开此文件：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="210" />
+        <location filename="../../ui/screens/labeling.py" line="247" />
         <source>%1, %2–%3 s</source>
         <translation>%1，%2–%3 秒</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="221" />
+        <location filename="../../ui/screens/labeling.py" line="262" />
+        <source>Enrolling needs the admin PIN.</source>
+        <translation>注册需要管理员 PIN。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="294" />
+        <source>Could not enrol from this recording: %1</source>
+        <translation>无法从此录音注册：%1</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="225" />
         <source>No audio output here: showing the position only.</source>
         <translation>此处没有音频输出：仅显示播放位置。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="228" />
+        <location filename="../../ui/screens/labeling.py" line="232" />
         <source>Rename speaker</source>
         <translation>重命名说话人</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="228" />
+        <location filename="../../ui/screens/labeling.py" line="232" />
         <source>Name:</source>
         <translation>姓名：</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="248" />
-        <source>Enrol this speaker</source>
-        <translation>注册此说话人</translation>
-    </message>
-    <message>
-        <location filename="../../ui/screens/labeling.py" line="248" />
-        <source>Id for this person:</source>
-        <translation>此人的编号：</translation>
-    </message>
-    <message>
-        <location filename="../../ui/screens/labeling.py" line="258" />
+        <location filename="../../ui/screens/labeling.py" line="280" />
         <source>Enrolling %1…</source>
         <translation>正在注册 %1…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="263" />
+        <location filename="../../ui/screens/labeling.py" line="286" />
         <source>%1 is enrolled.</source>
         <translation>%1 已注册。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="268" />
-        <source>Could not enrol from this meeting: %1</source>
-        <translation>无法从本次会议注册：%1</translation>
-    </message>
-    <message>
-        <location filename="../../ui/screens/labeling.py" line="276" />
+        <location filename="../../ui/screens/labeling.py" line="302" />
         <source>Export</source>
         <translation>导出</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="283" />
+        <location filename="../../ui/screens/labeling.py" line="309" />
         <source>Saved %1</source>
         <translation>已保存 %1</translation>
     </message>
@@ -719,83 +738,93 @@
 <context>
     <name>LoginScreen</name>
     <message>
-        <location filename="../../ui/screens/login.py" line="45" />
+        <location filename="../../ui/screens/login.py" line="47" />
         <source>Your id (badge or login)</source>
         <translation>您的编号（工号或登录名）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="87" />
+        <location filename="../../ui/screens/login.py" line="92" />
         <source>Say the phrase to sign in</source>
         <translation>朗读句子即可登录</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="87" />
+        <location filename="../../ui/screens/login.py" line="92" />
         <source>Who is speaking?</source>
         <translation>请问您是谁？</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="95" />
-        <location filename="../../ui/screens/login.py" line="126" />
+        <location filename="../../ui/screens/login.py" line="108" />
         <source>Press Speak (or the space bar) and read the phrase.</source>
         <translation>请按“说话”（或空格键）并朗读上面的句子。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="106" />
+        <location filename="../../ui/screens/login.py" line="128" />
         <source>Just start speaking: the phrase above, or anything.</source>
         <translation>直接开口说话即可：朗读上面的句子或说任何话。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="133" />
+        <location filename="../../ui/screens/login.py" line="177" />
         <source>Listening…</source>
         <translation>正在聆听…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="143" />
+        <location filename="../../ui/screens/login.py" line="168" />
+        <location filename="../../ui/screens/login.py" line="187" />
         <source>Please enter your id first.</source>
         <translation>请先输入您的编号。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="147" />
+        <location filename="../../ui/screens/login.py" line="107" />
+        <source>Nobody is enrolled yet: an administrator can enrol people on the Enrol screen.</source>
+        <translation>尚无人注册：管理员可在“注册”页面为人员注册。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/login.py" line="169" />
+        <source>Type or scan your id in the box above, then press Speak.</source>
+        <translation>请在上方输入或扫描您的编号，然后按“说话”。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/login.py" line="191" />
         <source>Checking your voice…</source>
         <translation>正在核验您的声音…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="148" />
+        <location filename="../../ui/screens/login.py" line="192" />
         <source>Checking your voice (the voice model is still loading)…</source>
         <translation>正在核验您的声音（声纹模型仍在加载）…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="164" />
+        <location filename="../../ui/screens/login.py" line="208" />
         <source>Welcome, %1</source>
         <translation>欢迎，%1</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="165" />
+        <location filename="../../ui/screens/login.py" line="209" />
         <source>Recognised as %1 (score %2)</source>
         <translation>识别为 %1（得分 %2）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="168" />
+        <location filename="../../ui/screens/login.py" line="212" />
         <source>Try again</source>
         <translation>请再试一次</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="171" />
+        <location filename="../../ui/screens/login.py" line="218" />
         <source>Not recognised</source>
         <translation>未能识别</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="174" />
+        <location filename="../../ui/screens/login.py" line="221" />
         <source>Try again in %1 s.</source>
         <translation>请在 %1 秒后再试。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="182" />
+        <location filename="../../ui/screens/login.py" line="230" />
         <source>Microphone problem</source>
         <translation>麦克风问题</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="183" />
+        <location filename="../../ui/screens/login.py" line="231" />
         <source>Press Speak to retry.</source>
         <translation>按“说话”重试。</translation>
     </message>
@@ -803,103 +832,135 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../ui/app.py" line="53" />
+        <location filename="../../ui/app.py" line="56" />
         <source>Edge-VoMID</source>
         <translation>Edge-VoMID 声纹识别</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="59" />
+        <location filename="../../ui/app.py" line="63" />
         <source>Sign in</source>
         <translation>登录</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="60" />
+        <location filename="../../ui/app.py" line="64" />
         <source>Enrol</source>
         <translation>注册</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="61" />
+        <location filename="../../ui/app.py" line="65" />
         <source>Meeting room</source>
         <translation>会议室</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="62" />
+        <location filename="../../ui/app.py" line="66" />
         <source>Admin</source>
         <translation>管理</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="130" />
-        <source>Administrator</source>
-        <translation>管理员</translation>
-    </message>
-    <message>
-        <location filename="../../ui/app.py" line="130" />
-        <source>Admin PIN:</source>
-        <translation>管理员 PIN：</translation>
-    </message>
-    <message>
-        <location filename="../../ui/app.py" line="186" />
+        <location filename="../../ui/app.py" line="216" />
         <source>The voice model could not load: %1</source>
         <translation>声纹模型无法加载：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="194" />
+        <location filename="../../ui/app.py" line="224" />
         <source>Voice model unavailable</source>
-        <translation type="unfinished" />
+        <translation>语音模型不可用</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="195" />
+        <location filename="../../ui/app.py" line="225" />
         <source>The configured voice model could not load:
 
 %1
 
 Use the offline model (GE2E, English-trained) for this session?</source>
-        <translation type="unfinished" />
+        <translation>无法加载所配置的语音模型：
+
+%1
+
+本次会话改用离线模型（GE2E，英文训练）吗？</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="198" />
+        <location filename="../../ui/app.py" line="228" />
         <source>Use the offline model</source>
-        <translation type="unfinished" />
+        <translation>使用离线模型</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="199" />
+        <location filename="../../ui/app.py" line="229" />
         <source>Not now</source>
-        <translation type="unfinished" />
+        <translation>暂不</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="219" />
+        <location filename="../../ui/app.py" line="249" />
         <source>Node: %1</source>
         <translation>节点：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="220" />
+        <location filename="../../ui/app.py" line="250" />
         <source>Peers: %1</source>
         <translation>对等节点：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="221" />
+        <location filename="../../ui/app.py" line="251" />
         <source>Model: %1</source>
         <translation>模型：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="221" />
+        <location filename="../../ui/app.py" line="251" />
         <source>loading…</source>
         <translation>加载中…</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="223" />
+        <location filename="../../ui/app.py" line="253" />
         <source>Fault: %1</source>
         <translation>故障：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="225" />
-        <source>Default admin PIN in use: set VOMID_ADMIN_PIN</source>
-        <translation>正在使用默认管理员 PIN：请设置 VOMID_ADMIN_PIN</translation>
+        <location filename="../../ui/app.py" line="255" />
+        <source>No admin PIN set yet: enrolment and Admin ask for one</source>
+        <translation>尚未设置管理员 PIN：注册和管理页面会要求设置</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="227" />
+        <location filename="../../ui/app.py" line="257" />
         <source>No faults</source>
         <translation>运行正常</translation>
+    </message>
+</context>
+<context>
+    <name>MeetingEnrolDialog</name>
+    <message>
+        <location filename="../../ui/screens/consent.py" line="65" />
+        <source>Enrol this speaker</source>
+        <translation>注册此说话人</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/consent.py" line="67" />
+        <source>The voiceprint is made from this speaker's speech in the recording. The person must be present and agree.</source>
+        <translation>声纹由此发言人在录音中的语音生成。本人须在场并同意。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/consent.py" line="73" />
+        <source>Badge number or login (scan or type)</source>
+        <translation>工号或登录名（扫描或输入）</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/consent.py" line="77" />
+        <source>Full name</source>
+        <translation>姓名</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/consent.py" line="78" />
+        <source>Id</source>
+        <translation>编号</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/consent.py" line="81" />
+        <source>Name</source>
+        <translation>姓名</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/consent.py" line="95" />
+        <source>Please enter the person's id.</source>
+        <translation>请输入此人的编号。</translation>
     </message>
 </context>
 <context>
@@ -961,69 +1022,172 @@ Use the offline model (GE2E, English-trained) for this session?</source>
     </message>
     <message>
         <location filename="../../ui/messages.py" line="30" />
+        <source>This id is already enrolled (here or on another kiosk): choose another id, or delete the old voiceprint in Admin first.</source>
+        <translation>此编号已注册（在本机或其他终端）：请换一个编号，或先在“管理”中删除旧声纹。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="33" />
+        <source>This id is disabled: please ask an administrator.</source>
+        <translation>此编号已停用：请联系管理员。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="35" />
         <source>Something went wrong. Please try again.</source>
         <translation>出现问题，请再试一次。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="38" />
+        <location filename="../../ui/messages.py" line="42" />
+        <source>Too short: %1 s of speech heard, %2 s needed. Please keep speaking a little longer.</source>
+        <translation>太短：听到 %1 秒语音，需要 %2 秒。请多说一会儿。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="50" />
+        <source>This speaker has too little speech in the recording: %1 s found, about %2 s needed. Choose a speaker who talks longer, or enrol them on the Enrol screen.</source>
+        <translation>此发言人在录音中的语音太少：找到 %1 秒，约需 %2 秒。请选择说话更多的发言人，或在“注册”页面为其注册。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="53" />
+        <source>No speech of this speaker was found in the recording (about %2 s needed).</source>
+        <translation>录音中未找到此发言人的语音（约需 %2 秒）。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="55" />
+        <source>This speaker is too quiet in the recording.</source>
+        <translation>此发言人在录音中声音太小。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="56" />
+        <source>The recording is too noisy around this speaker.</source>
+        <translation>此发言人处的录音噪声太大。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="57" />
+        <source>This speaker is distorted (too loud) in the recording.</source>
+        <translation>此发言人在录音中失真（声音太大）。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="58" />
+        <source>Other voices overlap this speaker in the recording.</source>
+        <translation>录音中有其他声音与此发言人重叠。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="60" />
+        <source>Consent is needed before enrolling.</source>
+        <translation>注册前需要本人同意。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/messages.py" line="71" />
         <source>Got it.</source>
         <translation>已收到。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="39" />
+        <location filename="../../ui/messages.py" line="72" />
         <source>No speech heard.</source>
         <translation>没有听到语音。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="40" />
+        <location filename="../../ui/messages.py" line="73" />
         <source>Maximum length reached.</source>
         <translation>已达到最长录音时间。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="41" />
+        <location filename="../../ui/messages.py" line="74" />
         <source>Recording ended.</source>
         <translation>录音结束。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="42" />
+        <location filename="../../ui/messages.py" line="75" />
         <source>Stopped.</source>
         <translation>已停止。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="68" />
+        <location filename="../../ui/messages.py" line="101" />
         <source>Speaker %1</source>
         <translation>说话人 %1</translation>
     </message>
 </context>
 <context>
+    <name>PinDialog</name>
+    <message>
+        <location filename="../../ui/screens/pin.py" line="32" />
+        <source>Administrator</source>
+        <translation>管理员</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/pin.py" line="40" />
+        <source>Admin PIN:</source>
+        <translation>管理员 PIN：</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/pin.py" line="70" />
+        <source>The PIN could not be checked: %1</source>
+        <translation>无法核对 PIN：%1</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/pin.py" line="76" />
+        <source>Too many wrong PINs: try again in %1 s.</source>
+        <translation>PIN 错误次数过多：请 %1 秒后再试。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/pin.py" line="78" />
+        <source>A PIN is 4 to 12 digits.</source>
+        <translation>PIN 为 4 到 12 位数字。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/pin.py" line="80" />
+        <source>No admin PIN is set yet.</source>
+        <translation>尚未设置管理员 PIN。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/pin.py" line="81" />
+        <source>Wrong PIN.</source>
+        <translation>PIN 错误。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/pin.py" line="83" />
+        <source>After %1 wrong PINs the PIN is locked for a while.</source>
+        <translation>连续 %1 次 PIN 错误后将锁定一段时间。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/pin.py" line="165" />
+        <source>The admin PIN is set (stored hashed in %1).</source>
+        <translation>管理员 PIN 已设置（以哈希形式保存在 %1）。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/pin.py" line="166" />
+        <source>The admin PIN is set for this session only: it could not be saved to %1 (%2).</source>
+        <translation>管理员 PIN 仅在本次会话有效：无法保存到 %1（%2）。</translation>
+    </message>
+</context>
+<context>
     <name>Prompts</name>
     <message>
-        <location filename="../../ui/messages.py" line="53" />
+        <location filename="../../ui/messages.py" line="86" />
         <source>The quick brown fox jumps over the lazy dog.</source>
         <translation>敏捷的棕色狐狸跳过了那只懒狗。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="54" />
+        <location filename="../../ui/messages.py" line="87" />
         <source>My voice is my passport, please let me in.</source>
         <translation>我的声音就是我的通行证，请让我进入。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="55" />
+        <location filename="../../ui/messages.py" line="88" />
         <source>Spring rain falls softly on the quiet garden.</source>
         <translation>春雨轻轻地落在安静的花园里。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="56" />
+        <location filename="../../ui/messages.py" line="89" />
         <source>Today I will meet my colleagues on the third floor.</source>
         <translation>今天我要在三楼和同事们见面。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="57" />
+        <location filename="../../ui/messages.py" line="90" />
         <source>Seven bright stars shine above the northern hills.</source>
         <translation>七颗明亮的星星在北山上空闪耀。</translation>
     </message>
     <message>
-        <location filename="../../ui/messages.py" line="58" />
+        <location filename="../../ui/messages.py" line="91" />
         <source>Please open the door to the meeting room.</source>
         <translation>请打开会议室的门。</translation>
     </message>
@@ -1031,158 +1195,216 @@ Use the offline model (GE2E, English-trained) for this session?</source>
 <context>
     <name>RecorderPanel</name>
     <message>
-        <location filename="../../ui/screens/recorder_panel.py" line="29" />
+        <location filename="../../ui/screens/recorder_panel.py" line="34" />
         <source>Please read aloud:</source>
         <translation>请朗读：</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/recorder_panel.py" line="35" />
-        <location filename="../../ui/screens/recorder_panel.py" line="104" />
-        <location filename="../../ui/screens/recorder_panel.py" line="110" />
+        <location filename="../../ui/screens/recorder_panel.py" line="40" />
+        <location filename="../../ui/screens/recorder_panel.py" line="118" />
+        <location filename="../../ui/screens/recorder_panel.py" line="124" />
         <source>Speak</source>
         <translation>说话</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/recorder_panel.py" line="43" />
+        <location filename="../../ui/screens/recorder_panel.py" line="48" />
         <source>speech %p%</source>
         <translation>语音 %p%</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/recorder_panel.py" line="63" />
+        <location filename="../../ui/screens/recorder_panel.py" line="68" />
         <source>Level</source>
         <translation>音量</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/recorder_panel.py" line="66" />
+        <location filename="../../ui/screens/recorder_panel.py" line="71" />
         <source>Speech</source>
         <translation>语音</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/recorder_panel.py" line="88" />
-        <location filename="../../ui/screens/recorder_panel.py" line="97" />
+        <location filename="../../ui/screens/recorder_panel.py" line="100" />
+        <location filename="../../ui/screens/recorder_panel.py" line="110" />
         <source>Listening… tap to stop</source>
         <translation>正在聆听… 点击停止</translation>
     </message>
 </context>
 <context>
+    <name>SetPinDialog</name>
+    <message>
+        <location filename="../../ui/screens/pin.py" line="97" />
+        <source>Set the admin PIN</source>
+        <translation>设置管理员 PIN</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/pin.py" line="97" />
+        <source>Change the admin PIN</source>
+        <translation>更改管理员 PIN</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/pin.py" line="100" />
+        <source>This kiosk has no admin PIN yet. Choose one (4 to 12 digits): it protects enrolment, the admin screen and leaving kiosk mode.</source>
+        <translation>此终端尚无管理员 PIN。请设置一个（4 到 12 位数字）：它保护注册、管理页面和退出自助终端模式。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/pin.py" line="109" />
+        <source>Current PIN:</source>
+        <translation>当前 PIN：</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/pin.py" line="116" />
+        <source>New PIN:</source>
+        <translation>新 PIN：</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/pin.py" line="117" />
+        <source>New PIN again:</source>
+        <translation>再次输入新 PIN：</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/pin.py" line="136" />
+        <source>The two new PINs differ.</source>
+        <translation>两次输入的新 PIN 不一致。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/pin.py" line="159" />
+        <source>The PIN could not be set: %1</source>
+        <translation>无法设置 PIN：%1</translation>
+    </message>
+</context>
+<context>
     <name>SettingsTab</name>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="45" />
+        <location filename="../../ui/screens/admin_settings.py" line="48" />
         <source>Identify: who is speaking? (1:N)</source>
         <translation>辨认：谁在说话？（1:N）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="46" />
+        <location filename="../../ui/screens/admin_settings.py" line="49" />
         <source>Verify: claim an id, then speak (1:1)</source>
         <translation>验证：先输入编号，再说话（1:1）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="51" />
+        <location filename="../../ui/screens/admin_settings.py" line="54" />
         <source>Full screen, closing needs the admin PIN</source>
         <translation>全屏显示，关闭需要管理员 PIN</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="52" />
+        <location filename="../../ui/screens/admin_settings.py" line="55" />
         <source>Start a login when someone speaks (identify mode)</source>
         <translation>有人说话时自动开始登录（辨认模式）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="56" />
+        <location filename="../../ui/screens/admin_settings.py" line="59" />
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="57" />
+        <location filename="../../ui/screens/admin_settings.py" line="60" />
         <source>Login mode</source>
         <translation>登录方式</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="58" />
+        <location filename="../../ui/screens/admin_settings.py" line="61" />
         <source>Accept threshold (cosine)</source>
         <translation>通过阈值（余弦）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="59" />
+        <location filename="../../ui/screens/admin_settings.py" line="62" />
         <source>Lock an id after failures</source>
         <translation>失败多少次后锁定编号</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="60" />
+        <location filename="../../ui/screens/admin_settings.py" line="63" />
         <source>Lock for</source>
         <translation>锁定时长</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="61" />
+        <location filename="../../ui/screens/admin_settings.py" line="64" />
         <source>Back to login after inactivity</source>
         <translation>无操作后返回登录</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="62" />
+        <location filename="../../ui/screens/admin_settings.py" line="65" />
         <source>Kiosk mode</source>
         <translation>自助终端模式</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="63" />
+        <location filename="../../ui/screens/admin_settings.py" line="66" />
         <source>Hands-free</source>
         <translation>免按键</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="64" />
+        <location filename="../../ui/screens/admin_settings.py" line="67" />
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="65" />
+        <location filename="../../ui/screens/admin_settings.py" line="68" />
+        <source>Change PIN…</source>
+        <translation>更改 PIN…</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="71" />
+        <source>Admin PIN</source>
+        <translation>管理员 PIN</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="72" />
         <source>Apply</source>
         <translation>应用</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="76" />
+        <location filename="../../ui/screens/admin_settings.py" line="83" />
         <source>(change with --model and restart)</source>
         <translation>（用 --model 更改并重启）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="107" />
+        <location filename="../../ui/screens/admin_settings.py" line="126" />
+        <source>The new language shows after the app is restarted.</source>
+        <translation>新语言将在重启应用后生效。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="127" />
         <source>Applied.</source>
         <translation>已应用。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="109" />
+        <location filename="../../ui/screens/admin_settings.py" line="129" />
         <source>Applied; saving for the next start…</source>
         <translation>已应用；正在保存，下次启动时生效…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="116" />
+        <location filename="../../ui/screens/admin_settings.py" line="139" />
         <source>Applied for this session only: could not save to %1 (%2).</source>
         <translation>仅本次会话生效：无法保存到 %1（%2）。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="119" />
+        <location filename="../../ui/screens/admin_settings.py" line="142" />
         <source>Applied and saved to %1.</source>
         <translation>已应用并保存到 %1。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="125" />
+        <location filename="../../ui/screens/admin_settings.py" line="148" />
         <source>the environment variable %1</source>
         <translation>环境变量 %1</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="125" />
+        <location filename="../../ui/screens/admin_settings.py" line="148" />
         <source>a command-line flag</source>
         <translation>命令行参数</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="126" />
+        <location filename="../../ui/screens/admin_settings.py" line="149" />
         <source>the %1 profile</source>
         <translation>%1 配置档</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="127" />
+        <location filename="../../ui/screens/admin_settings.py" line="150" />
         <source>Note: %1 is also set by %2, which overrides the saved value on the next start.</source>
         <translation>注意：%1 也由%2设置，下次启动时会覆盖已保存的值。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="131" />
+        <location filename="../../ui/screens/admin_settings.py" line="154" />
         <source>Applied for this session only: could not save (%1).</source>
         <translation>仅本次会话生效：无法保存（%1）。</translation>
     </message>
@@ -1190,7 +1412,7 @@ Use the offline model (GE2E, English-trained) for this session?</source>
 <context>
     <name>Timeline</name>
     <message>
-        <location filename="../../ui/widgets/timeline.py" line="82" />
+        <location filename="../../ui/widgets/timeline.py" line="89" />
         <source>No meeting labelled yet</source>
         <translation>尚未标注会议</translation>
     </message>

@@ -41,6 +41,7 @@ class SettingsTab(QWidget):
         self.service = service
         self.workers = workers
         self.save_task: Task | None = None
+        self.restart_note = ""
         form = QFormLayout(self)
         self.model = QLabel()
         self.mode = QComboBox()
@@ -119,14 +120,19 @@ class SettingsTab(QWidget):
             self.workers.submit(self.service.save_threshold, self.threshold.value(), write=True)
         if old.kiosk_mode != self.kiosk.isChecked():
             self.kiosk_changed.emit(self.kiosk.isChecked())
+        self.restart_note = ""
         if (old.language or "en") != self.language.currentData():
             self.language_changed.emit(self.language.currentData())
-        self.note.setText(self.tr("Applied."))
+            self.restart_note = self.tr("The new language shows after the app is restarted.")
+        self.note.setText(self._with_restart(self.tr("Applied.")))
         if changed:
-            self.note.setText(self.tr("Applied; saving for the next start…"))
+            self.note.setText(self._with_restart(self.tr("Applied; saving for the next start…")))
             self.save_task = self.workers.submit(self.service.save_options, changed, on_done=self._saved,
                                                  on_failed=self._save_failed, write=True)
         self.applied.emit()
+
+    def _with_restart(self, text: str) -> str:
+        return "\n".join(t for t in (text, self.restart_note) if t)
 
     def _saved(self, result: SaveResult) -> None:
         if not result.saved:
@@ -135,7 +141,7 @@ class SettingsTab(QWidget):
         else:
             lines = [self.tr("Applied and saved to %1.").replace("%1", str(result.path))]
             lines += [self._override_text(o) for o in result.overridden]
-            self.note.setText("\n".join(lines))
+            self.note.setText(self._with_restart("\n".join(lines)))
         self.saved.emit(result)
 
     def _override_text(self, override: Override) -> str:
@@ -174,6 +180,9 @@ class CalibrationTab(QWidget):
         row.addWidget(self.path, 1)
         row.addWidget(browse)
         lay.addLayout(row)
+        self.path_error = QLabel()
+        self.path_error.setObjectName("error")
+        lay.addWidget(self.path_error)
         form = QFormLayout()
         self.far = QDoubleSpinBox(decimals=2, minimum=0.01, maximum=50.0, value=1.0, suffix=" %")
         form.addRow(self.tr("Target false-accept rate"), self.far)
@@ -202,8 +211,14 @@ class CalibrationTab(QWidget):
             self.path.setText(path)
 
     def run(self) -> None:
-        """Score the trials in a worker."""
-        if not self.path.text().strip() or not self.service.ready:
+        """Score the trials in a worker; without a trial list or a loaded model, says so."""
+        self.path_error.clear()
+        if not self.path.text().strip():
+            self.path_error.setText(self.tr("Choose a trial list file first (Browse…)."))
+            self.path.setFocus()
+            return
+        if not self.service.ready:
+            self.path_error.setText(self.tr("The voice model is still loading: try again in a moment."))
             return
         self.run_btn.setEnabled(False)
         self.progress.setVisible(True)

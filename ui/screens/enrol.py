@@ -25,6 +25,7 @@ from ui.messages import reason_text, too_short_text
 from ui.screens.consent import ConsentCard
 from ui.screens.login import set_state
 from ui.screens.recorder_panel import RecorderPanel
+from ui.widgets.buttons import EnterButton
 from ui.workers import Workers
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ class EnrolScreen(QWidget):
         self.consent_card = card
         lay.addWidget(card)
         lay.addStretch(1)
-        self.begin = QPushButton(self.tr("Start recording"))
+        self.begin = EnterButton(self.tr("Start recording"))
         self.begin.setObjectName("primary")
         self.begin.clicked.connect(self.start_takes)
         row = QHBoxLayout()
@@ -99,7 +100,7 @@ class EnrolScreen(QWidget):
         lay = QHBoxLayout(page)
         left = QVBoxLayout()
         self.take_title = QLabel()
-        self.take_title.setStyleSheet("font-size: 22px; font-weight: 600;")
+        self.take_title.setStyleSheet("font-size: 22px; font-weight: 700;")  # 600 has no CJK face: zh_CN lost it
         left.addWidget(self.take_title)
         left.addWidget(self.panel, 1)
         self.take_result = QLabel()
@@ -115,7 +116,7 @@ class EnrolScreen(QWidget):
         self.overall = QProgressBar()
         self.overall.setFormat(self.tr("%v of %m good takes"))
         right.addWidget(self.overall)
-        self.finish = QPushButton(self.tr("Finish enrolment"))
+        self.finish = EnterButton(self.tr("Finish enrolment"))
         self.finish.setObjectName("primary")
         self.finish.clicked.connect(self.finish_enrolment)
         right.addWidget(self.finish)

@@ -40,6 +40,7 @@ class LoginScreen(QWidget):
         self.workers = workers
         self.busy = False
         self.model_ready = False
+        self.nobody_enrolled = False
         self.title = QLabel()
         self.title.setObjectName("title")
         self.claim = QLineEdit()
@@ -94,13 +95,26 @@ class LoginScreen(QWidget):
     def set_ready(self, ready: bool) -> None:
         """Note whether the model is loaded; speaking works before that (the check waits for the model)."""
         self.model_ready = ready
+        if ready:
+            self.count_enrolled()
         self.panel.speak.setEnabled(not self.busy)
         if not self.busy and not self.panel.recording and self.result.property("state") in (None, "busy", "idle"):
             set_state(self.result, "idle", self.idle_text())
 
     def idle_text(self) -> str:
-        """What the result line says between people."""
+        """What the result line says between people (that nobody can be recognised yet, on an empty store)."""
+        if self.nobody_enrolled:
+            return self.tr("Nobody is enrolled yet: an administrator can enrol people on the Enrol screen.")
         return self.tr("Press Speak (or the space bar) and read the phrase.")
+
+    def count_enrolled(self) -> None:
+        """Find out (in a worker) whether anybody is enrolled, for the hint between people."""
+        self.workers.submit(lambda: not self.service.speakers(), on_done=self._nobody)
+
+    def _nobody(self, nobody: bool) -> None:
+        self.nobody_enrolled = bool(nobody)
+        if self.result.property("state") in (None, "idle") and not self.panel.recording:
+            set_state(self.result, "idle", self.idle_text())
 
     @property
     def hands_free(self) -> bool:
@@ -121,6 +135,8 @@ class LoginScreen(QWidget):
 
     def showEvent(self, event: object) -> None:
         super().showEvent(event)  # type: ignore[arg-type]
+        if self.model_ready:
+            self.count_enrolled()
         if self.hands_free:
             self._arm_timer.start()
 
@@ -139,6 +155,8 @@ class LoginScreen(QWidget):
         self.detail.clear()
         self.panel.waveform.clear_wave()
         set_state(self.result, "idle", self.idle_text())
+        if self.model_ready:
+            self.count_enrolled()  # someone may have been enrolled meanwhile
 
     def speak(self) -> None:
         """Start (or stop) listening, as the Speak button does."""

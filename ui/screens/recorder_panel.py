@@ -7,12 +7,13 @@ from dataclasses import replace
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from ui.audio_source import AudioSource
 from ui.capture import Capture
 from ui.endpointer import EndpointConfig
 from ui.messages import random_prompt
+from ui.widgets.buttons import EnterButton
 from ui.widgets.level_meter import LevelMeter
 from ui.widgets.waveform import WaveformView
 
@@ -36,7 +37,7 @@ class RecorderPanel(QWidget):
         self.prompt.setObjectName("prompt")
         self.prompt.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.prompt.setWordWrap(True)
-        self.speak = QPushButton(self.tr("Speak"))
+        self.speak = EnterButton(self.tr("Speak"))
         self.speak.setObjectName("primary")
         self.speak.setCursor(Qt.CursorShape.PointingHandCursor)
         self.speak.clicked.connect(self.toggle)

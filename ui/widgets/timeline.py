@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QWidget
 
 from app.kiosk import Segment
@@ -73,6 +73,13 @@ class Timeline(QWidget):
                 self.segment_clicked.emit(i)
                 return
 
+    def lane_caption(self, label: str, talk_s: float, metrics: QFontMetrics) -> str:
+        """A lane's name and speaking time; a long name is elided so the time always shows."""
+        time = f"  ·  {talk_s:.0f} s"
+        room = LABEL_W - 36 - metrics.horizontalAdvance(time) - 2
+        name = metrics.elidedText(self.display.get(label, label), Qt.TextElideMode.ElideRight, max(room, 10))
+        return name + time
+
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -95,7 +102,7 @@ class Timeline(QWidget):
             p.setFont(QFont(p.font().family(), 12))
             talk = sum(s.end - s.start for s in self.segments if s.label == label)
             p.drawText(QRectF(32, y, LABEL_W - 36, LANE_H), Qt.AlignmentFlag.AlignVCenter,
-                       f"{self.display.get(label, label)}  ·  {talk:.0f} s")
+                       self.lane_caption(label, talk, p.fontMetrics()))
         for i, s in enumerate(self.segments):
             colour = QColor(style.LANES[self.lanes.index(s.label) % len(style.LANES)])
             p.setPen(QPen(QColor(style.TEXT), 2) if i == self.selected else Qt.PenStyle.NoPen)
