@@ -163,6 +163,14 @@ class Settings(BaseSettings):
         None, description="Verify threshold on the cosine scale (default: model's)."
     )
     snorm_threshold: float | None = Field(None, description="Verify threshold on the AS-norm scale.")
+    identify_fir: float = Field(
+        0.01, gt=0, lt=1, description="Identify (1:N, open set): share of a stranger's searches allowed to name "
+        "somebody; the identify threshold grows with the number enrolled from this (never below verify's)."
+    )
+    identify_margin_sd: float = Field(
+        0.3, ge=0, description="Identify names nobody unless the best beats the runner-up by this many impostor "
+        "standard deviations (0.3: about 0.04 cosine, 0.5 AS-norm on CAM++)."
+    )
     use_snorm: bool = Field(
         True, description="AS-normalise scores against enrolled speakers (>= 20 of them)."
     )
@@ -340,6 +348,8 @@ class Settings(BaseSettings):
             snorm_threshold=self.snorm_threshold,
             use_snorm=self.use_snorm,
             min_enrol_takes=self.min_enrol_takes,
+            identify_fir=self.identify_fir,
+            identify_margin_sd=self.identify_margin_sd,
         )
 
     def public_dict(self) -> dict[str, Any]:

@@ -67,14 +67,17 @@ def with_calibrated_thresholds(config: EngineConfig, path: Path) -> EngineConfig
     """Fill thresholds that settings leave unset from the calibration file, for this model."""
     if not path.exists():
         return config
-    from engine.calibration import threshold_for
+    from engine.calibration import impostor_for, threshold_for
 
     model_id = config.model.model_id
     cosine = config.threshold if config.threshold is not None else threshold_for(path, model_id, normalised=False)
     snorm = config.snorm_threshold
     if snorm is None:
         snorm = threshold_for(path, model_id, normalised=True)
-    return replace(config, threshold=cosine, snorm_threshold=snorm)
+    impostor_cosine = config.impostor_cosine or impostor_for(path, model_id, normalised=False)
+    impostor_snorm = config.impostor_snorm or impostor_for(path, model_id, normalised=True)
+    return replace(config, threshold=cosine, snorm_threshold=snorm, impostor_cosine=impostor_cosine,
+                   impostor_snorm=impostor_snorm)
 
 
 def audio_files(folder: Path) -> list[Path]:

@@ -8,6 +8,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,8 @@ class Calibration:
     source: str = ""
     normalised: bool = False
     created_at: float = field(default_factory=time.time)
+    impostor_mean: float | None = None  # of the non-target scores: the open-set identify threshold grows from these
+    impostor_std: float | None = None
 
 
 def threshold_for_far(scores: np.ndarray, labels: np.ndarray, target_far: float) -> float:
@@ -97,7 +100,55 @@ def calibrate(
     t = threshold_for_far(scores, labels, target_far)
     far, frr = rates_at(scores, labels, t)
     y = np.asarray(labels).reshape(-1)
-    return Calibration(model_id, t, target_far, far, frr, int(y.size), int((y == 1).sum()), source, normalised)
+    mean, std = impostor_tail_fit(np.asarray(scores, dtype=np.float64).reshape(-1)[y == 0])
+    return Calibration(model_id, t, target_far, far, frr, int(y.size), int((y == 1).sum()), source, normalised,
+                       impostor_mean=mean, impostor_std=std)
+
+
+def impostor_tail_fit(non_target: np.ndarray) -> tuple[float, float]:
+    """(mean, std) of the normal that passes through the upper tail of these impostor scores.
+
+    Impostor scores have a heavier upper tail than a normal fitted to all of them (AS-norm scores more so),
+    and the open-set threshold lives far out in that tail: the normal is matched to the FAR 1 % and 0.1 %
+    points (10 % and 1 % on lists of under 10,000 scores; the plain mean and std under 100).
+    """
+    s = np.sort(np.asarray(non_target, dtype=np.float64).reshape(-1))
+    if s.size < 100:
+        return float(s.mean()), float(s.std())
+    lo, hi = (0.99, 0.999) if s.size >= 10_000 else (0.9, 0.99)
+    q_lo, q_hi = np.quantile(s, [lo, hi])
+    z_lo, z_hi = NormalDist().inv_cdf(lo), NormalDist().inv_cdf(hi)
+    std = max(float((q_hi - q_lo) / (z_hi - z_lo)), float(s.std()) * 0.5, 1e-6)
+    return float(q_lo - std * z_lo), std
+
+
+def open_set_threshold(verify_threshold: float, impostor: tuple[float, float] | None, gallery_size: int,
+                       target_fir: float) -> float:
+    """The 1:N identify threshold for a gallery of ``gallery_size`` at a target false-identification rate.
+
+    A stranger is named when any of the N comparisons passes: FIR(N) = 1 - (1 - FAR)^N, so each comparison
+    may pass with FAR = 1 - (1 - FIR)^(1/N) (about FIR / N). That FAR is read off a normal fit of the 1:1
+    impostor scores; the result is never below the 1:1 threshold.
+
+    Parameters
+    ----------
+    verify_threshold : the 1:1 threshold on the same score scale
+    impostor : (mean, standard deviation) of impostor scores on that scale; None: the 1:1 threshold is used
+    gallery_size : voiceprints searched (N)
+    target_fir : wanted share of a stranger's searches that name somebody, in (0, 1)
+
+    Returns
+    -------
+    float
+        ``max(verify_threshold, mean + std * z(1 - FAR))``.
+    """
+    if not 0.0 < target_fir < 1.0:
+        raise ValueError(f"target_fir must be a fraction in (0, 1), got {target_fir}")
+    if impostor is None or gallery_size < 1:
+        return float(verify_threshold)
+    far = -np.expm1(np.log1p(-target_fir) / gallery_size)  # 1 - (1 - FIR)^(1/N), exact for tiny FAR
+    mean, std = impostor
+    return float(max(verify_threshold, mean + std * NormalDist().inv_cdf(1.0 - far)))
 
 
 def scale_name(normalised: bool) -> str:
@@ -182,6 +233,14 @@ def threshold_for(path: str | Path, model_id: str, *, normalised: bool = False) 
     return None if rec is None else rec.threshold
 
 
+def impostor_for(path: str | Path, model_id: str, *, normalised: bool = False) -> tuple[float, float] | None:
+    """(mean, std) of the impostor scores stored with one model's calibration on one scale, or None."""
+    rec = read_thresholds(path).get(model_id, {}).get(scale_name(normalised))
+    if rec is None or rec.impostor_mean is None or rec.impostor_std is None:
+        return None
+    return rec.impostor_mean, rec.impostor_std
+
+
 def _from_dict(model_id: str, scale: str, rec: dict[str, Any]) -> Calibration:
     """Build a record from its JSON form."""
     return Calibration(
@@ -195,4 +254,10 @@ def _from_dict(model_id: str, scale: str, rec: dict[str, Any]) -> Calibration:
         source=str(rec.get("source", "")),
         normalised={"asnorm": True, "cosine": False}[scale],
         created_at=float(rec.get("created_at", 0.0)),
+        impostor_mean=_optional_float(rec.get("impostor_mean")),
+        impostor_std=_optional_float(rec.get("impostor_std")),
     )
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)

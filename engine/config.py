@@ -53,3 +53,10 @@ class EngineConfig:
     snorm_top_k: int = 100
     min_snorm_cohort: int = 20
     min_enrol_takes: int = 3
+    # Open-set identify: the share of a stranger's 1:N searches allowed to name somebody; the identify
+    # threshold grows with the gallery from the impostor score distribution (engine.calibration.open_set_threshold).
+    identify_fir: float = 0.01
+    # ... and the best candidate must beat the runner-up by this many impostor standard deviations.
+    identify_margin_sd: float = 0.3
+    impostor_cosine: tuple[float, float] | None = None  # (mean, std) of impostor cosines; None: the model's
+    impostor_snorm: tuple[float, float] | None = None  # the same on the AS-norm scale

@@ -26,6 +26,8 @@ AuditHook = Callable[..., None]
 MIN_SNORM_COHORT = 20
 # Identify AS-normalises the best raw-cosine candidates only.
 SNORM_SHORTLIST = 64
+# Impostor standard deviation assumed for the identify margin when the model has no impostor statistics.
+FALLBACK_IMPOSTOR_STD = {False: 0.1, True: 1.0}
 
 
 @dataclass(frozen=True)
@@ -53,12 +55,18 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Ranking:
-    """A 1:N search of one embedding: candidates above the threshold, best first."""
+    """A 1:N open-set search of one embedding: candidates above the identify threshold, best first.
+
+    No candidates when nobody passes, or when the best does not beat the runner-up by ``margin``
+    (``ambiguous``): an open-set search names somebody only when it is sure whom.
+    """
 
     candidates: list[Candidate]
     threshold: float
     model_id: str
     normalised: bool
+    margin: float = 0.0
+    ambiguous: bool = False
 
     @property
     def best(self) -> Candidate | None:
@@ -76,6 +84,8 @@ class IdentifyResult:
     normalised: bool
     quality: QualityReport
     best: Candidate | None = field(default=None)
+    margin: float = 0.0
+    ambiguous: bool = False
 
 
 class Engine:
@@ -122,6 +132,28 @@ class Engine:
             explicit = self.config.snorm_threshold
             return float(explicit if explicit is not None else spec.default_snorm_threshold)
         return float(self.config.threshold if self.config.threshold is not None else spec.default_threshold)
+
+    def impostor_scores(self, normalised: bool) -> tuple[float, float] | None:
+        """(mean, std) of impostor scores on one scale: from the config (calibration), else the model's."""
+        from engine.models.registry import get_spec
+
+        spec = get_spec(self.model_id)
+        if normalised:
+            return self.config.impostor_snorm or spec.impostor_snorm
+        return self.config.impostor_cosine or spec.impostor_cosine
+
+    def identify_threshold(self, normalised: bool, gallery_size: int) -> float:
+        """Open-set 1:N threshold for ``gallery_size`` voiceprints at ``config.identify_fir`` (>= the 1:1 one)."""
+        from engine.calibration import open_set_threshold
+
+        return open_set_threshold(self.threshold_for(normalised), self.impostor_scores(normalised), gallery_size,
+                                  self.config.identify_fir)
+
+    def identify_margin(self, normalised: bool) -> float:
+        """How far the best identify candidate must score above the runner-up, on the score scale in use."""
+        stats = self.impostor_scores(normalised)
+        std = stats[1] if stats is not None else FALLBACK_IMPOSTOR_STD[normalised]
+        return float(self.config.identify_margin_sd * std)
 
     def with_model(self, model: EmbeddingModel) -> Engine:
         """A new engine over ``model`` (same embeddings space) sharing this one's config, VAD, gallery, cohort and audit.
@@ -253,13 +285,17 @@ class Engine:
         result = self.embed(audio, sample_rate, purpose="verify")
         ranking = self.identify_vector(result.vector, top_k=top_k)
         return IdentifyResult(ranking.candidates, ranking.threshold, ranking.model_id, ranking.normalised,
-                              result.quality, ranking.best)
+                              result.quality, ranking.best, ranking.margin, ranking.ambiguous)
 
     def identify_vector(self, vector: np.ndarray, *, top_k: int = 5) -> Ranking:
-        """1:N from an embedding: ranked enrolled speakers whose score passes the identify threshold.
+        """1:N open-set search from an embedding: ranked enrolled speakers whose score passes the identify threshold.
 
         The best ``max(64, top_k)`` voiceprints by raw cosine are AS-normalised when a cohort is in force
-        (the explicit one, else the gallery's own voiceprints once there are ``min_snorm_cohort``).
+        (the explicit one, else the gallery's own voiceprints once there are ``min_snorm_cohort``). The
+        identify threshold grows with the gallery size N (:meth:`identify_threshold`, a target
+        false-identification rate); with AS-norm a candidate's raw cosine must also pass the cosine identify
+        threshold for N (a cohort unlike the caller, e.g. of another language, inflates normalised scores). The
+        best must beat the runner-up by :meth:`identify_margin`, else nobody is named (``ambiguous``).
 
         Parameters
         ----------
@@ -271,7 +307,8 @@ class Engine:
         Returns
         -------
         Ranking
-            Candidates at or above the threshold, best first, the threshold and whether scores are AS-normalised.
+            Candidates at or above the threshold, best first (none when ambiguous), the threshold, the margin
+            and whether scores are AS-normalised.
 
         Raises
         ------
@@ -284,28 +321,39 @@ class Engine:
                                      f"({self.model.dim}-d)")
         ids, matrix = self.gallery.matrix(self.model_id)
         scorer = self._scorer()
-        threshold = self.threshold_for(scorer is not None)
-        candidates = self._rank(query, ids, matrix, scorer, top_k, threshold) if ids else []
+        normalised = scorer is not None
+        threshold = self.identify_threshold(normalised, len(ids))
+        margin = self.identify_margin(normalised)
+        candidates, ambiguous = self._rank(query, ids, matrix, scorer, top_k, threshold, margin) if ids else ([], False)
         best = candidates[0] if candidates else None
-        self._emit("identify", model_id=self.model_id, match=best.speaker_id if best else None)
-        return Ranking(candidates, threshold, self.model_id, scorer is not None)
+        self._emit("identify", model_id=self.model_id, match=best.speaker_id if best else None, ambiguous=ambiguous)
+        return Ranking(candidates, threshold, self.model_id, normalised, margin, ambiguous)
 
     def _rank(self, query: np.ndarray, ids: list[str], matrix: np.ndarray, scorer: ASNorm | None,
-              top_k: int, threshold: float) -> list[Candidate]:
-        """The best ``top_k`` gallery speakers scoring at least ``threshold``, best first."""
+              top_k: int, threshold: float, margin: float) -> tuple[list[Candidate], bool]:
+        """The best ``top_k`` gallery speakers scoring at least ``threshold``, best first, and whether the
+        best failed to beat the runner-up by ``margin`` (then no candidates)."""
         raw = cosine_scores(query, matrix, assume_unit=True)  # galleries hand out unit rows
         shortlist = _shortlist(raw, max(SNORM_SHORTLIST, top_k))
         scores = raw[shortlist]
+        floor = -np.inf
         if scorer is not None:
             # AS-norm only the raw-cosine shortlist: gallery-wide statistics cost seconds at 100k.
             scores = scorer.score_many(query, matrix[shortlist])
+            floor = self.identify_threshold(False, len(ids))
+        order = np.argsort(-scores, kind="stable")
+        top = order[0]
+        if scores[top] < threshold or raw[shortlist[top]] < floor:
+            return [], False
+        if len(order) > 1 and scores[top] - scores[order[1]] < margin:
+            return [], True
         candidates: list[Candidate] = []
-        for j in np.argsort(-scores, kind="stable")[:top_k]:
-            if scores[j] >= threshold:
+        for j in order[:top_k]:
+            if scores[j] >= threshold and raw[shortlist[j]] >= floor:
                 speaker_id = ids[int(shortlist[j])]
                 vp = self.gallery.get(speaker_id, self.model_id)
                 candidates.append(Candidate(speaker_id, float(scores[j]), vp.name if vp else None))
-        return candidates
+        return candidates, False
 
     # -- helpers -----------------------------------------------------------------------------
     def _emit(self, event: str, **fields: Any) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from app.settings import load_settings
 from app.wiring import build_engine, thresholds_path
 from engine.calibration import Calibration, write_threshold
@@ -21,6 +23,20 @@ def test_calibrated_threshold_is_used_per_model_and_scale(tmp_path, monkeypatch)
     explicit = build_engine(load_settings(data_dir=tmp_path, model="ge2e", threshold=0.66))
     assert explicit.threshold_for(False) == 0.66 and explicit.threshold_for(True) == 2.345
 
+
+def test_identify_reads_its_target_fir_from_settings_and_its_impostor_statistics_from_the_calibration(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("VOMID_LOG_TO_FILE", "false")
+    settings = load_settings(data_dir=tmp_path, model="ge2e")
+    assert build_engine(settings).identify_threshold(False, 1000) == build_engine(settings).threshold_for(False)
+    write_threshold(thresholds_path(settings), Calibration("ge2e", 0.70, 0.01, 0.01, 0.2, 100, 10,
+                                                           impostor_mean=0.5, impostor_std=0.06))
+    engine = build_engine(settings)
+    assert engine.impostor_scores(False) == (0.5, 0.06)
+    assert engine.identify_threshold(False, 1000) == pytest.approx(0.5 + 0.06 * 4.265, abs=1e-3)  # FAR 1e-5
+    looser = build_engine(load_settings(data_dir=tmp_path, model="ge2e", identify_fir=0.1, identify_margin_sd=1.0))
+    assert looser.identify_threshold(False, 1000) < engine.identify_threshold(False, 1000)
+    assert looser.identify_margin(False) == pytest.approx(0.06)
 
 def test_serve_the_kiosk_and_the_cluster_accept_at_the_one_calibrated_threshold(tmp_path, monkeypatch):
     """`vomid serve`'s loader, the kiosk's engine and a cluster offload engine all read thresholds.json (serve and

@@ -11,6 +11,9 @@ import pytest
 from engine.calibration import (
     Calibration,
     calibrate,
+    impostor_for,
+    impostor_tail_fit,
+    open_set_threshold,
     read_thresholds,
     threshold_for,
     threshold_for_far,
@@ -77,3 +80,43 @@ def test_a_broken_threshold_file_is_named(tmp_path: Path) -> None:
     path.write_text("not json")
     with pytest.raises(ValueError, match="not valid"):
         read_thresholds(path)
+
+
+def test_open_set_threshold_keeps_a_strangers_false_identification_rate_as_the_gallery_grows() -> None:
+    """Impostor scores drawn at random: a stranger searched against N of them is named at about the target FIR
+    whatever N is, while the 1:1 threshold (FAR 1 %) names one in ~N/100 searches more as N grows."""
+    rng = np.random.default_rng(7)
+    impostor = (0.1, 0.12)
+    one_to_one = 0.1 + 0.12 * 2.326  # FAR 1 %
+    for n in (1, 10, 100, 1000):
+        t = open_set_threshold(one_to_one, impostor, n, 0.01)
+        searches = rng.normal(0.1, 0.12, size=(20_000, n)).max(axis=1)
+        fir = float((searches >= t).mean())
+        assert fir <= 0.013, (n, t, fir)
+        if n >= 10:
+            assert 0.006 <= fir and float((searches >= one_to_one).mean()) > 5 * fir, (n, fir)
+    assert open_set_threshold(0.42, None, 10_000, 0.01) == 0.42  # no impostor statistics: the 1:1 threshold
+    assert open_set_threshold(0.9, impostor, 10, 0.01) == 0.9  # never below the 1:1 threshold
+    with pytest.raises(ValueError):
+        open_set_threshold(0.42, impostor, 10, 0.0)
+
+
+def test_impostor_tail_fit_follows_a_heavy_upper_tail() -> None:
+    rng = np.random.default_rng(3)
+    scores = np.r_[rng.normal(0.0, 1.0, 19_000), rng.normal(1.5, 1.5, 1_000)]  # a heavier upper tail
+    mean, std = impostor_tail_fit(scores)
+    far_1e3 = float(np.quantile(scores, 0.999))
+    assert abs(mean + std * 3.090 - far_1e3) < 0.05  # the fit passes through the 0.1 % point
+    assert mean + std * 3.090 > scores.mean() + scores.std() * 3.090 + 0.3  # where a plain fit falls short
+
+
+def test_calibration_records_impostor_statistics_for_identify(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    scores = np.r_[rng.normal(0.1, 0.1, 5000), rng.normal(0.7, 0.1, 200)]
+    labels = np.r_[np.zeros(5000), np.ones(200)]
+    record = calibrate(scores, labels, model_id="campplus", target_far=0.01)
+    assert record.impostor_mean == pytest.approx(0.1, abs=0.03) and record.impostor_std == pytest.approx(0.1, abs=0.02)
+    path = tmp_path / "thresholds.json"
+    write_threshold(path, record)
+    assert impostor_for(path, "campplus") == (record.impostor_mean, record.impostor_std)
+    assert impostor_for(path, "campplus", normalised=True) is None and impostor_for(path, "ge2e") is None
