@@ -16,12 +16,15 @@ import json
 import logging
 import logging.handlers
 import numbers
+import os
 import re
 import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
+
+from engine.atomic import private_dir
 
 REQUEST_ID_HEADER = "X-Request-ID"
 LOG_FILE_NAME = "vomid.jsonl"
@@ -218,6 +221,16 @@ def _mark(handler: logging.Handler) -> logging.Handler:
     return handler
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log file readable by its owner only (0600), the rotated ones too (they are renamed)."""
+
+    def _open(self) -> Any:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        if os.name == "posix":
+            os.fchmod(fd, 0o600)  # a file an older version left 0644
+        return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
+
+
 def configure_logging(
     settings: Any, *, console_level: str | int | None = None, stream: TextIO | None = None
 ) -> Path | None:
@@ -229,8 +242,10 @@ def configure_logging(
     if settings.log_to_file:
         log_file = Path(settings.logs_dir) / LOG_FILE_NAME
         try:
-            log_file.parent.mkdir(parents=True, exist_ok=True)
-            handler = logging.handlers.RotatingFileHandler(
+            if getattr(settings, "log_dir", None) is None:
+                private_dir(Path(settings.data_dir))  # the logs sit in the data dir: not created world-readable
+            private_dir(log_file.parent)
+            handler = PrivateRotatingFileHandler(
                 log_file, maxBytes=settings.log_max_bytes, backupCount=settings.log_backups, encoding="utf-8"
             )
         except OSError as exc:

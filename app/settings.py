@@ -184,9 +184,12 @@ class Settings(BaseSettings):
     # Store and keys.
     store_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite in data_dir.")
     master_key_source: Literal["keyring", "file", "passphrase"] = Field(
-        "file", description="Where the store key lives."
+        "file", description="Where the store's master key lives: file (DATA_DIR/master.key), keyring (the OS "
+        "keyring, one entry per data dir) or passphrase (derived, nothing stored); see `vomid config --help`."
     )
-    master_key_passphrase: SecretStr | None = Field(None, description="For master_key_source=passphrase.")
+    master_key_passphrase: SecretStr | None = Field(
+        None, description="For master_key_source=passphrase (VOMID_MASTER_KEY_PASSPHRASE), 8 characters or more."
+    )
     site_mode: bool = Field(
         False, description="One of many nodes on one PostgreSQL database (store_url) behind a load balancer: the "
         "database is the truth, no peer replication or zeroconf; each node's 1:N index follows the others' writes."

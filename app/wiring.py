@@ -107,9 +107,10 @@ def embed_cohort(engine: Engine, folder: Path, *, progress: Any = None) -> np.nd
 
 def open_store(settings: Settings, *, model_id: str | None = None, progress: Any = None) -> Any:
     """Open (creating on first use) the encrypted store that settings name."""
+    from engine.atomic import private_dir
     from engine.store import VoiceprintStore, provider_from_settings
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)  # store, key file, certificates and logs: the owner's only
     secret = settings.master_key_passphrase
     provider = provider_from_settings(
         settings.master_key_source, settings.data_dir, passphrase=secret.get_secret_value() if secret else None

@@ -18,6 +18,22 @@ PRIVATE = 0o600  # secrets: the owner only
 PUBLIC = 0o644  # certificates, CRLs, manifests
 
 
+def private_dir(folder: Path) -> Path:
+    """Create ``folder`` (and its parents) owner-only (0700); an existing one open to others is tightened."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tighten(folder, 0o700)
+    return folder
+
+
+def tighten(path: Path, mode: int) -> None:
+    """Take group and other permissions off ``path`` (to ``mode``) when it has any; leaves a path not ours."""
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        if os.stat(path).st_mode & 0o077:
+            os.chmod(path, mode)
+
+
 def fsync_dir(folder: Path) -> None:
     """Flush a folder's entries (a rename inside it) to disk, where the platform allows it."""
     with contextlib.suppress(OSError):

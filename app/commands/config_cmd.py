@@ -10,6 +10,23 @@ from typing import Any
 from app.commands.common import add_json_option, emit
 from app.settings import PROFILES, SettingOrigin, explain_settings, unknown_env_vars
 
+KEY_SOURCES = """\
+The store's master key (VOMID_MASTER_KEY_SOURCE, set before the store is created):
+  file        default: a random key in DATA_DIR/master.key (mode 0600). A copied data directory
+              holds the key beside the store: whoever has the copy can decrypt every voiceprint.
+  keyring     a random key in the OS keyring (Secret Service, macOS Keychain, Windows Credential
+              Manager), one entry per data directory. A copied data directory holds no key: the
+              voiceprints stay encrypted unless the copier can also read this user's keyring.
+  passphrase  the key is derived (scrypt) from VOMID_MASTER_KEY_PASSPHRASE (8 characters or more) and
+              the store's salt; nothing is stored. A copied data directory holds no key, but an
+              attacker can try passphrases offline against it: choose a long one. Lose it, lose the store.
+Under every source a copied data directory shows, unencrypted: speaker ids, names and statuses,
+enrolment times and quality figures, API key labels and scopes (secrets only hashed), the audit log
+(decisions, scores, who and when), the logs, and the node's TLS key and cluster files (DATA_DIR/tls,
+DATA_DIR/cluster), with which a copier can pose as this node. Voiceprints are always encrypted;
+`vomid backup` archives are encrypted under the same master key.
+"""
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``config show``."""
@@ -19,6 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Settings come from defaults, a YAML/JSON file (--config, VOMID_CONFIG, or "
         "DATA_DIR/config.yaml), a profile (VOMID_PROFILE), VOMID_* variables and flags, in "
         "that order of precedence. Secrets are shown as ****.",
+        epilog=KEY_SOURCES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     csub = p.add_subparsers(dest="config_command", metavar="ACTION")
     show = csub.add_parser("show", help="print every setting, its value and its source")

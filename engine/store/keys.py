@@ -21,6 +21,7 @@ from engine.store.errors import MasterKeyMissingError, MasterKeyUnavailableError
 KEY_FILE_NAME = "master.key"
 KEY_FILE_HEADER = "edge-vomid master key v1"
 KEYRING_SERVICE = "edge-vomid"
+LEGACY_KEYRING_USER = "master-key"
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 
 
@@ -122,16 +123,22 @@ class PassphraseProvider:
 
 
 class KeyringProvider:
-    """A random master key kept in the OS keyring (or any keyring backend passed in)."""
+    """A random master key kept in the OS keyring (or any keyring backend passed in).
+
+    ``legacy_username``: an entry an existing store may use instead (stores made before entries were per
+    data directory all used ``master-key``); a new store always gets its own ``username``.
+    """
 
     kind = "keyring"
 
     def __init__(
-        self, username: str = "master-key", *, service: str = KEYRING_SERVICE, backend: Any = None
+        self, username: str = LEGACY_KEYRING_USER, *, service: str = KEYRING_SERVICE, backend: Any = None,
+        legacy_username: str | None = None,
     ) -> None:
         self.username = username
         self.service = service
         self._backend = backend
+        self.legacy_username = legacy_username
 
     def describe(self) -> str:
         return f"keyring entry {self.service}/{self.username}"
@@ -152,6 +159,10 @@ class KeyringProvider:
     def load(self, salt: bytes, *, create: bool) -> bytes:
         ring = self._ring()
         text = ring.get_password(self.service, self.username)
+        if text is None and not create and self.legacy_username:
+            text = ring.get_password(self.service, self.legacy_username)
+            if text is not None:
+                self.username = self.legacy_username  # rotations replace the entry this store uses
         if text is None:
             if not create:
                 raise MasterKeyMissingError(f"{self.describe()} holds no master key")
@@ -188,7 +199,7 @@ def provider_from_settings(
     Parameters
     ----------
     source:
-        ``keyring`` (OS keyring), ``file`` (``master.key`` in the data dir unless ``key_file``) or ``passphrase``.
+        ``keyring`` (OS keyring, one entry per data directory), ``file`` (``master.key`` in the data dir unless ``key_file``) or ``passphrase``.
     data_dir:
         The store's data directory.
     passphrase:
@@ -206,9 +217,14 @@ def provider_from_settings(
     if source == "passphrase":
         if not passphrase:
             raise MasterKeyUnavailableError(
-                "key source 'passphrase' needs a passphrase (VOMID_STORE_PASSPHRASE)"
+                "key source 'passphrase' needs a passphrase (VOMID_MASTER_KEY_PASSPHRASE)"
             )
         return PassphraseProvider(passphrase)
     if source == "keyring":
-        return KeyringProvider()
+        return KeyringProvider(keyring_username(data_dir), legacy_username=LEGACY_KEYRING_USER)
     raise MasterKeyUnavailableError(f"unknown master key source {source!r}; use keyring, file or passphrase")
+
+
+def keyring_username(data_dir: str | Path) -> str:
+    """The keyring entry of the store in ``data_dir``: one per data directory, so two stores never share a key."""
+    return f"{LEGACY_KEYRING_USER}:{Path(data_dir).expanduser().resolve()}"

@@ -17,6 +17,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
+from engine.atomic import private_dir, tighten
 from engine.store.errors import SchemaError
 
 APP_NAME = "edge-vomid"
@@ -85,8 +86,11 @@ def make_engine(url: str) -> Engine:
     """A SQLAlchemy engine for the store; creates the SQLite file's folder (mode 0700)."""
     path = sqlite_path(url)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if not path.exists():
+        private_dir(path.parent)
+        if path.exists():
+            for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                tighten(part, 0o600)  # a store left readable by others (an older version, a copy)
+        else:
             # Create it owner-only; SQLite gives its -wal and -shm files the same mode.
             try:
                 os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
