@@ -87,3 +87,9 @@ class SchemaError(StoreError):
     """The database schema is newer than this program or cannot be migrated."""
 
     code = "schema_error"
+
+
+class StoreCorruptError(StoreError):
+    """The database file is damaged (SQLite's checks failed); the message says how to restore it."""
+
+    code = "store_corrupt"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Self
 
@@ -16,9 +17,13 @@ from engine.store.replication import Replication
 from engine.store.speakers import SpeakerAdmin
 from engine.store.writes import EnrolmentWrites
 
+log = logging.getLogger(__name__)
+
 
 class VoiceprintStore(EnrolmentWrites, SpeakerAdmin, StoreAdmin, Replication):
     """Encrypted speakers, voiceprints, audit log and API keys, with an in-memory index for 1:N search."""
+
+    integrity = "not checked"  # what SQLite's quick_check said when this store opened ("ok"; PostgreSQL: n/a)
 
     @classmethod
     def open(
@@ -58,10 +63,14 @@ class VoiceprintStore(EnrolmentWrites, SpeakerAdmin, StoreAdmin, Replication):
         ------
         MasterKeyMissingError, WrongMasterKeyError, MasterKeyUnavailableError
             The key cannot be had or does not open this store; nothing is written.
+        StoreCorruptError
+            The SQLite file is damaged (header, or a page SQLite's quick_check finds); says how to restore.
         """
         url = schema.resolve_url(url_or_path, data_dir)
         engine = schema.make_engine(url)
         try:
+            integrity = schema.quick_check(engine, url)
+            log.info("store %s: quick_check %s", url, integrity)
             if schema.current_revision(engine) is None:
                 schema.upgrade(engine)  # an empty database: nothing to protect yet
             store = None
@@ -79,6 +88,7 @@ class VoiceprintStore(EnrolmentWrites, SpeakerAdmin, StoreAdmin, Replication):
                 keys = keystore.unlock(values, master_key_provider, node_id)
                 schema.upgrade(engine)  # only once the key is known to be right
                 store = cls(engine, url, keys, master_key_provider)
+            store.integrity = integrity
             store._observe_stored_clock()
             if model_id is not None:
                 store.build_index(model_id, progress)

@@ -15,10 +15,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import exc as sqlalchemy_exc
 from sqlalchemy.engine import make_url
 
 from engine.atomic import private_dir, tighten
-from engine.store.errors import SchemaError
+from engine.store.errors import SchemaError, StoreCorruptError
 
 APP_NAME = "edge-vomid"
 DB_FILE_NAME = "store.db"
@@ -104,6 +105,34 @@ def make_engine(url: str) -> Engine:
     if make_url(url).get_backend_name() == "sqlite":
         raise SchemaError("in-memory SQLite is not supported; give a file path")
     return create_engine(url, pool_pre_ping=True)
+
+
+def quick_check(engine: Engine, url: str) -> str:
+    """SQLite's ``PRAGMA quick_check`` of the store file: ``ok``, or StoreCorruptError saying what it found.
+
+    Other databases answer ``not applicable`` (PostgreSQL checks its own pages).
+    """
+    path = sqlite_path(url)
+    if path is None:
+        return "not applicable"
+    try:
+        with engine.connect() as conn:
+            rows = [str(r[0]) for r in conn.exec_driver_sql("PRAGMA quick_check(5)")]
+            conn.rollback()
+    except sqlalchemy_exc.DatabaseError as exc:
+        raise corrupt(path, f"quick_check: {getattr(exc, 'orig', exc)}") from exc
+    if rows != ["ok"]:
+        raise corrupt(path, "quick_check: " + "; ".join(" ".join(r.split()) for r in rows[:3]))
+    return "ok"
+
+
+def corrupt(path: Path, finding: str) -> StoreCorruptError:
+    """The one-line error for a damaged store file, with the way back (a backup)."""
+    return StoreCorruptError(
+        f"the store {path} is damaged ({finding}); restore it from a backup: move {path.name} and any "
+        f"{path.name}-wal/-shm aside, then run `vomid restore BACKUP_FILE --data-dir {path.parent}`",
+        details={"path": str(path), "finding": finding},
+    )
 
 
 def _alembic_config(connection: Any) -> Config:
