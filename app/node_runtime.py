@@ -17,6 +17,7 @@ from app.settings import Settings
 if TYPE_CHECKING:
     from engine.facade import Engine
     from engine.store.change_feed import ChangeFeed
+    from engine.store.site_limits import SiteCounters
     from peer.cluster import ClusterNode
     from peer.node import Node, NodeLimits
     from peer.server import NodeServer
@@ -36,6 +37,20 @@ def node_limits(settings: Settings) -> NodeLimits:
                       lockout_max_s=settings.verify_lockout_max_s)
 
 
+def site_node(settings: Settings, store: Any, node_id: str) -> tuple[Node, SiteCounters]:
+    """A site node: its per-key rate limits and lockout pairs live in the site's database, shared by every node."""
+    from engine.store.site_limits import SiteBuckets, SiteCounters, SiteLockoutPairs
+    from peer.node import Node
+    from peer.ratelimit import SiteTokenBuckets
+
+    limits = node_limits(settings).resolved()
+    counters = SiteCounters(store.url)
+    rate, burst = limits.rate_per_s or 0.0, limits.burst or 1
+    limiter = SiteTokenBuckets(SiteBuckets(counters, rate, burst), rate, burst)
+    return Node(store, node_id=node_id, limits=limits, limiter=limiter,
+                lockout_pairs=SiteLockoutPairs(counters)), counters
+
+
 class NodeRuntime:
     """The node, its server and its cluster layer; ``restart`` after the cluster folder changed (create, join)."""
 
@@ -50,7 +65,12 @@ class NodeRuntime:
         self.port = settings.node_port if port is None else port
         self.tls = settings.node_tls if tls is None else tls
         node_id = settings.node_name or getattr(store, "node_id", None) or socket.gethostname()
-        self.node: Node = Node(store, node_id=node_id, limits=node_limits(settings))
+        self.node: Node
+        self.counters: SiteCounters | None = None  # site mode: the site's shared limits and lockout pairs
+        if settings.site_mode:
+            self.node, self.counters = site_node(settings, store, node_id)
+        else:
+            self.node = Node(store, node_id=node_id, limits=node_limits(settings))
         self.server: NodeServer | None = None
         self.cluster: ClusterNode | None = None
         self.feed: ChangeFeed | None = None  # site mode: the index follows the other nodes' writes
@@ -169,6 +189,8 @@ class NodeRuntime:
             feed, self.feed = self.feed, None
             if feed is not None:
                 feed.stop()
+            if self.counters is not None:
+                self.counters.close()  # its pool reconnects by itself if the runtime starts again
 
     # -- views ---------------------------------------------------------------------------------
     def nodes(self) -> list[dict[str, Any]]:

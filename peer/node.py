@@ -21,11 +21,11 @@ from peer import const
 from peer.auth import Authenticator
 from peer.batching import BatchingModel
 from peer.errors import ModelNotLoadedError, NotReadyError
-from peer.lockout import Lockout
+from peer.lockout import Lockout, LockoutPairs
 from peer.meetings import Meetings
 from peer.metrics import NodeMetrics
 from peer.ports import ClusterView, NodeStore
-from peer.ratelimit import TokenBuckets
+from peer.ratelimit import RateLimiter, TokenBuckets
 from peer.single import SingleNodeCluster
 
 log = logging.getLogger(__name__)
@@ -91,16 +91,18 @@ class Node:
     """Everything a request handler needs; the HTTP app is built over one of these."""
 
     def __init__(self, store: NodeStore, engine: Engine | None = None, *, node_id: str | None = None,
-                 limits: NodeLimits | None = None) -> None:
+                 limits: NodeLimits | None = None, limiter: RateLimiter | None = None,
+                 lockout_pairs: LockoutPairs | None = None) -> None:
+        """``limiter`` and ``lockout_pairs`` default to this process's memory; a site node passes the site's."""
         self.store = store
         self.node_id = node_id or getattr(store, "node_id", None) or uuid.uuid4().hex[:16]
         self.limits = (limits or NodeLimits()).resolved()
         self.metrics = NodeMetrics()
         self.auth = Authenticator(store, store, failures_per_min=self.limits.auth_failures_per_min)
-        self.limiter = TokenBuckets(self.limits.rate_per_s or 0.0, self.limits.burst or 1)
+        self.limiter: RateLimiter = limiter or TokenBuckets(self.limits.rate_per_s or 0.0, self.limits.burst or 1)
         self.lockout = Lockout(store, failures=self.limits.lockout_failures, window_s=self.limits.lockout_window_s,
                                lock_s=self.limits.lockout_s, max_lock_s=self.limits.lockout_max_s,
-                               on_lock=lambda _state: self.metrics.lockouts.inc())
+                               on_lock=lambda _state: self.metrics.lockouts.inc(), pairs=lockout_pairs)
         self.speaker_locks = _SpeakerLocks()
         self.meetings = Meetings()
         self.cluster: ClusterView = SingleNodeCluster(self)

@@ -1,16 +1,38 @@
-"""Per-key token buckets and per-address failure windows, bounded in memory."""
+"""Per-key token buckets (in memory, or the site's in PostgreSQL) and per-address failure windows in memory."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from typing import Protocol
 
 from peer.errors import RateLimitedError
 
+log = logging.getLogger(__name__)
 Clock = Callable[[], float]
 MAX_TRACKED = 10_000  # least recently seen keys/addresses are forgotten beyond this
+
+
+class RateLimiter(Protocol):
+    """What the node spends a request's tokens with (``node.limiter``)."""
+
+    rate: float
+    burst: float
+
+    def take(self, key: str, cost: float = 1.0) -> None:
+        """Spend ``cost`` tokens of ``key`` or raise :class:`RateLimitedError` with the wait needed."""
+        ...
+
+
+class SharedBuckets(Protocol):
+    """Buckets kept outside the process (:class:`engine.store.site_limits.SiteBuckets`)."""
+
+    def take(self, key: str, cost: float = 1.0) -> float | None:
+        """Spend the tokens; None when spent, else the seconds until there are enough."""
+        ...
 
 
 class TokenBuckets:
@@ -36,6 +58,38 @@ class TokenBuckets:
             self._buckets[key] = (tokens - cost, now)
             while len(self._buckets) > MAX_TRACKED:
                 self._buckets.popitem(last=False)
+
+
+class SiteTokenBuckets:
+    """The per-key limit of a whole site: every node spends from one bucket per key in the shared database.
+
+    While the database cannot be reached the node limits on its own (its in-memory buckets, the same
+    rate and burst) and logs it once, rather than refusing every request or letting every one through.
+    """
+
+    def __init__(self, shared: SharedBuckets, rate: float, burst: int, *, clock: Clock = time.monotonic) -> None:
+        self.rate = float(rate)
+        self.burst = float(burst)
+        self._shared = shared
+        self._local = TokenBuckets(rate, burst, clock=clock)
+        self._degraded = False
+
+    def take(self, key: str, cost: float = 1.0) -> None:
+        """Spend ``cost`` tokens of ``key`` site-wide or raise :class:`RateLimitedError` with the wait needed."""
+        try:
+            wait = self._shared.take(key, cost)
+        except Exception as exc:  # noqa: BLE001 - any database failure: limit on this node alone meanwhile
+            if not self._degraded:
+                log.warning("site rate limits unavailable (%s); limiting on this node alone until they are back",
+                            f"{type(exc).__name__}: {exc}".splitlines()[0][:200])
+            self._degraded = True
+            self._local.take(key, cost)
+            return
+        if self._degraded:
+            log.info("site rate limits back")
+            self._degraded = False
+        if wait is not None:
+            raise RateLimitedError(f"rate limit of {self.rate:g} requests/s exceeded", retry_after=wait)
 
 
 class FailureWindow:
