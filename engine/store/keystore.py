@@ -7,6 +7,7 @@ the database switched keys but before the new key replaced the old one is finish
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from dataclasses import dataclass
@@ -42,15 +43,21 @@ def set_meta(conn: Connection, key: str, value: bytes) -> None:
 
 
 def initialise(conn: Connection, provider: MasterKeyProvider, node_id: str | None) -> KeyState:
-    """Give an empty store its identity and keys (creates the master key in its source)."""
+    """Give an empty store its identity and keys (creates the master key in its source).
+
+    ``store_meta.node_id`` is written only when the store makes the id up: a node that names itself
+    keeps its id itself (a site node always does, in settings or its data dir), so the database a
+    site shares holds no node's id for the others to pick up.
+    """
     store_id = str(uuid.uuid4())
     salt = os.urandom(16)
     master = MasterKey(provider.load(salt, create=True))
     audit_key = new_key()
     node = node_id or f"node-{uuid.uuid4().hex[:12]}"
+    own = () if node_id else (("node_id", node.encode()),)
     for key, value in (
         ("store_id", store_id.encode()),
-        ("node_id", node.encode()),
+        *own,
         ("kdf_salt", salt),
         ("key_check", master.make_check(store_id)),
         ("master_key_id", master.key_id.encode()),
@@ -76,8 +83,13 @@ def unlock(values: dict[str, bytes], provider: MasterKeyProvider, node_id: str |
         audit_key = master.unwrap(values["audit_key"], dek_aad(store_id, "audit"))
     except OpenFailed as exc:
         raise StoreError("the audit key record does not decrypt (store_meta tampered)") from exc
-    node = node_id or values.get("node_id", b"").decode() or f"node-{uuid.uuid4().hex[:12]}"
+    node = node_id or values.get("node_id", b"").decode() or _stable_node_id(store_id)
     return KeyState(store_id, node, master, audit_key)
+
+
+def _stable_node_id(store_id: str) -> str:
+    """The id of a node that names none, of a store that records none (made by a node that named itself)."""
+    return f"node-{hashlib.sha256(store_id.encode()).hexdigest()[:12]}"
 
 
 def _pending_rotation(provider: Any, salt: bytes, check: bytes, store_id: str) -> MasterKey | None:
@@ -100,6 +112,6 @@ def _refuse(provider: MasterKeyProvider, master: MasterKey, values: dict[str, by
     expected = values.get("master_key_id", b"?").decode()
     raise WrongMasterKeyError(
         f"the master key from {provider.describe()} (key id {master.key_id}) does not open this store "
-        f"(it needs key id {expected}); nothing was read or changed",
+        f"(it needs key id {expected}; every node of a site uses the same key); nothing was read or changed",
         details={"key_id": master.key_id, "expected_key_id": expected},
     )
