@@ -69,6 +69,7 @@ BENCH_EXTENSIONS = [
     ("app.commands.bench_labels", "add_bench_labels"),
     ("app.commands.bench_cluster", "add_bench_cluster"),
     ("app.commands.bench_kiosks", "add_bench_kiosks"),
+    ("app.commands.bench_site", "add_bench_site"),
 ]
 
 

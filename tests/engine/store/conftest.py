@@ -1,135 +1,26 @@
-"""Store fixtures: a throwaway PostgreSQL server for the session, and a store URL for each engine."""
+"""Store fixtures: a throwaway PostgreSQL server for the session (engine.store.pg_throwaway), and a store URL for each engine."""
 
 from __future__ import annotations
 
-import glob
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import psycopg
 import pytest
 
 from engine.gallery import Voiceprint
 from engine.store import KeyFileProvider, VoiceprintStore
+from engine.store.pg_throwaway import PgServer, throwaway_server
 from engine.store.schema import sqlite_path
 
-REPO = Path(__file__).resolve().parents[3]
-INSTALL_HINT = (
-    f"PostgreSQL server binaries (initdb, pg_ctl) not found: run {REPO / 'scripts/install-postgres.sh'}"
-)
-
-
-@dataclass
-class PgServer:
-    """A running throwaway PostgreSQL server on 127.0.0.1."""
-
-    port: int
-    data_dir: Path
-
-    def admin_url(self) -> str:
-        """libpq URL of the maintenance database."""
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-
-    def url(self, database: str) -> str:
-        """SQLAlchemy URL of one database."""
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
-
-    def create_database(self) -> str:
-        """A new empty database; returns its name."""
-        name = f"t_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(self.admin_url(), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return name
-
-    def drop_database(self, name: str) -> None:
-        """Drop a database, ending its sessions."""
-        with psycopg.connect(self.admin_url(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    def restart(self) -> None:
-        """Restart the server (fast: every session is cut) on the same port and data; returns once it accepts again."""
-        log = self.data_dir.parent / "server.log"
-        subprocess.run(
-            _as_postgres([_pg_bin("pg_ctl"), "-D", str(self.data_dir), "-l", str(log), "-m", "fast", "-w", "-t", "60",
-                          "restart"]),
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-
-
-def _pg_bin(name: str) -> str:
-    found = shutil.which(name) or (sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or [None])[-1]
-    if not found:
-        raise RuntimeError(INSTALL_HINT)
-    return found
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _as_postgres(cmd: list[str]) -> list[str]:
-    """initdb and postgres refuse to run as root: run them as the postgres OS user then."""
-    if os.geteuid() == 0:
-        runuser = shutil.which("runuser")
-        if runuser is None:
-            raise RuntimeError("running as root needs runuser to start PostgreSQL as the postgres user")
-        return [runuser, "-u", "postgres", "--", *cmd]
-    return cmd
+__all__ = ["PgServer", "pg_server"]  # tests import the server type from here
 
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
     """Start a PostgreSQL server in a temporary directory for the whole session; stop it at the end."""
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    root = Path(tempfile.mkdtemp(prefix="vomid-pg-"))
-    data, sock, log = root / "data", root / "sock", root / "server.log"
-    sock.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres", "postgres")
-        shutil.chown(sock, "postgres", "postgres")
-    port = _free_port()
-    try:
-        subprocess.run(
-            _as_postgres(
-                [initdb, "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"]
-            ),
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        opts = f"-c listen_addresses=127.0.0.1 -p {port} -k {sock} -c fsync=off -c max_connections=200"
-        subprocess.run(
-            _as_postgres([pg_ctl, "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o", opts, "start"]),
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-    except subprocess.CalledProcessError as exc:
-        detail = exc.stderr.decode(errors="replace") + (log.read_text() if log.exists() else "")
-        shutil.rmtree(root, ignore_errors=True)
-        raise RuntimeError(f"could not start PostgreSQL: {detail}") from exc
-    try:
-        yield PgServer(port, data)
-    finally:
-        subprocess.run(
-            _as_postgres([pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"]),
-            capture_output=True,
-            timeout=120,
-            check=False,
-        )
-        shutil.rmtree(root, ignore_errors=True)
+    with throwaway_server() as server:
+        yield server
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
