@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select, text, update
 
-from engine.store import apikeys, audit, keystore
+from engine.store import apikeys, audit, keystore, row_mac
 from engine.store.apikeys import ApiKeyRecord
 from engine.store.backup import restore_backup, write_backup
 from engine.store.base import StoreBase, voiceprint_rows
@@ -17,7 +17,7 @@ from engine.store.errors import (
     StoreError,
 )
 from engine.store.keys import MasterKeyProvider
-from engine.store.models import data_keys, voiceprints
+from engine.store.models import data_keys, speakers, voiceprints
 from engine.store.records import (
     open_voiceprint,
     record_name,
@@ -142,6 +142,8 @@ class StoreAdmin(StoreBase):
                     open_voiceprint(self._data_key(conn, row.speaker_id), row, None)
                 except RecordDecryptError as exc:
                     problems.append(str(exc))
+            problems.extend(str(row_mac.tampered(r.speaker_id)) for r in conn.execute(select(speakers))
+                            if not row_mac.row_ok(self._row_key, r))
             problems.extend(
                 f"audit entry {p.seq}: {p.reason}" for p in audit.verify(conn, self._keys.audit_key).problems
             )

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, LargeBinary, Table, delete, insert, select
 
 from engine.store import audit as audit_mod
-from engine.store import keystore, schema
+from engine.store import keystore, row_mac, schema
 from engine.store.base import StoreBase
 from engine.store.crypto import MasterKey, OpenFailed, dek_aad
 from engine.store.errors import BackupError, BackupIntegrityError, MasterKeyError
@@ -132,12 +132,14 @@ def read_archive(
 def _rows(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     binary = {c.name for c in table.columns if isinstance(c.type, LargeBinary)}
     names = {c.name for c in table.columns}
+    later = {"row_mac"} if table.name == "speakers" else set()  # columns archives of older schemas lack
     out = []
     for row in rows:
-        if set(row) != names:
+        if not names - later <= set(row) <= names:
             raise BackupIntegrityError(
                 f"archive rows of {table.name} do not match this schema; nothing was restored"
             )
+        row = {**dict.fromkeys(later), **row}
         out.append({k: (base64.b64decode(v) if k in binary and v is not None else v) for k, v in row.items()})
     return out
 
@@ -195,6 +197,8 @@ def _replace_rows(
         for table in TABLES:
             if tables[table.name]:
                 conn.execute(insert(table), tables[table.name])
+        # Archives made before speaker rows had MACs: the (authenticated) archive vouches for its rows.
+        row_mac.seal(conn, row_mac.row_key(audit_key), unsealed_only=True)
         keystore.set_meta(conn, "audit_key", new_master.wrap(audit_key, dek_aad(new_store, "audit")))
         audit_mod.replace_heads(conn, meta_values)
         store._keys.audit_key = audit_key

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, Engine, Select, and_, delete, func, insert, select, update
 
 from engine.gallery import Voiceprint
-from engine.store import audit, change_feed, keystore
+from engine.store import audit, change_feed, keystore, row_mac
 from engine.store.audit import AuditReport
 from engine.store.coldstart import load_means
 from engine.store.crypto import DataKeyCache, OpenFailed, dek_aad, new_key
@@ -98,6 +98,11 @@ class StoreBase:
     def key_source_kind(self) -> str:
         """``file``, ``keyring``, ``passphrase`` (or ``custom``): where the master key comes from."""
         return str(getattr(self._provider, "kind", "custom"))
+
+    @property
+    def _row_key(self) -> bytes:
+        """Key of the speaker rows' MACs (engine.store.row_mac)."""
+        return row_mac.row_key(self._keys.audit_key)
 
     @property
     def dialect(self) -> str:
@@ -215,7 +220,11 @@ class StoreBase:
                 )
             )
             row = conn.execute(query).first()
-            if row is None or (active_only and row.status != "active"):
+            if row is None:
+                return None
+            row_mac.check_row(self._row_key, conn.execute(select(speakers).where(
+                speakers.c.speaker_id == speaker_id)).first())
+            if active_only and row.status != "active":
                 return None
             if row.mean_ct is None or row.takes_ct is None:
                 raise RecordDecryptError(record_name(speaker_id, model_id), "has no ciphertext")
@@ -224,7 +233,8 @@ class StoreBase:
     def build_index(self, model_id: str, progress: Progress | None = None) -> MeanIndex:
         """Decrypt every active speaker's mean under ``model_id`` into a fresh in-memory index."""
         with self._lock, self._engine.connect() as conn:
-            loaded = load_means(conn, model_id, self._keys.master, self.store_id, self._dek, progress)
+            loaded = load_means(conn, model_id, self._keys.master, self.store_id, self._dek, progress,
+                                row_key=self._row_key)
             conn.rollback()
             index = MeanIndex(model_id)
             index.load(loaded.ids, loaded.matrix)
@@ -303,21 +313,12 @@ class StoreBase:
         """
         now = time.time()
         if row is None:
-            conn.execute(
-                insert(speakers).values(
-                    speaker_id=sid,
-                    record_id=str(uuid.uuid4()),
-                    name=name,
-                    status="active",
-                    created_at=now,
-                    updated_at=now,
-                    hlc=hlc,
-                    origin_node=self.node_id,
-                    writer_node=self.node_id,
-                    deleted=False,
-                )
-            )
+            new = {"speaker_id": sid, "record_id": str(uuid.uuid4()), "name": name, "status": "active",
+                   "created_at": now, "updated_at": now, "hlc": hlc, "origin_node": self.node_id,
+                   "writer_node": self.node_id, "deleted": False}
+            conn.execute(insert(speakers).values(**new, row_mac=row_mac.speaker_mac(self._row_key, new)))
             return "active"
+        row_mac.check_row(self._row_key, row)  # a write never seals an edited row afresh
         if not row.deleted and (name is None or name == row.name):
             return str(row.status)
         values: dict[str, Any] = {"updated_at": now, "hlc": hlc, "writer_node": self.node_id}
@@ -328,6 +329,7 @@ class StoreBase:
         if name is not None:
             values["name"] = name
         conn.execute(update(speakers).where(speakers.c.speaker_id == sid).values(**values))
+        row_mac.seal(conn, self._row_key, [sid])
         return "active" if row.deleted else str(row.status)
 
     def _shred(self, conn: Connection, speaker_id: str, hlc: str, writer: str) -> None:
@@ -345,6 +347,7 @@ class StoreBase:
             .where(speakers.c.speaker_id == speaker_id)
             .values(name=None, deleted=True, deleted_at=now, updated_at=now, hlc=hlc, writer_node=writer)
         )
+        row_mac.seal(conn, self._row_key, [speaker_id])  # a tombstone: nothing of the old row is left to launder
         self._dek.drop(speaker_id)
         for index in self._indexes.values():
             index.remove(speaker_id)

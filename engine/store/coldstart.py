@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from cryptography.exceptions import InvalidTag
@@ -16,9 +17,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, Select, func, select
 
 from engine.store.crypto import FORMAT_VERSION, NONCE_BYTES, DataKeyCache, MasterKey, dek_aad, field_aad
-from engine.store.errors import RecordDecryptError
+from engine.store.errors import RecordDecryptError, SpeakerRowTamperedError
 from engine.store.models import data_keys, speakers, voiceprints
 from engine.store.records import record_name
+from engine.store.row_mac import row_ok, tampered
 
 _START = 1 + NONCE_BYTES
 
@@ -32,10 +34,12 @@ class LoadedMeans:
     errors: list[RecordDecryptError] = field(default_factory=list)
 
 
-def means_query(model_id: str) -> Select[tuple[str, int, bytes, bytes]]:
-    """Active speakers' (id, dim, sealed mean, wrapped data key) under one model."""
+def means_query(model_id: str) -> Select[Any]:
+    """Active speakers' (id, dim, sealed mean, wrapped data key, then the speaker row's MAC and the fields it
+    covers: record id, name, status, deleted) under one model."""
     return (
-        select(voiceprints.c.speaker_id, voiceprints.c.dim, voiceprints.c.mean_ct, data_keys.c.wrapped)
+        select(voiceprints.c.speaker_id, voiceprints.c.dim, voiceprints.c.mean_ct, data_keys.c.wrapped,
+               speakers.c.row_mac, speakers.c.record_id, speakers.c.name, speakers.c.status, speakers.c.deleted)
         .join(speakers, speakers.c.speaker_id == voiceprints.c.speaker_id)
         .join(data_keys, data_keys.c.speaker_id == voiceprints.c.speaker_id)
         .where(
@@ -55,8 +59,14 @@ def load_means(
     cache: DataKeyCache,
     progress: Callable[[str, int, int], None] | None = None,
     batch: int = 20_000,
+    *,
+    row_key: bytes | None = None,
 ) -> LoadedMeans:
-    """Decrypt every active mean of ``model_id``; a record that fails is reported, not fatal."""
+    """Decrypt every active mean of ``model_id``; a record that fails is reported, not fatal.
+
+    With ``row_key`` a speaker whose row MAC does not match (name or status edited in the database) is
+    refused the same way.
+    """
     total = 0
     if progress is not None:
         total = int(
@@ -76,7 +86,10 @@ def load_means(
     try:
         cursor.execute(sql)
         while rows := cursor.fetchmany(batch):
-            for sid, dim, mean_ct, wrapped in rows:
+            for sid, dim, mean_ct, wrapped, *speaker_row in rows:
+                if row_key is not None and not _row_ok(row_key, sid, speaker_row):
+                    out.errors.append(SpeakerRowTamperedError(record_name(sid, model_id), tampered(sid).args[0]))
+                    continue
                 try:
                     aead = keys.get(sid)
                     if aead is None:
@@ -115,3 +128,10 @@ def load_means(
             )
         out.matrix = np.frombuffer(b"".join(chunks), dtype="<f4").reshape(len(out.ids), dims.pop())
     return out
+
+
+def _row_ok(key: bytes, sid: str, fields: list[Any]) -> bool:
+    mac, record_id, name, status, deleted = fields
+    row = {"speaker_id": sid, "record_id": record_id, "name": name, "status": status, "deleted": deleted,
+           "row_mac": mac}
+    return row_ok(key, row)

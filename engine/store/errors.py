@@ -93,3 +93,9 @@ class StoreCorruptError(StoreError):
     """The database file is damaged (SQLite's checks failed); the message says how to restore it."""
 
     code = "store_corrupt"
+
+
+class SpeakerRowTamperedError(RecordDecryptError):
+    """A speaker's name or status was changed outside the app (its row MAC does not match)."""
+
+    code = "speaker_row_tampered"

@@ -49,6 +49,7 @@ speakers = Table(
     Column("writer_node", NODE, nullable=False),
     Column("deleted", Boolean, nullable=False, default=False),
     Column("deleted_at", Float, nullable=True),
+    Column("row_mac", String(64), nullable=True),  # engine.store.row_mac: HMAC of id, record id, name, status
 )
 
 data_keys = Table(

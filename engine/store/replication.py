@@ -19,7 +19,7 @@ import numpy as np
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, delete, insert, select, tuple_, update
 
-from engine.store import audit
+from engine.store import audit, row_mac
 from engine.store.base import StoreBase, put_takes
 from engine.store.crypto import field_aad, open_sealed, seal
 from engine.store.merge import BulkInsert, LocalRows, PendingRows
@@ -111,7 +111,9 @@ class Replication(StoreBase):
 
     def _export(self, kind: str, keys: tuple[str, ...], row: dict[str, Any], wrap: AESGCM) -> ReplicaRecord:
         wrapped, takes_ct = row.pop("wrapped", None), row.pop("takes_ct", None)
-        data = {k: v for k, v in row.items() if k not in REPL_COLUMNS and k not in keys}
+        if kind == "speaker":
+            row_mac.check_row(self._row_key, row)  # an edited row is not spread to peers
+        data = {k: v for k, v in row.items() if k not in REPL_COLUMNS and k not in keys and k != "row_mac"}
         data = {k: bytes(v) if isinstance(v, (bytes, memoryview)) else v for k, v in data.items()}
         if kind == "voiceprint" and not row["deleted"]:
             sid, mid = row["speaker_id"], row["model_id"]
@@ -133,7 +135,9 @@ class Replication(StoreBase):
         applied: list[tuple[str, str, str | None, dict[str, Any]]] = []
         todo = newest_per_key(records)
         rebuild = False  # the record-at-a-time path may change anything; bulk inserts only add means
+        touched = sorted({rec.key[0] for rec in todo if rec.kind in ("speaker", "voiceprint")})
         with self._lock, self._write() as conn:
+            row_mac.check_rows(conn, self._row_key, touched)  # a record never builds on an edited row
             bulk = BulkInsert(LocalRows.read(conn, todo), PendingRows(), unwrap,
                               lambda sid: self._data_key(conn, sid),
                               self._data_key_row)
@@ -152,6 +156,7 @@ class Replication(StoreBase):
                 if done:
                     applied.append(_audit_item(rec, actor))
             bulk.pending.flush(conn)
+            row_mac.seal(conn, self._row_key, touched)
             if applied:
                 audit.append_many(conn, self._keys.audit_key, node_id=self.node_id, items=applied)
         self._update_indexes(bulk.pending.means, rebuild)

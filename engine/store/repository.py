@@ -9,7 +9,7 @@ from typing import Self
 import numpy as np
 
 from engine.gallery import Voiceprint
-from engine.store import audit, keystore, schema
+from engine.store import audit, keystore, row_mac, schema
 from engine.store.admin import StoreAdmin
 from engine.store.base import Progress
 from engine.store.keys import MasterKeyProvider
@@ -18,6 +18,7 @@ from engine.store.speakers import SpeakerAdmin
 from engine.store.writes import EnrolmentWrites
 
 log = logging.getLogger(__name__)
+UNSEALED_REVISIONS = frozenset({"0001", "0002"})  # schemas before speaker rows had MACs
 
 
 class VoiceprintStore(EnrolmentWrites, SpeakerAdmin, StoreAdmin, Replication):
@@ -71,7 +72,8 @@ class VoiceprintStore(EnrolmentWrites, SpeakerAdmin, StoreAdmin, Replication):
         try:
             integrity = schema.quick_check(engine, url)
             log.info("store %s: quick_check %s", url, integrity)
-            if schema.current_revision(engine) is None:
+            before = schema.current_revision(engine)
+            if before is None:
                 schema.upgrade(engine)  # an empty database: nothing to protect yet
             store = None
             with engine.begin() as conn:
@@ -88,6 +90,9 @@ class VoiceprintStore(EnrolmentWrites, SpeakerAdmin, StoreAdmin, Replication):
                 keys = keystore.unlock(values, master_key_provider, node_id)
                 schema.upgrade(engine)  # only once the key is known to be right
                 store = cls(engine, url, keys, master_key_provider)
+                if before in UNSEALED_REVISIONS:  # this open added the row MACs: seal the rows it found
+                    with store._write() as conn:
+                        row_mac.seal(conn, row_mac.row_key(keys.audit_key), unsealed_only=True)
             store.integrity = integrity
             store._observe_stored_clock()
             if model_id is not None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from engine.store import export
+from engine.store import export, row_mac
 from engine.store.base import StoreBase
 from engine.store.errors import (
     InvalidStatusError,
@@ -31,6 +31,7 @@ class SpeakerAdmin(StoreBase):
             row = conn.execute(select(speakers).where(speakers.c.speaker_id == speaker_id)).first()
             if row is None or (row.deleted and not include_deleted):
                 return None
+            row_mac.check_row(self._row_key, row)
             models = conn.execute(
                 select(voiceprints.c.model_id)
                 .where(voiceprints.c.speaker_id == speaker_id, voiceprints.c.deleted.is_(False))
@@ -56,6 +57,8 @@ class SpeakerAdmin(StoreBase):
             query = query.limit(limit)
         with self._engine.connect() as conn:
             rows = list(conn.execute(query))
+            for row in rows:
+                row_mac.check_row(self._row_key, row)
             models: dict[str, list[str]] = {}
             ids = [r.speaker_id for r in rows]
             for start in range(0, len(ids), 500):  # bounded IN lists
@@ -100,6 +103,7 @@ class SpeakerAdmin(StoreBase):
             row = conn.execute(select(speakers).where(speakers.c.speaker_id == speaker_id)).first()
             if row is None or row.deleted:
                 raise UnknownSpeakerIdError(f"no speaker {speaker_id}")
+            row_mac.check_row(self._row_key, row)  # never seal an edited row afresh
             conn.execute(
                 update(speakers)
                 .where(speakers.c.speaker_id == speaker_id)
@@ -110,6 +114,7 @@ class SpeakerAdmin(StoreBase):
                     writer_node=self.node_id,
                 )
             )
+            row_mac.seal(conn, self._row_key, [speaker_id])
             fields: dict[str, Any] = {"speaker_id": speaker_id, "from": row.status, "to": status}
             if reason:
                 fields["reason"] = reason

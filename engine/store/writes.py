@@ -15,7 +15,7 @@ from sqlalchemy import Connection, select, update
 
 from engine.gallery import Voiceprint
 from engine.names import check_display_name
-from engine.store import audit
+from engine.store import audit, row_mac
 from engine.store.base import StoreBase, put_takes
 from engine.store.crypto import new_key
 from engine.store.merge import PendingRows
@@ -144,21 +144,20 @@ class EnrolmentWrites(StoreBase):
                 self._new_data_key(conn, sid)
             return status
         now = time.time()
-        rows.speakers.append(
-            {
-                "speaker_id": sid,
-                "record_id": str(uuid.uuid4()),
-                "name": vp.name,
-                "status": "active",
-                "created_at": now,
-                "updated_at": now,
-                "hlc": hlc,
-                "origin_node": self.node_id,
-                "writer_node": self.node_id,
-                "deleted": False,
-                "deleted_at": None,
-            }
-        )
+        new: dict[str, Any] = {
+            "speaker_id": sid,
+            "record_id": str(uuid.uuid4()),
+            "name": vp.name,
+            "status": "active",
+            "created_at": now,
+            "updated_at": now,
+            "hlc": hlc,
+            "origin_node": self.node_id,
+            "writer_node": self.node_id,
+            "deleted": False,
+            "deleted_at": None,
+        }
+        rows.speakers.append({**new, "row_mac": row_mac.speaker_mac(self._row_key, new)})
         dek = new_key()
         rows.keys.append(self._data_key_row(sid, dek))
         self._dek.put(sid, dek)

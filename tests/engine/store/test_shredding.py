@@ -22,9 +22,11 @@ from engine.store import (
     RecordDecryptError,
     VoiceprintStore,
     WrongMasterKeyError,
+    row_mac,
 )
 from engine.store.base import put_takes, voiceprint_rows
 from engine.store.crypto import MasterKey, OpenFailed, dek_aad
+from engine.store.errors import SpeakerRowTamperedError
 from engine.store.models import data_keys, speakers, voiceprint_takes, voiceprints
 from engine.store.models import meta as store_meta
 from engine.store.schema import sqlite_path
@@ -75,6 +77,10 @@ def test_ciphertext_salvaged_from_before_the_delete_no_longer_decrypts(open_stor
             .values(deleted=False, mean_ct=mean_ct)
         )
         put_takes(conn, "alice", "campplus", takes_ct)
+    with pytest.raises(SpeakerRowTamperedError, match="speaker alice"):  # the revived row's MAC gives it away
+        store.get("alice", "campplus")
+    with store.engine.begin() as conn:  # and even with a valid row MAC (white box) the data key is gone
+        row_mac.seal(conn, store._row_key, ["alice"])
     with pytest.raises(DataKeyShreddedError, match="speaker alice"):
         store.get("alice", "campplus")
     # The same id enrolled again gets a new data key: the old ciphertext still does not open.
