@@ -38,13 +38,16 @@ def node_limits(settings: Settings) -> NodeLimits:
 
 
 def site_node(settings: Settings, store: Any, node_id: str) -> tuple[Node, SiteCounters]:
-    """A site node: its per-key rate limits and lockout pairs live in the site's database, shared by every node."""
+    """A site node: its per-key rate limits and lockout pairs live in the site's database, shared by every node,
+    and the database refuses a data key wrapped by anything but the site's current master key."""
+    from engine.store.site_keys import guard_data_keys
     from engine.store.site_limits import SiteBuckets, SiteCounters, SiteLockoutPairs
     from peer.node import Node
     from peer.ratelimit import SiteTokenBuckets
 
     limits = node_limits(settings).resolved()
     counters = SiteCounters(store.url)
+    guard_data_keys(store.engine)  # after a rotation elsewhere, no node writes a key the site cannot open
     rate, burst = limits.rate_per_s or 0.0, limits.burst or 1
     limiter = SiteTokenBuckets(SiteBuckets(counters, rate, burst), rate, burst)
     return Node(store, node_id=node_id, limits=limits, limiter=limiter,

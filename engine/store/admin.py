@@ -69,6 +69,8 @@ class StoreAdmin(StoreBase):
         """
         import os
 
+        from engine.store import change_feed
+
         adopt = new_provider is None
         next_of = getattr(self._provider, "next_provider", None)
         if new_provider is None and next_of is None:
@@ -108,6 +110,7 @@ class StoreAdmin(StoreBase):
                 actor,
                 {"from_key_id": old.key_id, "to_key_id": new.key_id, "data_keys": len(rows)},
             )
+            change_feed.announce(conn, self.feed_token, [change_feed.KEYS])  # site nodes take up the new key
         self._keys.master = new
         if adopt:
             self._provider.adopt(target)  # type: ignore[attr-defined]

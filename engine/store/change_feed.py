@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "vomid_speakers"
 EVERYONE = "*"  # not a valid speaker id: the rows were replaced wholesale, reload everything
+KEYS = "*keys"  # not a valid speaker id either: the master key was rotated, take up the new one
+KEY_RETRY_S = 2.0  # wait between looks for the rotated master key while this node does not hold it
 RECONNECT_S = 0.5  # wait between connection attempts
 POLL_S = 0.25  # longest wait for a notice before the thread looks at its stop flag
 MARGIN_S = 60.0  # catch-up re-reads what was written this long before the drop (commit delay, clock skew)
@@ -42,6 +44,10 @@ def announce(conn: Connection, token: str, speaker_ids: Iterable[str]) -> None:
         text("SELECT pg_notify(:channel, :token || ' ' || sid) FROM unnest(CAST(:ids AS text[])) AS sid"),
         {"channel": CHANNEL, "token": token, "ids": ids},
     ).all()
+
+
+class KeysBehind(Exception):
+    """The store's master key was rotated and this node's key source does not hold the new key yet."""
 
 
 def libpq_url(sqlalchemy_url: str) -> str:
@@ -119,6 +125,10 @@ class ChangeFeed:
         while not self._stop.is_set():
             try:
                 self._session()
+            except KeysBehind as exc:  # not in step until the new key is here: look again a little later
+                self._lost(exc)
+                self._stop.wait(max(self.reconnect_s, KEY_RETRY_S))
+                continue
             except Exception as exc:  # noqa: BLE001 - any failure: not in step; reconnect and catch up
                 self._lost(exc)
             self._stop.wait(self.reconnect_s)
@@ -136,6 +146,7 @@ class ChangeFeed:
     def _catch_up(self) -> None:
         from engine.store import freshness
 
+        self._follow_keys()
         changed = freshness.catch_up(self._store, self._since_ms)
         with self._state_lock:
             down, self._down_since = self._down_since, None
@@ -165,10 +176,20 @@ class ChangeFeed:
                 ids.add(speaker_id)
         with self._state_lock:
             self.notices += len(payloads)
+        if KEYS in ids:
+            ids.discard(KEYS)
+            self._follow_keys()  # before the speakers: theirs may be wrapped by the new key
         if EVERYONE in ids:
             freshness.reload(self._store)
         elif ids:
             freshness.refresh(self._store, ids)
+
+    def _follow_keys(self) -> None:
+        from engine.store.site_keys import follow_rotation
+
+        behind = follow_rotation(self._store)
+        if behind is not None:
+            raise KeysBehind(behind)
 
     def _lost(self, exc: Exception) -> None:
         was_connected = self._connected.is_set()
@@ -180,7 +201,9 @@ class ChangeFeed:
                 self.disconnects += 1
                 self._down_since = now
                 self._since_ms = int((now - self.margin_s) * 1000)
-        if was_connected:
+        if was_connected and isinstance(exc, KeysBehind):
+            log.error("not in step with the site: %s", exc)
+        elif was_connected:
             log.warning("index feed lost PostgreSQL (%s); other nodes' changes wait until it reconnects and "
                         "catches up", self.last_error)
         else:

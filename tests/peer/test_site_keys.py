@@ -1,23 +1,32 @@
 """Site mode keys: every node of a site opens the store with the site's master key, a node given another key
-stops at start in one line and writes nothing, and the shared database holds no node's id (issue 15)."""
+stops at start in one line and writes nothing, a rotation on one node is taken up by every node without a
+restart, and the shared database holds no node's id (issue 15)."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
 from app.settings import Settings, load_settings
 from app.wiring import open_store
+from engine.models.base import EmbeddingModel
 from engine.store import KeyFileProvider
 from tests.engine.store.conftest import PgServer, pg_server  # noqa: F401 (the session's PostgreSQL server)
-from tests.peer.test_site_mode import _settings, site_url  # noqa: F401 (fixture)
+from tests.peer.conftest import takes_of
+from tests.peer.test_site_limits import _site, _verify
+from tests.peer.test_site_mode import SiteNode, _enrol, _settings, site_url  # noqa: F401 (fixture)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -79,3 +88,58 @@ def test_the_shared_database_holds_no_node_id(
         made = store.node_id
     with open_store(single) as store:
         assert store.node_id == made
+
+
+def _until(check: Callable[[], bool], within: float) -> bool:
+    deadline = time.monotonic() + within
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _ready(node: SiteNode) -> httpx.Response:
+    with node.client(None) as client:
+        return client.get("/ready")
+
+
+def test_after_a_rotation_on_one_node_every_node_takes_up_the_new_key_without_a_restart(
+    settings_env: pytest.MonkeyPatch, tmp_path: Path, site_url: str, ge2e: EmbeddingModel,  # noqa: F811
+    shared_data: Path,
+) -> None:
+    with _site(tmp_path, site_url, ge2e) as (a, b):
+        _enrol(a, shared_data, "1688")
+        assert _until(lambda: b.indexed("1688"), 5)
+        old = a.store.master_key_id
+        done = _vomid(tmp_path / "a", site_url, "keys", "rotate", "--json")  # the operator, on node a's host
+        assert done.returncode == 0, done.stdout + done.stderr
+        new = json.loads(done.stdout)["new_key_id"]
+        assert new != old and KeyFileProvider(tmp_path / "a" / "master.key").load(b"", create=False)
+        # Node a's server reads its (rotated) key file; node b's still holds the old key: b says it is not
+        # in step, and the database refuses a data key b would wrap with the old one.
+        assert _until(lambda: a.store.master_key_id == new, 5)
+        assert _until(lambda: _ready(b).status_code == 503, 5)
+        assert "rotated to key id " + new in _ready(b).json()["index_feed"]["last_error"]
+        assert _ready(a).status_code == 200
+        with b.client("enrol") as client:
+            refused = client.post("/api/v1/voiceprint/register", data={"speaker_id": "early", "name": "Early"},
+                                  files=takes_of(shared_data, "1998"))
+        assert refused.status_code >= 500 and a.store.speaker("early") is None
+        # The operator gives node b the new key: no restart.
+        shutil.copy2(tmp_path / "a" / "master.key", tmp_path / "b" / "master.key")
+        assert _until(lambda: _ready(b).status_code == 200, 10)
+        assert b.store.master_key_id == new
+        _enrol(a, shared_data, "1998")  # its data key is wrapped by the new key
+        assert _until(lambda: b.indexed("1998"), 5)
+        assert _verify(b, shared_data, "1998", "1998").json()["accepted"] is True
+        with b.client("enrol") as client:  # a speaker enrolled through b opens on a
+            r = client.post("/api/v1/voiceprint/register", data={"speaker_id": "via-b", "name": "Via B"},
+                            files=takes_of(shared_data, "1688"))
+            assert r.status_code == 201, r.text
+        assert _verify(a, shared_data, "via-b", "1688").json()["accepted"] is True
+        assert _verify(b, shared_data, "1688", "1688").json()["accepted"] is True
+    for name in ("a", "b"):  # and each node starts again with the key it now has
+        with open_store(_settings(tmp_path, name, site_url)) as store:
+            assert store.master_key_id == new
+            assert store.check_integrity() == []
