@@ -5,22 +5,24 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QButtonGroup,
     QDialog,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
-    QStackedWidget,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
 from app.kiosk import KioskService, NodeStatus
 from engine.errors import ModelUnavailableError
+from ui import style
 from ui.audio_source import AudioSource
 from ui.screens.admin import AdminScreen
 from ui.screens.enrol import EnrolScreen
@@ -28,6 +30,7 @@ from ui.screens.labeling import LabelingScreen
 from ui.screens.login import LoginScreen
 from ui.screens.pin import PinDialog, SetPinDialog, pin_saved_text
 from ui.widgets.buttons import EnterButton
+from ui.widgets.page_stack import PageStack
 from ui.workers import Workers
 
 log = logging.getLogger(__name__)
@@ -47,6 +50,7 @@ class MainWindow(QMainWindow):
         self.source = source
         self.kiosk = kiosk
         self._closing_ok = False
+        self.compact = False
         self.offline_offered = False
         self._model_ready = False
         self._load_failed = False
@@ -65,7 +69,7 @@ class MainWindow(QMainWindow):
             (self.tr("Meeting room"), self.labeling, False),
             (self.tr("Admin"), self.admin, True),
         ]
-        self.stack = QStackedWidget()
+        self.stack = PageStack()
         self.nav = QButtonGroup(self)
         self._build()
         self._status_labels = [QLabel() for _ in range(4)]
@@ -80,6 +84,7 @@ class MainWindow(QMainWindow):
         self.admin.changed.connect(self.refresh_status)
         if kiosk:
             self.setWindowFlag(Qt.WindowType.FramelessWindowHint, True)
+        self.setMinimumSize(480, 320)  # not the layout's minimum at full size: small panels get the compact sheet
         self.resize(1280, 800)
 
     def add_screen(self, title: str, widget: QWidget, needs_pin: bool) -> None:
@@ -95,13 +100,17 @@ class MainWindow(QMainWindow):
         header.setStyleSheet("background: white; border-bottom: 1px solid #d9e2ec;")
         self.header = QHBoxLayout(header)
         self.header.setContentsMargins(24, 6, 24, 0)
-        brand = QLabel("Edge-VoMID")
+        self.brand = brand = QLabel("Edge-VoMID")
         brand.setStyleSheet("font-size: 20px; font-weight: 700; color: #245a90; background: transparent;")
         self.header.addWidget(brand)
         self.header.addSpacing(30)
         self.header.addStretch(1)
         lay.addWidget(header)
-        lay.addWidget(self.stack, 1)
+        self.scroll = QScrollArea()  # below a screen's smallest usable size it scrolls, never cuts
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setWidget(self.stack)
+        lay.addWidget(self.scroll, 1)
         self.setCentralWidget(central)
         for i in range(len(self.screens)):
             self._add_nav(i)
@@ -117,6 +126,25 @@ class MainWindow(QMainWindow):
         self.nav.addButton(btn, index)
         btn.clicked.connect(lambda _=False, i=index: self.show_screen(i))
         self.header.insertWidget(self.header.count() - 1, btn)
+
+    # -- size --------------------------------------------------------------------------------------
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.set_compact(self.height() < style.COMPACT_BELOW[1] or self.width() < style.COMPACT_BELOW[0])
+        self.brand.setVisible(self.width() >= 700)
+
+    def set_compact(self, on: bool) -> None:
+        """Smaller type, margins and spacing on small kiosk screens (under 1100x760)."""
+        if on == self.compact:
+            return
+        self.compact = on
+        self.setStyleSheet(style.COMPACT_SHEET if on else "")
+        margins, spacing = ((10, 6, 10, 6), 6) if on else ((48, 28, 48, 20), 12)
+        for screen in (self.login, self.enrol, self.labeling):
+            screen.layout().setContentsMargins(*margins)
+            screen.layout().setSpacing(spacing)
+        self.login.panel.layout().setSpacing(spacing)
+        self.header.setContentsMargins(*((8, 2, 8, 0) if on else (24, 6, 24, 0)))
 
     # -- navigation ----------------------------------------------------------------------------
     def show_screen(self, index: int) -> bool:

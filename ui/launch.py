@@ -36,7 +36,7 @@ def make_application(settings: Settings) -> tuple[QApplication, list[object]]:
     """The QApplication with our style and the chosen language."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Edge-VoMID")
-    app.setStyleSheet(style.STYLE_SHEET)
+    app.setStyleSheet(style.STYLE_SHEET + style.arrow_sheet())
     translators = install_translators(app, pick_language(settings.language))
     return app, translators  # type: ignore[return-value]
 

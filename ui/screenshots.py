@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QEventLoop
@@ -17,6 +18,7 @@ from ui.screens.login import set_state
 from ui.workers import Workers
 
 REPO = Path(__file__).resolve().parents[1]
+SMALL_SIZES = ((1024, 600), (800, 480))  # kiosk panels: each screen is also rendered at these sizes
 PEOPLE = {"1688": ("Ada Lovelace", (3, 4, 6)), "3080": ("Grace Hopper", (0, 4, 5))}
 
 
@@ -30,7 +32,7 @@ def _enrol(service: KioskService, data: Path) -> None:
         service.enrol(sid, name, takes, [service.check_take(t) for t in takes])
 
 
-def _settle(app: QApplication, window: QWidget) -> None:
+def settle(app: QApplication, window: QWidget) -> None:
     """Let layouts, deferred deletes and repaints finish before grabbing."""
     for _ in range(10):
         QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
@@ -76,8 +78,24 @@ def _labeling(window: MainWindow, service: KioskService, data: Path) -> None:
         screen.status.setText(summary)
 
 
+def stage_screens(window: MainWindow, service: KioskService, data: Path) -> dict[str, Callable[[], None]]:
+    """Per screen, a function that shows it in a realistic state (run once each: they fill the screens)."""
+    return {"login": lambda: _login(window, data), "enrol": lambda: _enrolment(window, service, data),
+            "labeling": lambda: _labeling(window, service, data)}
+
+
+def show_screen(window: MainWindow, name: str) -> None:
+    """Bring a screen forward (the admin screen on its peers tab) without the PIN."""
+    index = {"login": 0, "enrol": 1, "labeling": 2, "admin": 3}[name]
+    window.stack.setCurrentIndex(index)
+    window.nav.button(index).setChecked(True)
+    if name == "admin":
+        window.admin.tabs.setCurrentIndex(1)
+
+
 def render_all(service: KioskService, out_dir: Path, *, data: Path | None = None) -> list[Path]:
-    """Write login.png, enrol.png, labeling.png and admin.png of this (built, not yet loaded) service's app."""
+    """Write login.png, enrol.png, labeling.png and admin.png of this (built, not yet loaded) service's app, then
+    each again at the small kiosk sizes (login_1024x600.png, ..., admin_800x480.png)."""
     data = data or REPO.parent / "shared" / "data"
     if not (data / "verification").is_dir():
         raise FileNotFoundError(f"real recordings not found under {data}; pass --data")
@@ -90,21 +108,22 @@ def render_all(service: KioskService, out_dir: Path, *, data: Path | None = None
     window.show()
     window.login.set_ready(True)
     window.refresh_status()
-    shots = {"login": _login, "enrol": lambda w, d: _enrolment(w, service, d),
-             "labeling": lambda w, d: _labeling(w, service, d)}
     paths = []
-    for index, (name, stage) in enumerate(shots.items()):
-        window.stack.setCurrentIndex(index)
-        window.nav.button(index).setChecked(True)
-        stage(window, data)
-        _settle(app, window)
+    for name, stage in stage_screens(window, service, data).items():
+        show_screen(window, name)
+        stage()
+        settle(app, window)
         paths.append(_save(window, out_dir / f"{name}.png"))
-    window.stack.setCurrentWidget(window.admin)
-    window.nav.button(3).setChecked(True)
-    window.admin.tabs.setCurrentIndex(1)
+    show_screen(window, "admin")
     window.admin._show_peers(service.peers())
-    _settle(app, window)
+    settle(app, window)
     paths.append(_save(window, out_dir / "admin.png"))
+    for width, height in SMALL_SIZES:
+        window.resize(width, height)
+        for name in ("login", "enrol", "labeling", "admin"):
+            show_screen(window, name)
+            settle(app, window)
+            paths.append(_save(window, out_dir / f"{name}_{width}x{height}.png"))
     window.workers.pool.waitForDone(60000)
     window.allow_close()
     window.close()

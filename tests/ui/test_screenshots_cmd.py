@@ -28,7 +28,13 @@ def test_screenshots_render_each_screen(qapp, kiosk_settings: Settings, shared_d
 
     service = kiosk_service(kiosk_settings, model_id="ge2e", memory=True)
     paths = render_all(service, tmp_path, data=shared_data)
-    assert [p.name for p in paths] == ["login.png", "enrol.png", "labeling.png", "admin.png"]
-    for path in paths:
+    screens = ["login", "enrol", "labeling", "admin"]
+    assert [p.name for p in paths] == [f"{s}.png" for s in screens] + [
+        f"{s}_{w}x{h}.png" for w, h in ((1024, 600), (800, 480)) for s in screens]
+    for path in paths[:4]:
         image = QImage(str(path))
         assert image.width() >= 1200 and image.height() >= 700
+    for path in paths[4:]:  # the small kiosk panels: the window is exactly the panel's size
+        image = QImage(str(path))
+        size = path.stem.rsplit("_", 1)[1]
+        assert f"{image.width()}x{image.height()}" == size

@@ -6,14 +6,15 @@ import logging
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -26,6 +27,7 @@ from ui.screens.consent import ConsentCard
 from ui.screens.login import set_state
 from ui.screens.recorder_panel import RecorderPanel
 from ui.widgets.buttons import EnterButton
+from ui.widgets.page_stack import PageStack
 from ui.workers import Workers
 
 log = logging.getLogger(__name__)
@@ -46,7 +48,7 @@ class EnrolScreen(QWidget):
         self.takes: list[np.ndarray | None] = []
         self.checks: list[TakeCheck | None] = []
         self.current = 0
-        self.pages = QStackedWidget()
+        self.pages = PageStack()
         self.pages.addWidget(self._details_page())
         self.panel = RecorderPanel(source, self)
         self.pages.addWidget(self._takes_page())
@@ -97,7 +99,7 @@ class EnrolScreen(QWidget):
 
     def _takes_page(self) -> QWidget:
         page = QWidget()
-        lay = QHBoxLayout(page)
+        lay = self.takes_layout = QBoxLayout(QBoxLayout.Direction.LeftToRight, page)  # stacked when narrow
         left = QVBoxLayout()
         self.take_title = QLabel()
         self.take_title.setStyleSheet("font-size: 22px; font-weight: 700;")  # 600 has no CJK face: zh_CN lost it
@@ -139,6 +141,11 @@ class EnrolScreen(QWidget):
         lay.addWidget(again, 0, Qt.AlignmentFlag.AlignCenter)
         lay.addStretch(2)
         return page
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        narrow = self.width() < 760  # portrait: the takes list goes under the recorder
+        self.takes_layout.setDirection(QBoxLayout.Direction.TopToBottom if narrow else QBoxLayout.Direction.LeftToRight)
 
     # -- flow ----------------------------------------------------------------------------------
     @property

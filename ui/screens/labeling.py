@@ -10,7 +10,9 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QFileDialog,
     QHBoxLayout,
     QInputDialog,
@@ -78,6 +80,7 @@ class LabelingScreen(QWidget):
         title = QLabel(self.tr("Meeting room: who spoke when"))
         title.setObjectName("title")
         lay.addWidget(title)
+        self.bar = QBoxLayout(QBoxLayout.Direction.LeftToRight)  # two rows on a narrow screen (see resizeEvent)
         bar = QHBoxLayout()
         self.open_btn = self._button(self.tr("Open audio file…"), self.choose_file)
         self.record_btn = self._button(self.tr("Record the room"), self.toggle_record)
@@ -85,11 +88,14 @@ class LabelingScreen(QWidget):
         for b in (self.open_btn, self.record_btn, self.cancel_btn):
             bar.addWidget(b)
         bar.addStretch(1)
+        self.bar.addLayout(bar, 1)
+        exports = QHBoxLayout()
         self.export_btns = [self._button(self.tr("Export %1").replace("%1", fmt.upper()),
                                          lambda _=False, f=fmt: self.choose_export(f)) for fmt in ("rttm", "srt", "json")]
         for b in self.export_btns:
-            bar.addWidget(b)
-        lay.addLayout(bar)
+            exports.addWidget(b)
+        self.bar.addLayout(exports)
+        lay.addLayout(self.bar)
         self.progress = QProgressBar()
         self.status = QLabel(self.tr("Open a recording or record the room to see who spoke when."))
         self.status.setObjectName("hint")
@@ -111,6 +117,11 @@ class LabelingScreen(QWidget):
             sel.addWidget(b)
         lay.addLayout(sel)
         lay.addStretch(1)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        narrow = self.width() < 980
+        self.bar.setDirection(QBoxLayout.Direction.TopToBottom if narrow else QBoxLayout.Direction.LeftToRight)
 
     def _fit_timeline(self) -> None:
         height = min(420, self.timeline.minimumHeight() + 4)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from ui.audio_source import AudioSource
@@ -16,6 +16,25 @@ from ui.messages import random_prompt
 from ui.widgets.buttons import EnterButton
 from ui.widgets.level_meter import LevelMeter
 from ui.widgets.waveform import WaveformView
+
+
+class PromptLabel(QLabel):
+    """The phrase to read: always two lines high, so the Speak button below never moves with its length."""
+
+    LINES = 2
+
+    def _height(self) -> int:
+        m = self.contentsMargins()
+        return self.fontMetrics().lineSpacing() * self.LINES + m.top() + m.bottom() + 4
+
+    def hasHeightForWidth(self) -> bool:
+        return False
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), self._height())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(super().minimumSizeHint().width(), self._height())
 
 
 class RecorderPanel(QWidget):
@@ -33,7 +52,7 @@ class RecorderPanel(QWidget):
         self.may_start: Callable[[], bool] = lambda: True
         self.prompt_caption = QLabel(self.tr("Please read aloud:"))
         self.prompt_caption.setObjectName("hint")
-        self.prompt = QLabel(random_prompt())
+        self.prompt = PromptLabel(random_prompt())
         self.prompt.setObjectName("prompt")
         self.prompt.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.prompt.setWordWrap(True)

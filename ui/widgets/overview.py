@@ -22,7 +22,7 @@ class Overview(pg.PlotWidget):
         self.setMouseEnabled(False, False)
         self.setMenuEnabled(False)
         self.hideButtons()
-        self.setMinimumHeight(120)
+        self.setMinimumHeight(64)  # a 480-line panel still shows the meeting room without scrolling
         self.setMaximumHeight(200)
         self._curve = self.plot([], [], pen=pg.mkPen(style.ACCENT, width=1))
         self._cursor = pg.InfiniteLine(pos=0, angle=90, pen=pg.mkPen(style.BAD, width=2))

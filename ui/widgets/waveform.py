@@ -26,7 +26,7 @@ class WaveformView(pg.PlotWidget):
         self.hideButtons()
         self.setYRange(-0.6, 0.6, padding=0)
         self.setXRange(-seconds, 0, padding=0)
-        self.setMinimumHeight(140)
+        self.setMinimumHeight(48)
         self._curve = self.plot(self._x, np.zeros_like(self._x), pen=pg.mkPen(style.ACCENT, width=2))
         self.centre = pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen(style.BORDER, width=1))
         self.addItem(self.centre)
