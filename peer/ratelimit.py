@@ -64,30 +64,38 @@ class SiteTokenBuckets:
     """The per-key limit of a whole site: every node spends from one bucket per key in the shared database.
 
     While the database cannot be reached the node limits on its own (its in-memory buckets, the same
-    rate and burst) and logs it once, rather than refusing every request or letting every one through.
+    rate and burst) and logs it once, rather than refusing every request or letting every one through;
+    it asks the database again at most once every ``retry_s``, so an outage does not slow every request.
     """
 
-    def __init__(self, shared: SharedBuckets, rate: float, burst: int, *, clock: Clock = time.monotonic) -> None:
+    def __init__(self, shared: SharedBuckets, rate: float, burst: int, *, clock: Clock = time.monotonic,
+                 retry_s: float = 1.0) -> None:
         self.rate = float(rate)
         self.burst = float(burst)
+        self.retry_s = retry_s
         self._shared = shared
+        self._clock = clock
         self._local = TokenBuckets(rate, burst, clock=clock)
-        self._degraded = False
+        self._degraded_until: float | None = None  # None: the site's buckets are in use
 
     def take(self, key: str, cost: float = 1.0) -> None:
         """Spend ``cost`` tokens of ``key`` site-wide or raise :class:`RateLimitedError` with the wait needed."""
+        degraded = self._degraded_until
+        if degraded is not None and self._clock() < degraded:
+            self._local.take(key, cost)
+            return
         try:
             wait = self._shared.take(key, cost)
         except Exception as exc:  # noqa: BLE001 - any database failure: limit on this node alone meanwhile
-            if not self._degraded:
+            if degraded is None:
                 log.warning("site rate limits unavailable (%s); limiting on this node alone until they are back",
                             f"{type(exc).__name__}: {exc}".splitlines()[0][:200])
-            self._degraded = True
+            self._degraded_until = self._clock() + self.retry_s
             self._local.take(key, cost)
             return
-        if self._degraded:
+        if degraded is not None:
             log.info("site rate limits back")
-            self._degraded = False
+            self._degraded_until = None
         if wait is not None:
             raise RateLimitedError(f"rate limit of {self.rate:g} requests/s exceeded", retry_after=wait)
 

@@ -28,6 +28,10 @@ _DDL = (
      "at float8 NOT NULL, ok boolean NOT NULL)"),
 )
 _NOW = "extract(epoch from clock_timestamp())"
+IDLE_S = 86_400.0  # a pair with no failure and no lock for this long is forgotten (its back-off with it)
+PRUNE_EVERY = 100  # pair updates between two prunes of idle pairs
+CONNECT_TIMEOUT_S = 2  # the limiter runs on the request's path: never wait long for the database
+STATEMENT_TIMEOUT_MS = 2000
 
 # failures (epoch seconds), strikes, until; None: no row
 PairRow = tuple[tuple[float, ...], int, float]
@@ -41,8 +45,9 @@ class SiteCounters:
 
     def __init__(self, url: str, *, pool_size: int = 4) -> None:
         self.url = url
+        options = f"-c synchronous_commit=off -c statement_timeout={STATEMENT_TIMEOUT_MS}"
         self._engine = create_engine(url, pool_size=pool_size, max_overflow=2 * pool_size,
-                                     connect_args={"options": "-c synchronous_commit=off"})
+                                     connect_args={"options": options, "connect_timeout": CONNECT_TIMEOUT_S})
         if self._engine.dialect.name != "postgresql":
             self._engine.dispose()
             raise ValueError("site-wide limits need the store on PostgreSQL")
@@ -79,6 +84,7 @@ class SiteLockoutPairs:
 
     def __init__(self, counters: SiteCounters) -> None:
         self._db = counters
+        self._updates = 0
 
     def remaining(self, speaker_id: str, client: str) -> float:
         """Seconds the pair stays locked (0 when it may verify): one indexed read."""
@@ -108,7 +114,17 @@ class SiteLockoutPairs:
                          "WHERE speaker_id = :s AND client = :c"),
                     {**key, "f": list(new[0]), "n": new[1], "u": new[2]},
                 )
+        self._updates += 1
+        if self._updates % PRUNE_EVERY == 0:
+            self.prune()
         return new
+
+    def prune(self, idle_s: float = IDLE_S) -> int:
+        """Forget pairs with no lock in force and no failure for ``idle_s``; returns how many."""
+        return int(self._db.once(
+            f"DELETE FROM {LOCKOUT_TABLE} WHERE until < {_NOW} - :idle "
+            f"AND coalesce(failures[array_upper(failures, 1)], 0) < {_NOW} - :idle", {"idle": idle_s},
+            lambda r: r.rowcount))
 
     def forget(self, speaker_id: str, client: str | None = None) -> None:
         """Drop the pair's counts and lock (every client's when ``client`` is None)."""

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from engine.store import KeyFileProvider, VoiceprintStore
@@ -133,3 +134,41 @@ def test_a_key_gets_its_burst_over_both_nodes_then_waits_for_the_rate(limiters: 
     a.take("key-1")
     with pytest.raises(RateLimitedError):
         b.take("key-1")
+
+
+def test_without_the_database_a_node_limits_on_its_own_and_goes_back_to_the_site_buckets(
+    pg_server: PgServer,  # noqa: F811
+) -> None:
+    name = pg_server.create_database()
+    counters = SiteCounters(pg_server.url(name))
+    limiter = SiteTokenBuckets(SiteBuckets(counters, 2.0, 5), 2.0, 5, retry_s=0.3)
+    try:
+        limiter.take("key-1")
+        pg_server.drop_database(name)  # the site's database is gone (its sessions cut)
+        for _ in range(5):
+            limiter.take("key-1")  # this node's own bucket: a full burst, not the site's 4 left
+        with pytest.raises(RateLimitedError):
+            limiter.take("key-1")
+        with psycopg.connect(pg_server.admin_url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        SiteCounters(pg_server.url(name)).close()  # a node starting again makes the tables
+        time.sleep(0.35)
+        limiter.take("key-1")  # the site's bucket again: a fresh one
+        assert SiteBuckets(counters, 2.0, 5).take("key-1", 4) is None
+        assert SiteBuckets(counters, 2.0, 5).take("key-1") is not None
+    finally:
+        counters.close()
+        pg_server.drop_database(name)
+
+
+def test_idle_pairs_are_pruned_and_pairs_in_use_kept(counters: SiteCounters, auditor: VoiceprintStore) -> None:
+    pairs = SiteLockoutPairs(counters)
+    lockout = Lockout(auditor, failures=2, window_s=30.0, lock_s=60.0, pairs=pairs)
+    lockout.record("alice", False, client="k1")
+    lockout.record("bob", False, client="k1")
+    lockout.record("bob", False, client="k1")  # bob is locked for a minute
+    time.sleep(0.3)
+    assert pairs.prune(idle_s=0.2) == 1  # alice's one old failure goes; bob's lock stays
+    assert lockout.remaining("bob", "k1") > 0
+    assert lockout.record("alice", False, client="k1") == 0.0  # alice starts from nothing again
+    assert pairs.prune(idle_s=0.2) == 0
