@@ -108,3 +108,18 @@ def test_record_the_room_from_the_file_source_and_label_it(qtbot, service, share
     assert widget.timeline.lane_count == 2
     widget.shutdown()
     workers.shutdown()
+
+
+def test_a_rename_changes_the_caption_of_the_selected_segment(qtbot, screen, shared_data) -> None:
+    with qtbot.waitSignal(screen.labelled, timeout=WAIT_MS) as done:
+        screen.open_file(shared_data / "diarization" / "dev00.wav")
+    segments = done.args[0].segments
+    screen.timeline.selected = 0  # as a click on the first segment does
+    screen._select(0)
+    screen.player.stop()
+    assert screen.selection.text().startswith("Speaker ")
+    screen.rename(segments[0].label, "Chair")
+    assert screen.selection.text() == f"Chair, {segments[0].start:.1f}–{segments[0].end:.1f} s"
+    with qtbot.waitSignal(screen.labelled, timeout=WAIT_MS):
+        screen.open_file(shared_data / "diarization" / "dev01.wav")
+    assert screen.selection.text() == "Click a segment to play it."  # nothing of the last meeting's selection
