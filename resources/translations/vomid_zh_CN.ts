@@ -450,132 +450,132 @@
         <translation>您的声纹（根据您的声音计算出的一组数字，而不是录音本身）将被加密保存，用于在本场所的自助终端和会议室识别您。录音不会被保留。您可以随时请管理员删除您的声纹。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="56" />
+        <location filename="../../ui/screens/enrol.py" line="58" />
         <source>Enrol a new person</source>
         <translation>注册新人员</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="71" />
+        <location filename="../../ui/screens/enrol.py" line="73" />
         <source>Badge number or login (scan or type)</source>
         <translation>工号或登录名（扫描或输入）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="73" />
+        <location filename="../../ui/screens/enrol.py" line="75" />
         <source>Full name</source>
         <translation>姓名</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="78" />
+        <location filename="../../ui/screens/enrol.py" line="80" />
         <source>Id</source>
         <translation>编号</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="81" />
+        <location filename="../../ui/screens/enrol.py" line="83" />
         <source>Name</source>
         <translation>姓名</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="89" />
+        <location filename="../../ui/screens/enrol.py" line="91" />
         <source>Start recording</source>
         <translation>开始录音</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="112" />
+        <location filename="../../ui/screens/enrol.py" line="114" />
         <source>Takes</source>
         <translation>录音</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="117" />
+        <location filename="../../ui/screens/enrol.py" line="119" />
         <source>%v of %m good takes</source>
         <translation>合格录音 %v / %m</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="119" />
+        <location filename="../../ui/screens/enrol.py" line="121" />
         <source>Finish enrolment</source>
         <translation>完成注册</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="134" />
+        <location filename="../../ui/screens/enrol.py" line="136" />
         <source>Enrol someone else</source>
         <translation>注册其他人</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="170" />
+        <location filename="../../ui/screens/enrol.py" line="177" />
         <source>Please enter the person's id.</source>
         <translation>请输入此人的编号。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="190" />
+        <location filename="../../ui/screens/enrol.py" line="197" />
         <source>Recording take %1…</source>
         <translation>正在录制第 %1 次…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="195" />
+        <location filename="../../ui/screens/enrol.py" line="202" />
         <source>Checking take %1…</source>
         <translation>正在检查第 %1 次录音…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="203" />
+        <location filename="../../ui/screens/enrol.py" line="210" />
         <source>Take %1 is good (%2 s of speech).</source>
         <translation>第 %1 次录音合格（语音 %2 秒）。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="208" />
+        <location filename="../../ui/screens/enrol.py" line="215" />
         <source>All takes are good: press Finish enrolment.</source>
         <translation>所有录音均合格：请按“完成注册”。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="212" />
+        <location filename="../../ui/screens/enrol.py" line="219" />
         <source>Take %1: %2</source>
         <translation>第 %1 次录音：%2</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="229" />
+        <location filename="../../ui/screens/enrol.py" line="236" />
         <source>Take %1: to do</source>
         <translation>第 %1 次：待录</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="232" />
+        <location filename="../../ui/screens/enrol.py" line="239" />
         <source>Take %1: good, %2 s</source>
         <translation>第 %1 次：合格，%2 秒</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="234" />
+        <location filename="../../ui/screens/enrol.py" line="241" />
         <source>Take %1: retry needed</source>
         <translation>第 %1 次：需要重录</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="238" />
+        <location filename="../../ui/screens/enrol.py" line="245" />
         <source>Retry</source>
         <translation>重录</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="247" />
+        <location filename="../../ui/screens/enrol.py" line="254" />
         <source>All takes recorded</source>
         <translation>全部录音已完成</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="248" />
+        <location filename="../../ui/screens/enrol.py" line="255" />
         <source>Take %1 of %2</source>
         <translation>第 %1 次录音，共 %2 次</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="257" />
+        <location filename="../../ui/screens/enrol.py" line="264" />
         <source>Saving the voiceprint…</source>
         <translation>正在保存声纹…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="265" />
+        <location filename="../../ui/screens/enrol.py" line="272" />
         <source>%1 is enrolled</source>
         <translation>%1 已注册</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="267" />
+        <location filename="../../ui/screens/enrol.py" line="274" />
         <source>%1 is enrolled, but the check is weak</source>
         <translation>%1 已注册，但校验得分偏低</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/enrol.py" line="269" />
+        <location filename="../../ui/screens/enrol.py" line="276" />
         <source>Verification against the new voiceprint: score %1, threshold %2 (%3 takes, %4 s of speech).</source>
         <translation>与新声纹的核验：得分 %1，阈值 %2（%3 次录音，语音 %4 秒）。</translation>
     </message>
@@ -583,154 +583,154 @@
 <context>
     <name>LabelingScreen</name>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="78" />
+        <location filename="../../ui/screens/labeling.py" line="80" />
         <source>Meeting room: who spoke when</source>
         <translation>会议室：谁在何时发言</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="82" />
+        <location filename="../../ui/screens/labeling.py" line="85" />
         <source>Open audio file…</source>
         <translation>打开音频文件…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="83" />
-        <location filename="../../ui/screens/labeling.py" line="148" />
+        <location filename="../../ui/screens/labeling.py" line="86" />
+        <location filename="../../ui/screens/labeling.py" line="159" />
         <source>Record the room</source>
         <translation>录制会议室</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="84" />
+        <location filename="../../ui/screens/labeling.py" line="87" />
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="88" />
+        <location filename="../../ui/screens/labeling.py" line="93" />
         <source>Export %1</source>
         <translation>导出 %1</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="94" />
+        <location filename="../../ui/screens/labeling.py" line="100" />
         <source>Open a recording or record the room to see who spoke when.</source>
         <translation>打开录音或录制会议室，查看谁在何时发言。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="105" />
-        <location filename="../../ui/screens/labeling.py" line="167" />
+        <location filename="../../ui/screens/labeling.py" line="111" />
+        <location filename="../../ui/screens/labeling.py" line="178" />
         <source>Click a segment to play it.</source>
         <translation>点击片段即可播放。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="107" />
+        <location filename="../../ui/screens/labeling.py" line="113" />
         <source>Play</source>
         <translation>播放</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="108" />
+        <location filename="../../ui/screens/labeling.py" line="114" />
         <source>Rename speaker…</source>
         <translation>重命名说话人…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="109" />
+        <location filename="../../ui/screens/labeling.py" line="115" />
         <source>Enrol this speaker…</source>
         <translation>注册此说话人…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="127" />
+        <location filename="../../ui/screens/labeling.py" line="138" />
         <source>Open a meeting recording</source>
         <translation>打开会议录音</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="128" />
+        <location filename="../../ui/screens/labeling.py" line="139" />
         <source>Audio (*.wav *.flac *.mp3 *.m4a *.ogg)</source>
         <translation>音频 (*.wav *.flac *.mp3 *.m4a *.ogg)</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="134" />
+        <location filename="../../ui/screens/labeling.py" line="145" />
         <source>Labelling %1…</source>
         <translation>正在标注 %1…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="144" />
+        <location filename="../../ui/screens/labeling.py" line="155" />
         <source>Stop and label</source>
         <translation>停止并标注</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="145" />
+        <location filename="../../ui/screens/labeling.py" line="156" />
         <source>Recording the room…</source>
         <translation>正在录制会议室…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="149" />
+        <location filename="../../ui/screens/labeling.py" line="160" />
         <source>Labelling the recording…</source>
         <translation>正在标注录音…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="157" />
+        <location filename="../../ui/screens/labeling.py" line="168" />
         <source>Cancelling…</source>
         <translation>正在取消…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="172" />
+        <location filename="../../ui/screens/labeling.py" line="183" />
         <source>%1: %2 speakers, %3 segments, %4 s.</source>
         <translation>%1：%2 位说话人，%3 个片段，%4 秒。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="180" />
+        <location filename="../../ui/screens/labeling.py" line="191" />
         <source>Cancelled.</source>
         <translation>已取消。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="182" />
+        <location filename="../../ui/screens/labeling.py" line="193" />
         <source>Cannot open this file: %1</source>
         <translation>无法打开此文件：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="247" />
+        <location filename="../../ui/screens/labeling.py" line="258" />
         <source>%1, %2–%3 s</source>
         <translation>%1，%2–%3 秒</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="262" />
+        <location filename="../../ui/screens/labeling.py" line="273" />
         <source>Enrolling needs the admin PIN.</source>
         <translation>注册需要管理员 PIN。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="294" />
+        <location filename="../../ui/screens/labeling.py" line="305" />
         <source>Could not enrol from this recording: %1</source>
         <translation>无法从此录音注册：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="225" />
+        <location filename="../../ui/screens/labeling.py" line="236" />
         <source>No audio output here: showing the position only.</source>
         <translation>此处没有音频输出：仅显示播放位置。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="232" />
+        <location filename="../../ui/screens/labeling.py" line="243" />
         <source>Rename speaker</source>
         <translation>重命名说话人</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="232" />
+        <location filename="../../ui/screens/labeling.py" line="243" />
         <source>Name:</source>
         <translation>姓名：</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="280" />
+        <location filename="../../ui/screens/labeling.py" line="291" />
         <source>Enrolling %1…</source>
         <translation>正在注册 %1…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="286" />
+        <location filename="../../ui/screens/labeling.py" line="297" />
         <source>%1 is enrolled.</source>
         <translation>%1 已注册。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="302" />
+        <location filename="../../ui/screens/labeling.py" line="313" />
         <source>Export</source>
         <translation>导出</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="309" />
+        <location filename="../../ui/screens/labeling.py" line="320" />
         <source>Saved %1</source>
         <translation>已保存 %1</translation>
     </message>
@@ -763,13 +763,13 @@
         <translation>直接开口说话即可：朗读上面的句子或说任何话。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="177" />
+        <location filename="../../ui/screens/login.py" line="179" />
         <source>Listening…</source>
         <translation>正在聆听…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="168" />
-        <location filename="../../ui/screens/login.py" line="187" />
+        <location filename="../../ui/screens/login.py" line="170" />
+        <location filename="../../ui/screens/login.py" line="189" />
         <source>Please enter your id first.</source>
         <translation>请先输入您的编号。</translation>
     </message>
@@ -779,52 +779,52 @@
         <translation>尚无人注册：管理员可在“注册”页面为人员注册。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="169" />
+        <location filename="../../ui/screens/login.py" line="171" />
         <source>Type or scan your id in the box above, then press Speak.</source>
         <translation>请在上方输入或扫描您的编号，然后按“说话”。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="191" />
+        <location filename="../../ui/screens/login.py" line="193" />
         <source>Checking your voice…</source>
         <translation>正在核验您的声音…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="192" />
+        <location filename="../../ui/screens/login.py" line="194" />
         <source>Checking your voice (the voice model is still loading)…</source>
         <translation>正在核验您的声音（声纹模型仍在加载）…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="208" />
+        <location filename="../../ui/screens/login.py" line="210" />
         <source>Welcome, %1</source>
         <translation>欢迎，%1</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="209" />
+        <location filename="../../ui/screens/login.py" line="211" />
         <source>Recognised as %1 (score %2)</source>
         <translation>识别为 %1（得分 %2）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="212" />
+        <location filename="../../ui/screens/login.py" line="214" />
         <source>Try again</source>
         <translation>请再试一次</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="218" />
+        <location filename="../../ui/screens/login.py" line="220" />
         <source>Not recognised</source>
         <translation>未能识别</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="221" />
+        <location filename="../../ui/screens/login.py" line="223" />
         <source>Try again in %1 s.</source>
         <translation>请在 %1 秒后再试。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="230" />
+        <location filename="../../ui/screens/login.py" line="232" />
         <source>Microphone problem</source>
         <translation>麦克风问题</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/login.py" line="231" />
+        <location filename="../../ui/screens/login.py" line="233" />
         <source>Press Speak to retry.</source>
         <translation>按“说话”重试。</translation>
     </message>
@@ -832,42 +832,42 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../ui/app.py" line="56" />
+        <location filename="../../ui/app.py" line="60" />
         <source>Edge-VoMID</source>
         <translation>Edge-VoMID 声纹识别</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="63" />
+        <location filename="../../ui/app.py" line="67" />
         <source>Sign in</source>
         <translation>登录</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="64" />
+        <location filename="../../ui/app.py" line="68" />
         <source>Enrol</source>
         <translation>注册</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="65" />
+        <location filename="../../ui/app.py" line="69" />
         <source>Meeting room</source>
         <translation>会议室</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="66" />
+        <location filename="../../ui/app.py" line="70" />
         <source>Admin</source>
         <translation>管理</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="216" />
+        <location filename="../../ui/app.py" line="244" />
         <source>The voice model could not load: %1</source>
         <translation>声纹模型无法加载：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="224" />
+        <location filename="../../ui/app.py" line="252" />
         <source>Voice model unavailable</source>
         <translation>语音模型不可用</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="225" />
+        <location filename="../../ui/app.py" line="253" />
         <source>The configured voice model could not load:
 
 %1
@@ -880,47 +880,47 @@ Use the offline model (GE2E, English-trained) for this session?</source>
 本次会话改用离线模型（GE2E，英文训练）吗？</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="228" />
+        <location filename="../../ui/app.py" line="256" />
         <source>Use the offline model</source>
         <translation>使用离线模型</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="229" />
+        <location filename="../../ui/app.py" line="257" />
         <source>Not now</source>
         <translation>暂不</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="249" />
+        <location filename="../../ui/app.py" line="277" />
         <source>Node: %1</source>
         <translation>节点：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="250" />
+        <location filename="../../ui/app.py" line="278" />
         <source>Peers: %1</source>
         <translation>对等节点：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="251" />
+        <location filename="../../ui/app.py" line="279" />
         <source>Model: %1</source>
         <translation>模型：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="251" />
+        <location filename="../../ui/app.py" line="279" />
         <source>loading…</source>
         <translation>加载中…</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="253" />
+        <location filename="../../ui/app.py" line="281" />
         <source>Fault: %1</source>
         <translation>故障：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="255" />
+        <location filename="../../ui/app.py" line="283" />
         <source>No admin PIN set yet: enrolment and Admin ask for one</source>
         <translation>尚未设置管理员 PIN：注册和管理页面会要求设置</translation>
     </message>
     <message>
-        <location filename="../../ui/app.py" line="257" />
+        <location filename="../../ui/app.py" line="285" />
         <source>No faults</source>
         <translation>运行正常</translation>
     </message>
@@ -1195,35 +1195,35 @@ Use the offline model (GE2E, English-trained) for this session?</source>
 <context>
     <name>RecorderPanel</name>
     <message>
-        <location filename="../../ui/screens/recorder_panel.py" line="34" />
+        <location filename="../../ui/screens/recorder_panel.py" line="53" />
         <source>Please read aloud:</source>
         <translation>请朗读：</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/recorder_panel.py" line="40" />
-        <location filename="../../ui/screens/recorder_panel.py" line="118" />
-        <location filename="../../ui/screens/recorder_panel.py" line="124" />
+        <location filename="../../ui/screens/recorder_panel.py" line="59" />
+        <location filename="../../ui/screens/recorder_panel.py" line="137" />
+        <location filename="../../ui/screens/recorder_panel.py" line="143" />
         <source>Speak</source>
         <translation>说话</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/recorder_panel.py" line="48" />
+        <location filename="../../ui/screens/recorder_panel.py" line="67" />
         <source>speech %p%</source>
         <translation>语音 %p%</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/recorder_panel.py" line="68" />
+        <location filename="../../ui/screens/recorder_panel.py" line="87" />
         <source>Level</source>
         <translation>音量</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/recorder_panel.py" line="71" />
+        <location filename="../../ui/screens/recorder_panel.py" line="90" />
         <source>Speech</source>
         <translation>语音</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/recorder_panel.py" line="100" />
-        <location filename="../../ui/screens/recorder_panel.py" line="110" />
+        <location filename="../../ui/screens/recorder_panel.py" line="119" />
+        <location filename="../../ui/screens/recorder_panel.py" line="129" />
         <source>Listening… tap to stop</source>
         <translation>正在聆听… 点击停止</translation>
     </message>
@@ -1420,7 +1420,7 @@ Use the offline model (GE2E, English-trained) for this session?</source>
 <context>
     <name>screen</name>
     <message>
-        <location filename="../../ui/screenshots.py" line="49" />
+        <location filename="../../ui/screenshots.py" line="51" />
         <source>Listening…</source>
         <translation>正在聆听…</translation>
     </message>
@@ -1428,7 +1428,7 @@ Use the offline model (GE2E, English-trained) for this session?</source>
 <context>
     <name>screen.panel</name>
     <message>
-        <location filename="../../ui/screenshots.py" line="48" />
+        <location filename="../../ui/screenshots.py" line="50" />
         <source>Listening… tap to stop</source>
         <translation>正在聆听… 点击停止</translation>
     </message>
