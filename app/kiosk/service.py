@@ -49,6 +49,7 @@ OPTION_FIELDS: Mapping[str, str] = {
     "lock_failures": "verify_lockout_failures",
     "lock_s": "verify_lockout_s",
     "idle_reset_s": "kiosk_idle_s",
+    "result_clear_s": "kiosk_result_clear_s",
     "kiosk_mode": "kiosk_mode",
     "language": "language",
     "auto_listen": "auto_listen",

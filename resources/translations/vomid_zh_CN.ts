@@ -220,72 +220,72 @@
 <context>
     <name>CalibrationTab</name>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="171" />
+        <location filename="../../ui/screens/admin_settings.py" line="175" />
         <source>Choose a trial list (lines: label enrol test) recorded at this site and the false-accept rate you can accept. The threshold that gives it is computed here.</source>
         <translation>请选择在本场所录制的试验列表（每行：标签 注册 测试）以及可接受的误接受率，系统将计算对应的阈值。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="177" />
+        <location filename="../../ui/screens/admin_settings.py" line="181" />
         <source>Trial list file</source>
         <translation>试验列表文件</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="178" />
+        <location filename="../../ui/screens/admin_settings.py" line="182" />
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="188" />
+        <location filename="../../ui/screens/admin_settings.py" line="192" />
         <source>Target false-accept rate</source>
         <translation>目标误接受率</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="191" />
+        <location filename="../../ui/screens/admin_settings.py" line="195" />
         <source>Calibrate</source>
         <translation>校准</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="193" />
+        <location filename="../../ui/screens/admin_settings.py" line="197" />
         <source>Use this threshold</source>
         <translation>使用此阈值</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="209" />
+        <location filename="../../ui/screens/admin_settings.py" line="213" />
         <source>Trial list</source>
         <translation>试验列表</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="209" />
+        <location filename="../../ui/screens/admin_settings.py" line="213" />
         <source>Trial lists (*.txt)</source>
         <translation>试验列表 (*.txt)</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="217" />
+        <location filename="../../ui/screens/admin_settings.py" line="221" />
         <source>Choose a trial list file first (Browse…).</source>
         <translation>请先选择试验列表文件（浏览…）。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="221" />
+        <location filename="../../ui/screens/admin_settings.py" line="225" />
         <source>The voice model is still loading: try again in a moment.</source>
         <translation>语音模型仍在加载：请稍后再试。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="225" />
+        <location filename="../../ui/screens/admin_settings.py" line="229" />
         <source>Scoring the trials…</source>
         <translation>正在计算试验得分…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="238" />
+        <location filename="../../ui/screens/admin_settings.py" line="242" />
         <source>Threshold %1: false accepts %2 %, false rejects %3 % on %4 trials.</source>
         <translation>阈值 %1：在 %4 次试验中误接受 %2 %，误拒绝 %3 %。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="246" />
+        <location filename="../../ui/screens/admin_settings.py" line="250" />
         <source>Calibration failed: %1</source>
         <translation>校准失败：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="252" />
+        <location filename="../../ui/screens/admin_settings.py" line="256" />
         <source>In use.</source>
         <translation>已启用。</translation>
     </message>
@@ -1284,127 +1284,132 @@ Use the offline model (GE2E, English-trained) for this session?</source>
         <translation>验证：先输入编号，再说话（1:1）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="54" />
+        <location filename="../../ui/screens/admin_settings.py" line="55" />
         <source>Full screen, closing needs the admin PIN</source>
         <translation>全屏显示，关闭需要管理员 PIN</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="55" />
+        <location filename="../../ui/screens/admin_settings.py" line="56" />
         <source>Start a login when someone speaks (identify mode)</source>
         <translation>有人说话时自动开始登录（辨认模式）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="59" />
+        <location filename="../../ui/screens/admin_settings.py" line="60" />
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="60" />
+        <location filename="../../ui/screens/admin_settings.py" line="61" />
         <source>Login mode</source>
         <translation>登录方式</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="61" />
+        <location filename="../../ui/screens/admin_settings.py" line="62" />
         <source>Accept threshold (cosine)</source>
         <translation>通过阈值（余弦）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="62" />
+        <location filename="../../ui/screens/admin_settings.py" line="63" />
         <source>Lock an id after failures</source>
         <translation>失败多少次后锁定编号</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="63" />
+        <location filename="../../ui/screens/admin_settings.py" line="64" />
         <source>Lock for</source>
         <translation>锁定时长</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="64" />
+        <location filename="../../ui/screens/admin_settings.py" line="65" />
         <source>Back to login after inactivity</source>
         <translation>无操作后返回登录</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="65" />
+        <location filename="../../ui/screens/admin_settings.py" line="66" />
+        <source>Clear a sign-in result after</source>
+        <translation>登录结果保留时长</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_settings.py" line="67" />
         <source>Kiosk mode</source>
         <translation>自助终端模式</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="66" />
+        <location filename="../../ui/screens/admin_settings.py" line="68" />
         <source>Hands-free</source>
         <translation>免按键</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="67" />
+        <location filename="../../ui/screens/admin_settings.py" line="69" />
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="68" />
+        <location filename="../../ui/screens/admin_settings.py" line="70" />
         <source>Change PIN…</source>
         <translation>更改 PIN…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="71" />
+        <location filename="../../ui/screens/admin_settings.py" line="73" />
         <source>Admin PIN</source>
         <translation>管理员 PIN</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="72" />
+        <location filename="../../ui/screens/admin_settings.py" line="74" />
         <source>Apply</source>
         <translation>应用</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="83" />
+        <location filename="../../ui/screens/admin_settings.py" line="85" />
         <source>(change with --model and restart)</source>
         <translation>（用 --model 更改并重启）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="126" />
+        <location filename="../../ui/screens/admin_settings.py" line="130" />
         <source>The new language shows after the app is restarted.</source>
         <translation>新语言将在重启应用后生效。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="127" />
+        <location filename="../../ui/screens/admin_settings.py" line="131" />
         <source>Applied.</source>
         <translation>已应用。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="129" />
+        <location filename="../../ui/screens/admin_settings.py" line="133" />
         <source>Applied; saving for the next start…</source>
         <translation>已应用；正在保存，下次启动时生效…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="139" />
+        <location filename="../../ui/screens/admin_settings.py" line="143" />
         <source>Applied for this session only: could not save to %1 (%2).</source>
         <translation>仅本次会话生效：无法保存到 %1（%2）。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="142" />
+        <location filename="../../ui/screens/admin_settings.py" line="146" />
         <source>Applied and saved to %1.</source>
         <translation>已应用并保存到 %1。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="148" />
+        <location filename="../../ui/screens/admin_settings.py" line="152" />
         <source>the environment variable %1</source>
         <translation>环境变量 %1</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="148" />
+        <location filename="../../ui/screens/admin_settings.py" line="152" />
         <source>a command-line flag</source>
         <translation>命令行参数</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="149" />
+        <location filename="../../ui/screens/admin_settings.py" line="153" />
         <source>the %1 profile</source>
         <translation>%1 配置档</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="150" />
+        <location filename="../../ui/screens/admin_settings.py" line="154" />
         <source>Note: %1 is also set by %2, which overrides the saved value on the next start.</source>
         <translation>注意：%1 也由%2设置，下次启动时会覆盖已保存的值。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_settings.py" line="154" />
+        <location filename="../../ui/screens/admin_settings.py" line="158" />
         <source>Applied for this session only: could not save (%1).</source>
         <translation>仅本次会话生效：无法保存（%1）。</translation>
     </message>

@@ -39,6 +39,7 @@ def edit_and_apply(qtbot, tab: SettingsTab) -> object:
     tab.failures.setValue(7)
     tab.lock_s.setValue(120)
     tab.idle_s.setValue(300)
+    tab.clear_s.setValue(5)
     tab.kiosk.setChecked(True)
     tab.auto_listen.setChecked(True)
     tab.language.setCurrentIndex(tab.language.findData("zh_CN"))
@@ -56,7 +57,7 @@ def test_applied_settings_are_used_by_the_next_start(qtbot, settings_env: pytest
     fresh = load_settings(data_dir=tmp_path)
     assert KioskOptions.from_settings(fresh) == KioskOptions(
         mode="verify", lock_failures=7, lock_s=120.0, idle_reset_s=300.0, kiosk_mode=True,
-        auto_listen=True, language="zh_CN")
+        auto_listen=True, language="zh_CN", result_clear_s=5.0)
     assert (fresh.threads, fresh.node_port) == (3, 9443)
     assert (tmp_path / "config.yaml").read_text().startswith("# kept\nthreads: 3\nnode_port: 9443\n")
 

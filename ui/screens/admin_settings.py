@@ -51,6 +51,7 @@ class SettingsTab(QWidget):
         self.failures = QSpinBox(minimum=1, maximum=20)
         self.lock_s = QSpinBox(minimum=5, maximum=3600, suffix=" s")
         self.idle_s = QSpinBox(minimum=10, maximum=3600, suffix=" s")
+        self.clear_s = QSpinBox(minimum=2, maximum=120, suffix=" s")
         self.kiosk = QCheckBox(self.tr("Full screen, closing needs the admin PIN"))
         self.auto_listen = QCheckBox(self.tr("Start a login when someone speaks (identify mode)"))
         self.language = QComboBox()
@@ -62,6 +63,7 @@ class SettingsTab(QWidget):
         form.addRow(self.tr("Lock an id after failures"), self.failures)
         form.addRow(self.tr("Lock for"), self.lock_s)
         form.addRow(self.tr("Back to login after inactivity"), self.idle_s)
+        form.addRow(self.tr("Clear a sign-in result after"), self.clear_s)
         form.addRow(self.tr("Kiosk mode"), self.kiosk)
         form.addRow(self.tr("Hands-free"), self.auto_listen)
         form.addRow(self.tr("Language"), self.language)
@@ -87,6 +89,7 @@ class SettingsTab(QWidget):
         self.failures.setValue(o.lock_failures)
         self.lock_s.setValue(int(o.lock_s))
         self.idle_s.setValue(int(o.idle_reset_s))
+        self.clear_s.setValue(int(o.result_clear_s))
         self.kiosk.setChecked(o.kiosk_mode)
         self.auto_listen.setChecked(o.auto_listen)
         self.language.setCurrentIndex(max(0, self.language.findData(o.language or "en")))
@@ -108,6 +111,7 @@ class SettingsTab(QWidget):
         language = self.language.currentData()
         return {"mode": self.mode.currentData(), "lock_failures": self.failures.value(),
                 "lock_s": float(self.lock_s.value()), "idle_reset_s": float(self.idle_s.value()),
+                "result_clear_s": float(self.clear_s.value()),
                 "kiosk_mode": self.kiosk.isChecked(), "auto_listen": self.auto_listen.isChecked(),
                 # the system language shows as English: keep it unset unless another one was picked
                 "language": old.language if (old.language or "en") == language else language}
