@@ -283,12 +283,15 @@ class _Site:
         self.model_id = str(self.direct[0].ready().model_id)
         self.enrolled = speakers[0].sid
         result: dict[str, Any] = {"nodes": self.args.nodes, "model": self.model_id,
+                                  "attempt_s_mean": round(sum(s.attempt_s for s in speakers[:-1]) / (len(speakers) - 1), 2),
                                   "balancer": "haproxy " + _haproxy_version(self.haproxy)}
         result.update(self.through_balancer(speakers))
         result.update(self.identify_cross_node(speakers[-1]))
         result.update(self.enrol_to_verify(speakers))
         result.update(self.postgres_load(speakers))
         result["lockout_sitewide"] = self.lockout_sitewide(speakers)
+        result["pg_connections"] = self._sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                             "AND pid <> pg_backend_pid()")[0][0]  # the nodes' pools and feeds
         result.update(self.load_with_kill(speakers))
         if self.args.synthetic_speakers:
             result.update(self.database_size())
@@ -355,16 +358,19 @@ class _Site:
         import psycopg
 
         with psycopg.connect(self.pg.libpq_url(self.database), autocommit=True) as conn:
-            return [tuple(row) for row in conn.execute(query).fetchall()]
+            cursor = conn.execute(query)
+            return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
 
     def _measure(self, work: Callable[[], Any]) -> dict[str, Any]:
         """pg_stat_statements of this database around ``work`` (reset first): sums, and the statements by calls."""
         where = "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
         size = "SELECT pg_database_size(current_database())"
         self._sql("SELECT pg_stat_statements_reset()")
+        cpu_before = self._cpu()
         before, start = self._sql(size)[0][0], time.perf_counter()
         work()
         seconds = time.perf_counter() - start
+        cpu = {k: v - cpu_before[k] for k, v in self._cpu().items()}
         sums = self._sql("SELECT coalesce(sum(calls),0), coalesce(sum(rows),0), coalesce(sum(wal_bytes),0), "
                          f"coalesce(sum(shared_blks_hit + shared_blks_read),0) FROM pg_stat_statements {where} "
                          "AND query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%pg_database_size%'")[0]
@@ -373,7 +379,16 @@ class _Site:
                         "ORDER BY calls DESC, query LIMIT 12")
         out: dict[str, Any] = {k: float(v) for k, v in zip(_SUMS[:4], sums, strict=True)}
         out["database_bytes"] = float(self._sql(size)[0][0] - before)
+        out.update({f"cpu_ms_{k}": v * 1000 for k, v in cpu.items()})
         return {**out, "seconds": seconds, "top": [{"calls": int(c), "rows": int(r), "query": q} for c, r, q in top]}
+
+    def _cpu(self) -> dict[str, float]:
+        """CPU seconds so far of the node processes, HAProxy and the PostgreSQL server (all its processes)."""
+        postmaster = int((self.pg.data_dir / "postmaster.pid").read_text().split()[0])
+        pg = [postmaster, *_children(postmaster)]
+        nodes = [n.proc.pid for n in self.nodes if n.proc is not None and n.proc.poll() is None]
+        return {"nodes": _cpu_seconds(nodes), "haproxy": _cpu_seconds([self.balancer.pid] if self.balancer else []),
+                "postgres": _cpu_seconds(pg)}
 
     def database_size(self) -> dict[str, Any]:
         """Bytes per enrolled speaker: --synthetic-speakers voiceprints of the model's dimension written as a node
@@ -485,6 +500,13 @@ class _Speaker:
         self.sid = f"spk-{folder.name}"  # takes and attempt: long utterances, but not the longest (seconds of CPU)
         self.takes = [f.read_bytes() for f in files[2:5]]
         self.attempt = files[5].read_bytes()
+        self.attempt_s = float(_duration(files[5]))
+
+
+def _duration(path: Path) -> float:
+    import soundfile
+
+    return float(soundfile.info(str(path)).duration)
 
 
 def _speakers(audio: Path) -> list[_Speaker]:
@@ -501,12 +523,36 @@ def _percentiles(values: list[float]) -> tuple[float | None, float | None]:
     return round(v[len(v) // 2], 1), round(v[min(len(v) - 1, int(len(v) * 0.99))], 1)
 
 
-_SUMS = ("statements", "rows", "wal_bytes", "buffers", "database_bytes")
+_SUMS = ("statements", "rows", "wal_bytes", "buffers", "database_bytes", "cpu_ms_nodes", "cpu_ms_haproxy",
+         "cpu_ms_postgres")
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU seconds of these processes (Linux /proc; a process gone since counts 0)."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+def _children(parent: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
 
 
 def _per_op(measured: dict[str, Any], idle: dict[str, Any], n: int) -> dict[str, float]:
     scale = measured["seconds"] / idle["seconds"]
-    return {k: round((measured[k] - idle[k] * scale) / n, 1) for k in _SUMS}
+    return {k: round(max(0.0, measured[k] - idle[k] * scale) / n, 1) for k in _SUMS}  # noise can go below the idle
 
 
 def _haproxy_version(binary: str) -> str:
@@ -527,8 +573,13 @@ def format_report(r: dict[str, Any]) -> str:
         f"after {r['identify_cross_node_ms']} ms"),
         (f"PostgreSQL per verify: {v['statements']} statements, {v['rows']} rows, {v['wal_bytes']} WAL bytes, "
         f"{v['buffers']} buffers"),
+        (f"CPU per verify ({r['attempt_s_mean']} s attempts, one at a time through the balancer): nodes "
+         f"{v['cpu_ms_nodes']} ms, HAProxy {v['cpu_ms_haproxy']} ms, PostgreSQL {v['cpu_ms_postgres']} ms"),
         (f"PostgreSQL per enrolment: {e['statements']} statements, {e['rows']} rows, {e['wal_bytes']} WAL bytes, "
-        f"{e['buffers']} buffers, {e['database_bytes']} database bytes"),
+        f"{e['buffers']} buffers, {e['database_bytes']} database bytes; {r['pg_connections']} connections open "
+        f"from {r['nodes']} nodes"),
+        (f"CPU per enrolment (3 takes): nodes {e['cpu_ms_nodes']} ms, HAProxy {e['cpu_ms_haproxy']} ms, "
+         f"PostgreSQL {e['cpu_ms_postgres']} ms"),
         (f"load: {r['requests']} verifies from {r['concurrency']} clients: {r['verify_rps']} req/s, "
         f"p50 {r['verify_ms_p50']} ms, p99 {r['verify_ms_p99']} ms; {r['killed_node']} SIGKILLed half way: "
         f"{r['errors_during_kill']} errors after the client's retries ({r['servers_up_after_kill']} servers up after)"),
