@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from app.commands.common import add_json_option, emit
+from app.commands.haproxy import haproxy_binary, haproxy_config, haproxy_stats
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_AUDIO = REPO.parent / "shared" / "data" / "verification" / "en"
-HAPROXY_HINT = ("bench site: haproxy not found; install it with `bash scripts/install-test-tools.sh` "
-                "(Debian/Ubuntu: apt-get install haproxy)")
 LAUNCH = "import sys\nfrom app import cli\nsys.exit(cli.main(sys.argv[1:]))\n"
 FRESH_S = 1.0  # the issue's freshness target: another node knows an enrolment within a second
 
@@ -52,62 +51,6 @@ def add_bench_site(bench_sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-seconds", type=float, default=300.0, help="give up waiting after this long (default 300)")
     add_json_option(p)
     p.set_defaults(func=run)
-
-
-def haproxy_binary() -> str:
-    """Path of haproxy (PATH or /usr/sbin), or exit saying how to install it."""
-    found = shutil.which("haproxy") or next((p for p in ("/usr/sbin/haproxy",) if os.access(p, os.X_OK)), None)
-    if found is None:
-        raise SystemExit(HAPROXY_HINT)
-    return found
-
-
-def haproxy_config(*, bind: str, site_pem: Path, servers: list[tuple[str, str, Path]], stats_socket: Path,
-                   metrics_bind: str | None = None) -> str:
-    """The balancer's configuration: TLS termination, health checks on /ready, re-encryption to the nodes.
-
-    packaging/site/haproxy.cfg is the same configuration for an operator. ``servers``: (name, host:port, the node's
-    own certificate). Each node's self-signed certificate is its server's only trust anchor: the nodes' certificates
-    share one subject name, so a single CA file of all of them would make OpenSSL try the wrong one.
-    """
-    lines = [
-        "global",
-        f"    stats socket {stats_socket} mode 600 level admin",
-        "    maxconn 1024",
-        "    # a verify carries seconds of audio: the whole request must fit in one buffer to be retried elsewhere",
-        "    tune.bufsize 524288",
-        "    ssl-default-bind-options ssl-min-ver TLSv1.2",
-        "",
-        "defaults",
-        "    mode http",
-        "    timeout connect 2s",
-        "    timeout client 60s",
-        "    timeout server 60s",
-        "    timeout http-request 30s",
-        "    option http-buffer-request",
-        "    retries 3",
-        "    option redispatch 1",
-        "    retry-on conn-failure empty-response junk-response response-timeout",
-        "",
-        "frontend site",
-        f"    bind {bind} ssl crt {site_pem} alpn http/1.1",
-        "    http-request del-header X-Forwarded-For",
-        "    option forwardfor",
-        "    http-request set-header X-Forwarded-Proto https",
-        "    default_backend nodes",
-        "",
-        "backend nodes",
-        "    balance leastconn",
-        "    option httpchk GET /ready",
-        "    http-check expect status 200",
-        ("    default-server check inter 500ms fall 2 rise 2 ssl verify required observe layer4 error-limit 1 "
-        "on-error mark-down"),
-    ]
-    lines += [f"    server {name} {address} ca-file {cert}" for name, address, cert in servers]
-    if metrics_bind:
-        lines += ["", "frontend metrics", f"    bind {metrics_bind}",
-                  "    http-request use-service prometheus-exporter if { path /metrics }"]
-    return "\n".join(lines) + "\n"
 
 
 class _Node:
@@ -263,16 +206,13 @@ class _Site:
 
     def server_states(self) -> dict[str, str]:
         """HAProxy's view of each node: status and last health check, from its stats socket."""
-        with socket.socket(socket.AF_UNIX) as s:
-            s.connect(str(self.socket))
-            s.sendall(b"show stat\n")
-            data = b""
-            while chunk := s.recv(65536):
-                data += chunk
-        lines = data.decode().splitlines()
-        head = lines[0].lstrip("# ").split(",")
-        rows = [dict(zip(head, line.split(","), strict=False)) for line in lines[1:] if line.startswith("nodes,site-")]
+        rows = [r for r in haproxy_stats(self.socket) if r["pxname"] == "nodes" and r["svname"].startswith("site-")]
         return {r["svname"]: f"{r['status']} ({r['check_status']} {r['last_chk']})" for r in rows}
+
+    def balancer_retries(self) -> dict[str, int]:
+        """Requests HAProxy sent again (wretr) and sent to another node (wredis), over the whole run."""
+        row = next(r for r in haproxy_stats(self.socket) if r["pxname"] == "nodes" and r["svname"] == "BACKEND")
+        return {"haproxy_retries": int(row["wretr"] or 0), "haproxy_redispatches": int(row["wredis"] or 0)}
 
     def servers_up(self) -> int:
         return sum(state.startswith("UP") for state in self.server_states().values())
@@ -293,6 +233,7 @@ class _Site:
         result["pg_connections"] = self._sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                                              "AND pid <> pg_backend_pid()")[0][0]  # the nodes' pools and feeds
         result.update(self.load_with_kill(speakers))
+        result.update(self.balancer_retries())
         if self.args.synthetic_speakers:
             result.update(self.database_size())
         return result
@@ -582,7 +523,8 @@ def format_report(r: dict[str, Any]) -> str:
          f"PostgreSQL {e['cpu_ms_postgres']} ms"),
         (f"load: {r['requests']} verifies from {r['concurrency']} clients: {r['verify_rps']} req/s, "
         f"p50 {r['verify_ms_p50']} ms, p99 {r['verify_ms_p99']} ms; {r['killed_node']} SIGKILLed half way: "
-        f"{r['errors_during_kill']} errors after the client's retries ({r['servers_up_after_kill']} servers up after)"),
+        f"{r['errors_during_kill']} errors after the client's retries ({r['servers_up_after_kill']} servers up after; "
+         f"HAProxy retried {r['haproxy_retries']}, redispatched {r['haproxy_redispatches']})"),
         f"lockout site-wide (failures spread over the nodes lock on every node): {r['lockout_sitewide']}",
     ]
     if r.get("first_error"):

@@ -11,7 +11,8 @@ import pytest
 from app.cli import main
 
 KEYS = {"nodes", "enrol_to_verify_ms_p50", "enrol_to_verify_ms_p99", "identify_cross_node_ok", "verify_rps",
-        "verify_ms_p50", "verify_ms_p99", "errors_during_kill", "lockout_sitewide", "pg_per_verify", "pg_per_enrol"}
+        "verify_ms_p50", "verify_ms_p99", "errors_during_kill", "lockout_sitewide", "pg_per_verify", "pg_per_enrol",
+        "haproxy_retries", "haproxy_redispatches"}
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from app.commands.bench_site import haproxy_binary, haproxy_config
+from app.commands.haproxy import haproxy_binary, haproxy_config
 from peer.fingerprints import fingerprint_of_pem
 
 REPO = Path(__file__).resolve().parents[2]
