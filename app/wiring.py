@@ -116,7 +116,7 @@ def open_store(settings: Settings, *, model_id: str | None = None, progress: Any
         settings.master_key_source, settings.data_dir, passphrase=secret.get_secret_value() if secret else None
     )
     return VoiceprintStore.open(settings.store_url, provider, data_dir=settings.data_dir, model_id=model_id,
-                                progress=progress, node_id=store_node_id(settings))
+                                progress=progress, node_id=store_node_id(settings), shared=settings.site_mode)
 
 
 def store_node_id(settings: Settings) -> str | None:

@@ -169,7 +169,7 @@ class _Site:
         with psycopg.connect(self.pg.libpq_url(database), autocommit=True) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         self.database, url, master = database, self.pg.url(database), self.root / "master.key"
-        with VoiceprintStore.open(url, KeyFileProvider(master), node_id="bench-setup") as store:
+        with VoiceprintStore.open(url, KeyFileProvider(master), node_id="bench-setup", shared=True) as store:
             self.key = store.create_api_key("bench site", ["enrol", "verify", "admin"])[1]
             self.lock_key = store.create_api_key("bench site lockout", ["verify"])[1]
         self.nodes = [_Node(i, self.root, url, master, self.args.model) for i in range(self.args.nodes)]
@@ -346,7 +346,7 @@ class _Site:
         rng = np.random.default_rng(n)
         start = time.perf_counter()
         with VoiceprintStore.open(self.pg.url(self.database), KeyFileProvider(self.root / "master.key"),
-                                  node_id="bench-setup") as store:
+                                  node_id="bench-setup", shared=True) as store:
             model_id = self.model_id
             real = store.get(self.enrolled, model_id)
             dim, takes = (real.mean.shape[0], real.takes.shape[0]) if real is not None else (192, 3)

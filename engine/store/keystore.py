@@ -42,19 +42,20 @@ def set_meta(conn: Connection, key: str, value: bytes) -> None:
         conn.execute(insert(meta).values(key=key, value=value))
 
 
-def initialise(conn: Connection, provider: MasterKeyProvider, node_id: str | None) -> KeyState:
+def initialise(conn: Connection, provider: MasterKeyProvider, node_id: str | None, *,
+               record_node_id: bool = True) -> KeyState:
     """Give an empty store its identity and keys (creates the master key in its source).
 
-    ``store_meta.node_id`` is written only when the store makes the id up: a node that names itself
-    keeps its id itself (a site node always does, in settings or its data dir), so the database a
-    site shares holds no node's id for the others to pick up.
+    ``store_meta.node_id`` records the node's id (given, or made up), except with ``record_node_id=False``:
+    a site node keeps its id itself (in settings or its data dir), so the database a site shares holds no
+    node's id for the others to pick up.
     """
     store_id = str(uuid.uuid4())
     salt = os.urandom(16)
     master = MasterKey(provider.load(salt, create=True))
     audit_key = new_key()
     node = node_id or f"node-{uuid.uuid4().hex[:12]}"
-    own = () if node_id else (("node_id", node.encode()),)
+    own = (("node_id", node.encode()),) if record_node_id or not node_id else ()
     for key, value in (
         ("store_id", store_id.encode()),
         *own,

@@ -33,6 +33,7 @@ class VoiceprintStore(EnrolmentWrites, SpeakerAdmin, StoreAdmin, Replication):
         master_key_provider: MasterKeyProvider,
         *,
         node_id: str | None = None,
+        shared: bool = False,
         data_dir: str | Path | None = None,
         model_id: str | None = None,
         progress: Progress | None = None,
@@ -47,7 +48,10 @@ class VoiceprintStore(EnrolmentWrites, SpeakerAdmin, StoreAdmin, Replication):
         master_key_provider:
             Where the master key comes from (:mod:`engine.store.keys`).
         node_id:
-            This node's id in replicated records; default: the id the store was created with.
+            This node's id in replicated records; default: the id the store was created with. A new store
+            records it as its own, unless ``shared``.
+        shared:
+            Many nodes share this database (site mode): each keeps its id itself, the database records none.
         data_dir:
             The data directory when ``url_or_path`` is None.
         model_id:
@@ -82,7 +86,7 @@ class VoiceprintStore(EnrolmentWrites, SpeakerAdmin, StoreAdmin, Replication):
                 )  # two processes creating one store: the second one sees the first's keys
                 values = keystore.read_meta(conn)
                 if "store_id" not in values:
-                    keys = keystore.initialise(conn, master_key_provider, node_id)
+                    keys = keystore.initialise(conn, master_key_provider, node_id, record_node_id=not shared)
                     store = cls(engine, url, keys, master_key_provider)
                     fields = {"node_id": keys.node_id, "key_id": keys.master.key_id}
                     store._audit(conn, "store_created", "local", fields)

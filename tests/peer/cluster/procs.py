@@ -80,7 +80,9 @@ class NodeProc:
         """Environment of the node's commands."""
         return {**os.environ, "PYTHONPATH": str(REPO), "VOMID_DATA_DIR": str(self.directory),
                 "VOMID_MODEL": self.model, "VOMID_NODE_HOST": self.host, "VOMID_NODE_PORT": str(self.port),
-                "VOMID_LOG_TO_FILE": "false", "VOMID_TEST_PEER_CONST": json.dumps(FAST), faults.ENV: str(self.faults),
+                "VOMID_LOG_TO_FILE": "false", "VOMID_TEST_PEER_CONST": json.dumps(FAST),
+                "VOMID_RATE_LIMIT_PER_MINUTE": "6000",  # the tests poll the cluster routes 10 times a second
+                faults.ENV: str(self.faults),
                 **self.extra_env}
 
     def vomid(self, *args: str, timeout: float = 120, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
