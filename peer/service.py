@@ -60,24 +60,40 @@ def check_not_locked(node: Node, speaker_id: str, client: str) -> None:
                                 retry_after=left, details={"speaker_id": speaker_id})
 
 
-def verify(node: Node, speaker_id: str, audio: Any, *, actor: str, client: str | None = None) -> tuple[VerifyResult, float]:
+def verify(node: Node, speaker_id: str, audio: Any, *, actor: str, client: str | None = None,
+           conceal_unknown: bool = False) -> tuple[VerifyResult, float]:
     """1:1 verification under the lockout policy; returns the result and the lock it caused (seconds, 0: none).
 
-    ``client`` is what the lockout counts failures against (default: ``actor``).
+    ``client`` is what the lockout counts failures against (default: ``actor``). With ``conceal_unknown`` (a
+    caller that may only verify) an unknown or disabled id is an ordinary rejection after the same audio checks,
+    so the answer does not tell which ids are enrolled.
     """
     client = client or actor
     check_not_locked(node, speaker_id, client)
     try:
         active_speaker(node, speaker_id)
-    except SpeakerLockedError:
-        node.metrics.decision("verify", "locked")
-        raise
+    except (UnknownSpeakerError, SpeakerLockedError) as exc:
+        if isinstance(exc, SpeakerLockedError):
+            node.metrics.decision("verify", "locked")
+        if not conceal_unknown:
+            raise
+        return _concealed_rejection(node, speaker_id, audio, actor, exc.code), 0.0
     result = node.engine.verify(speaker_id, audio)
     locked = node.lockout.record(speaker_id, result.accepted, client=client, actor=actor)
     node.metrics.decision("verify", "accept" if result.accepted else "reject")
     node.audit("verify", actor, speaker_id=speaker_id, model_id=result.model_id, score=round(result.score, 4),
                threshold=round(result.threshold, 4), accepted=result.accepted, locked_s=round(locked, 3))
     return result, locked
+
+
+def _concealed_rejection(node: Node, speaker_id: str, audio: Any, actor: str, reason: str) -> VerifyResult:
+    """A rejection of an id that is not enrolled (or not active), after the audio passed the same gate."""
+    engine = node.engine
+    probe = engine.embed(audio, purpose="verify")  # bad audio gets its 400 as for an enrolled id
+    node.metrics.decision("verify", "reject")
+    node.audit("verify", actor, speaker_id=speaker_id, model_id=engine.model_id, accepted=False, reason=reason)
+    threshold = engine.threshold_for(engine.config.use_snorm)
+    return VerifyResult(speaker_id, float("nan"), False, threshold, engine.model_id, float("nan"), False, probe.quality)
 
 
 def identify(node: Node, audio: Any, top_k: int, *, actor: str) -> IdentifyResult:

@@ -20,7 +20,15 @@ DESCRIPTION = """Speaker verification node of Edge-VoMID.
 Every route except `/health` and `/ready` needs an API key in the `X-API-Key` header
 (`vomid keys create --scope enrol|verify|admin`); each operation states which under `x-required-scope`
 (`public`: no key; `cluster-member`: a member's client certificate, no key). Errors are always
-`{"error": {"code", "message", "details"}}`."""
+`{"error": {"code", "message", "details"}}`.
+
+What each scope is told: a key with the **verify** scope only (a door, a kiosk client) gets decisions, not
+how close they came: `/voiceprint/verify` answers `accepted` with `score`, `raw_score`, `threshold` and
+`normalised` null, and an id that is not enrolled (or is disabled) is an ordinary rejection after the same
+audio checks, never a 404, so the answers do not tell which ids are enrolled; `/voiceprint/identify`
+answers speaker ids without names or scores. Keys with the **enrol** or **admin** scope, which manage the
+enrolments, see scores, names, 404 for an unknown id and 423 for a disabled one. Any key gets 423 with
+`Retry-After` after repeated failures for one speaker (the lockout)."""
 
 
 def create_app(node: Node) -> FastAPI:

@@ -64,10 +64,18 @@ async def verify(request: Request, who: Principal = Depends(require("verify"))) 
     node = node_of(request)
     node.require_model()
     fields, audio = await _audio_request(request, s.VerifyJson, _speaker_form)
-    r, locked = await node.run(service.verify, node, fields.speaker_id, audio, actor=who.actor)
+    full = _sees_scores(who)
+    r, locked = await node.run(service.verify, node, fields.speaker_id, audio, actor=who.actor,
+                               conceal_unknown=not full)
     return s.Verified(speaker_id=r.speaker_id, accepted=r.accepted, decision="accept" if r.accepted else "reject",
-                      score=r.score, threshold=r.threshold, raw_score=r.raw_score, normalised=r.normalised,
+                      score=r.score if full else None, threshold=r.threshold if full else None,
+                      raw_score=r.raw_score if full else None, normalised=r.normalised if full else None,
                       model_id=r.model_id, quality=_quality(r), locked=locked > 0)
+
+
+def _sees_scores(who: Principal) -> bool:
+    """Keys that manage enrolments (enrol, admin) see scores, names and unknown ids; verify-only keys do not."""
+    return who.allows("enrol")
 
 
 @router.post("/voiceprint/identify", response_model=s.Identified, responses=ERRORS,
@@ -78,7 +86,9 @@ async def identify(request: Request, who: Principal = Depends(require("verify"))
     node.require_model()
     fields, audio = await _audio_request(request, s.IdentifyJson, _options(s.IdentifyFields, "top_k"))
     r = await node.run(service.identify, node, audio, fields.top_k, actor=who.actor)
-    candidates = [s.CandidateOut(speaker_id=c.speaker_id, name=c.name, score=c.score) for c in r.candidates]
+    full = _sees_scores(who)
+    candidates = [s.CandidateOut(speaker_id=c.speaker_id, name=c.name if full else None,
+                                 score=c.score if full else None) for c in r.candidates]
     return s.Identified(candidates=candidates, best=candidates[0] if candidates else None, threshold=r.threshold,
                         normalised=r.normalised, model_id=r.model_id, quality=_quality(r))
 

@@ -98,10 +98,11 @@ class Verified(BaseModel):
     speaker_id: str
     accepted: bool
     decision: Literal["accept", "reject"]
-    score: float
-    threshold: float
-    raw_score: float
-    normalised: bool
+    score: float | None = Field(description="null for a key with the verify scope only: it learns the decision, "
+                                "not how close it came")
+    threshold: float | None = Field(description="null for a key with the verify scope only")
+    raw_score: float | None = Field(description="null for a key with the verify scope only")
+    normalised: bool | None = Field(description="null for a key with the verify scope only")
     model_id: str
     quality: dict[str, Any]
     locked: bool = Field(False, description="This rejection locked this API key out of this speaker for a while "
@@ -112,8 +113,8 @@ class CandidateOut(BaseModel):
     """One identification candidate."""
 
     speaker_id: str
-    name: str | None
-    score: float
+    name: str | None = Field(description="null for a key with the verify scope only")
+    score: float | None = Field(description="null for a key with the verify scope only")
 
 
 class Identified(BaseModel):

@@ -19,7 +19,7 @@ def test_health_and_ready_need_no_key(node: Running) -> None:
 
 
 def test_genuine_attempt_is_accepted_and_impostor_rejected(node: Running, shared_data: Path) -> None:
-    with node.client("verify") as client:
+    with node.client("admin") as client:  # a key that manages enrolments sees the scores
         genuine = client.post("/api/v1/voiceprint/verify", data={"speaker_id": "1688"},
                               files={"audio": ("a.flac", attempt_of(shared_data, "1688"), "audio/flac")})
         impostor = client.post("/api/v1/voiceprint/verify", data={"speaker_id": "1998"},
@@ -33,7 +33,7 @@ def test_genuine_attempt_is_accepted_and_impostor_rejected(node: Running, shared
 
 def test_json_base64_variant_gives_the_same_decision(node: Running, shared_data: Path) -> None:
     audio = attempt_of(shared_data, "1998")
-    with node.client("verify") as client:
+    with node.client("admin") as client:
         multipart = client.post("/api/v1/voiceprint/verify", data={"speaker_id": "1998"}, files={"audio": audio})
         as_json = client.post("/api/v1/voiceprint/verify",
                               json={"speaker_id": "1998", "audio": base64.b64encode(audio).decode()})
@@ -42,7 +42,7 @@ def test_json_base64_variant_gives_the_same_decision(node: Running, shared_data:
 
 
 def test_identify_ranks_the_true_speaker_first(node: Running, shared_data: Path) -> None:
-    with node.client("verify") as client:
+    with node.client("admin") as client:
         for speaker in ("1688", "1998"):
             r = client.post("/api/v1/voiceprint/identify", files={"audio": attempt_of(shared_data, speaker)},
                             data={"top_k": "3"})
@@ -54,6 +54,41 @@ def test_identify_ranks_the_true_speaker_first(node: Running, shared_data: Path)
     assert stranger.status_code == 200
     # Nobody enrolled scores above the threshold for a stranger: no candidate at all, not merely not 3080.
     assert stranger.json()["candidates"] == [] and stranger.json()["best"] is None, stranger.json()
+
+
+def test_a_verify_only_key_learns_decisions_not_scores_names_or_which_ids_exist(node: Running,
+                                                                               shared_data: Path) -> None:
+    """A door or kiosk client with the verify scope only: accept/reject without scores; an unknown id is an
+    ordinary rejection (not a 404) after the same audio checks; identify names ids without names or scores."""
+    genuine, impostor = attempt_of(shared_data, "1688"), attempt_of(shared_data, "2414")
+    with node.client("verify") as client:
+        ok = client.post("/api/v1/voiceprint/verify", data={"speaker_id": "1688"}, files={"audio": genuine})
+        wrong = client.post("/api/v1/voiceprint/verify", data={"speaker_id": "1998"}, files={"audio": impostor})
+        nobody = client.post("/api/v1/voiceprint/verify", data={"speaker_id": "nobody-here"},
+                             files={"audio": impostor})
+        silent = client.post("/api/v1/voiceprint/verify", data={"speaker_id": "nobody-here"},
+                             files={"audio": ("s.wav", _silence_wav(), "audio/wav")})
+        found = client.post("/api/v1/voiceprint/identify", files={"audio": genuine})
+    assert ok.status_code == 200 and ok.json()["accepted"]
+    hidden = ("score", "raw_score", "threshold", "normalised")
+    for answer in (ok, wrong, nobody):
+        assert all(answer.json()[k] is None for k in hidden), answer.json()
+    assert wrong.status_code == nobody.status_code == 200
+    assert set(wrong.json()) == set(nobody.json()) and not nobody.json()["accepted"]
+    assert silent.status_code == 400  # the audio gate answers as it does for an enrolled id
+    best = found.json()["best"]
+    assert best == {"speaker_id": "1688", "name": None, "score": None}
+
+
+def _silence_wav() -> bytes:
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    sf.write(buf, np.zeros(16000 * 3, dtype=np.float32), 16000, format="WAV")
+    return buf.getvalue()
 
 
 def test_embed_returns_the_engines_unit_vector(node: Running, shared_data: Path) -> None:
