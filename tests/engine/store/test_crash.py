@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from engine.store import KeyFileProvider, VoiceprintStore
 from engine.store.models import audit_log, data_keys, speakers, voiceprints
-from tests.engine.store.conftest import REPO
+from tests.conftest import REPO
 
 
 def _kill_mid_write(url: str, key_file: Path, prefix: str, after: int) -> tuple[int, bool]:
