@@ -3,193 +3,193 @@
 <context>
     <name>AdminScreen</name>
     <message>
-        <location filename="../../ui/screens/admin.py" line="66" />
+        <location filename="../../ui/screens/admin.py" line="67" />
         <source>Speakers</source>
         <translation>说话人</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="67" />
+        <location filename="../../ui/screens/admin.py" line="68" />
         <source>Peers</source>
         <translation>对等节点</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="69" />
+        <location filename="../../ui/screens/admin.py" line="70" />
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="70" />
+        <location filename="../../ui/screens/admin.py" line="71" />
         <source>Audit log</source>
         <translation>审计日志</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="72" />
+        <location filename="../../ui/screens/admin.py" line="73" />
         <source>Calibration</source>
         <translation>阈值校准</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="75" />
+        <location filename="../../ui/screens/admin.py" line="76" />
         <source>Administration</source>
         <translation>系统管理</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="88" />
+        <location filename="../../ui/screens/admin.py" line="89" />
         <source>Search by id or name</source>
         <translation>按编号或姓名搜索</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="91" />
+        <location filename="../../ui/screens/admin.py" line="92" />
         <source>Enable</source>
         <translation>启用</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="92" />
+        <location filename="../../ui/screens/admin.py" line="93" />
         <source>Disable</source>
         <translation>停用</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="93" />
+        <location filename="../../ui/screens/admin.py" line="94" />
         <source>Delete</source>
         <translation>删除</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="100" />
+        <location filename="../../ui/screens/admin.py" line="101" />
         <source>Id</source>
         <translation>编号</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="100" />
+        <location filename="../../ui/screens/admin.py" line="101" />
         <source>Name</source>
         <translation>姓名</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="100" />
-        <location filename="../../ui/screens/admin.py" line="157" />
+        <location filename="../../ui/screens/admin.py" line="101" />
+        <location filename="../../ui/screens/admin.py" line="158" />
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="100" />
+        <location filename="../../ui/screens/admin.py" line="101" />
         <source>Models</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="101" />
+        <location filename="../../ui/screens/admin.py" line="102" />
         <source>Enrolled</source>
         <translation>注册时间</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="114" />
+        <location filename="../../ui/screens/admin.py" line="115" />
         <source>active</source>
         <translation>已启用</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="114" />
+        <location filename="../../ui/screens/admin.py" line="115" />
         <source>disabled</source>
         <translation>已停用</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="114" />
+        <location filename="../../ui/screens/admin.py" line="115" />
         <source>locked</source>
         <translation>已锁定</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="137" />
+        <location filename="../../ui/screens/admin.py" line="138" />
         <source>Delete speaker</source>
         <translation>删除说话人</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="138" />
+        <location filename="../../ui/screens/admin.py" line="139" />
         <source>Delete %1 and their voiceprints? This cannot be undone.</source>
         <translation>删除 %1 及其声纹？此操作无法撤销。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="157" />
+        <location filename="../../ui/screens/admin.py" line="158" />
         <source>Node</source>
         <translation>节点</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="157" />
+        <location filename="../../ui/screens/admin.py" line="158" />
         <source>Address</source>
         <translation>地址</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="157" />
+        <location filename="../../ui/screens/admin.py" line="158" />
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="158" />
+        <location filename="../../ui/screens/admin.py" line="159" />
         <source>Latency (ms)</source>
         <translation>延迟（毫秒）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="158" />
+        <location filename="../../ui/screens/admin.py" line="159" />
         <source>Load</source>
         <translation>负载</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="166" />
+        <location filename="../../ui/screens/admin.py" line="167" />
         <source>Refreshed every 2 seconds while shown.</source>
         <translation>显示时每 2 秒刷新一次。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="178" />
+        <location filename="../../ui/screens/admin.py" line="179" />
         <source> (this node)</source>
         <translation>（本节点）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="203" />
+        <location filename="../../ui/screens/admin.py" line="204" />
         <source>serving</source>
         <translation>服务中</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="203" />
+        <location filename="../../ui/screens/admin.py" line="204" />
         <source>up</source>
         <translation>在线</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="203" />
+        <location filename="../../ui/screens/admin.py" line="204" />
         <source>loading</source>
         <translation>加载中</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="204" />
+        <location filename="../../ui/screens/admin.py" line="205" />
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="204" />
+        <location filename="../../ui/screens/admin.py" line="205" />
         <source>down</source>
         <translation>离线</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="204" />
+        <location filename="../../ui/screens/admin.py" line="205" />
         <source>unreachable</source>
         <translation>无法连接</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="211" />
-        <source>Time</source>
-        <translation>时间</translation>
-    </message>
-    <message>
-        <location filename="../../ui/screens/admin.py" line="211" />
+        <location filename="../../ui/screens/admin.py" line="212" />
         <source>Event</source>
         <translation>事件</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="211" />
+        <location filename="../../ui/screens/admin.py" line="212" />
         <source>Actor</source>
         <translation>操作者</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin.py" line="211" />
+        <location filename="../../ui/screens/admin.py" line="212" />
         <source>Subject</source>
         <translation>对象</translation>
     </message>
     <message>
         <location filename="../../ui/screens/admin.py" line="212" />
+        <source>Date and time</source>
+        <translation>日期和时间</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin.py" line="213" />
         <source>Details</source>
         <translation>详情</translation>
     </message>
@@ -215,6 +215,209 @@
         <location filename="../../ui/audio_source.py" line="173" />
         <source>Cannot play %1</source>
         <translation>无法播放 %1</translation>
+    </message>
+</context>
+<context>
+    <name>Audit</name>
+    <message>
+        <location filename="../../ui/audit_text.py" line="14" />
+        <source>Admin PIN entered</source>
+        <translation>输入管理员 PIN</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="15" />
+        <source>Admin PIN changed</source>
+        <translation>管理员 PIN 已更改</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="16" />
+        <source>API key refused for this action</source>
+        <translation>API 密钥无权执行此操作</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="17" />
+        <source>Unknown API key</source>
+        <translation>未知的 API 密钥</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="18" />
+        <source>Backup written</source>
+        <translation>已写入备份</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="19" />
+        <source>Cluster created</source>
+        <translation>已创建集群</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="20" />
+        <source>Joined a cluster</source>
+        <translation>已加入集群</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="21" />
+        <source>Cluster member removed</source>
+        <translation>已移除集群成员</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="22" />
+        <source>Join token issued</source>
+        <translation>已签发加入令牌</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="23" />
+        <source>Consent recorded</source>
+        <translation>已记录同意</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="24" />
+        <source>Enrolled</source>
+        <translation>注册时间</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="25" />
+        <source>Sign-in (who is speaking)</source>
+        <translation>登录（识别说话人）</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="26" />
+        <source>Sign-in (claimed id)</source>
+        <translation>登录（核验所报 ID）</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="27" />
+        <source>Locked out after failed attempts</source>
+        <translation>多次失败后锁定</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="28" />
+        <source>Meeting labelled</source>
+        <translation>已标注会议</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="29" />
+        <source>Replayed recording refused</source>
+        <translation>已拒绝重放的录音</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="30" />
+        <source>Setting changed</source>
+        <translation>设置已更改</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="31" />
+        <source>Settings saved</source>
+        <translation>设置已保存</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="32" />
+        <source>Speaker deleted</source>
+        <translation>已删除说话人</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="33" />
+        <source>Status changed</source>
+        <translation>状态已更改</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="34" />
+        <source>Store created</source>
+        <translation>已创建存储</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="35" />
+        <source>Personal data exported</source>
+        <translation>已导出个人数据</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="36" />
+        <source>Threshold changed</source>
+        <translation>阈值已更改</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="37" />
+        <source>Threshold saved</source>
+        <translation>阈值已保存</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="44" />
+        <source>correct</source>
+        <translation>正确</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="44" />
+        <source>accepted</source>
+        <translation>通过</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="44" />
+        <source>score</source>
+        <translation>得分</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="44" />
+        <source>threshold</source>
+        <translation>阈值</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="45" />
+        <source>model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="45" />
+        <source>setting</source>
+        <translation>设置</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="45" />
+        <source>was</source>
+        <translation>原为</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="45" />
+        <source>now</source>
+        <translation>现为</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="46" />
+        <source>to</source>
+        <translation>改为</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="46" />
+        <source>reason</source>
+        <translation>原因</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="46" />
+        <source>takes</source>
+        <translation>录音数</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="46" />
+        <source>speech (s)</source>
+        <translation>语音（秒）</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="47" />
+        <source>locked for (s)</source>
+        <translation>锁定（秒）</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="47" />
+        <source>from</source>
+        <translation>来源</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="54" />
+        <source>yes</source>
+        <translation>是</translation>
+    </message>
+    <message>
+        <location filename="../../ui/audit_text.py" line="54" />
+        <source>no</source>
+        <translation>否</translation>
     </message>
 </context>
 <context>

@@ -6,6 +6,7 @@ the real encrypted store, opened as the app opens it; what is asserted is what t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -115,20 +116,23 @@ def test_enrolled_speaker_is_listed_signs_in_and_is_gone_after_deletion(qtbot, w
     probe = win.service.engine.embed(decode_file(own[9]), 16000, purpose=None).vector
     assert stored is not None and float(np.dot(probe, stored.mean)) >= 0.42  # refused only because deleted
 
-    show_admin_tab(qtbot, win, 3)  # the audit log, newest first: time, event, actor, subject, details
-    qtbot.waitUntil(lambda: any(r[1] == "speaker_deleted" for r in table(win.admin.audit)), timeout=10_000)
+    show_admin_tab(qtbot, win, 3)  # the audit log, newest first: date and time, event, actor, subject, details
+    signed_in, deleted, enrolled = "Sign-in (who is speaking)", "Speaker deleted", "Enrolled"
+    qtbot.waitUntil(lambda: any(r[1] == deleted for r in table(win.admin.audit)), timeout=10_000)
     shown = list(reversed(table(win.admin.audit)))
-    decisions = [(event, actor, subject, details.split(", ")[0]) for _, event, actor, subject, details in shown
-                 if event in ("identify", "speaker_deleted")]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", when) for when, *_ in shown)  # dated
+    decisions = [(event, actor, subject, details.split("; ")[0]) for _, event, actor, subject, details in shown
+                 if event in (signed_in, deleted)]
     me = win.service.actor
     assert me == f"kiosk:{win.service.node.node_id}"
-    # one row per decision, by this kiosk, naming who matched (the subject) and whether it was accepted
-    assert decisions == [("identify", me, SPEAKER, "accepted=True"),
-                         ("identify", me, "", "accepted=False"),
-                         ("speaker_deleted", me, SPEAKER, ""),
-                         ("identify", me, "", "accepted=False")]
-    enrolment = [(event, actor, subject) for _, event, actor, subject, _ in shown if event.startswith("enrol")]
-    assert enrolment == [("enrol", me, SPEAKER)]  # one row for the one enrolment
+    # one row per decision, by this kiosk, in words, naming who matched (the subject) and whether it was accepted
+    assert decisions == [(signed_in, me, SPEAKER, "accepted: yes"),
+                         (signed_in, me, "", "accepted: no"),
+                         (deleted, me, SPEAKER, ""),
+                         (signed_in, me, "", "accepted: no")]
+    enrolment = [(event, actor, subject) for _, event, actor, subject, _ in shown if event == enrolled]
+    assert enrolment == [(enrolled, me, SPEAKER)]  # one row for the one enrolment
+    assert not any("_" in event for _, event, *_ in shown)  # no raw codes such as setting_changed
 
 
 def test_silence_asks_to_try_again_with_the_reason(qtbot, window, silence_file) -> None:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.kiosk import KioskService, PeerRow, SpeakerRow
+from ui.audit_text import details_text, event_text, when_text
 from ui.screens.admin_cluster import ClusterPanel
 from ui.screens.admin_settings import CalibrationTab, SettingsTab
 from ui.workers import Workers
@@ -208,8 +209,13 @@ class AdminScreen(QWidget):
     def _audit_tab(self) -> QWidget:
         page = QWidget()
         lay = QVBoxLayout(page)
-        self.audit = make_table([self.tr("Time"), self.tr("Event"), self.tr("Actor"), self.tr("Subject"),
+        self.audit = make_table([self.tr("Date and time"), self.tr("Event"), self.tr("Actor"), self.tr("Subject"),
                                  self.tr("Details")])
+        header = self.audit.horizontalHeader()
+        for column in range(4):  # dates, events, actors and ids are shown whole; details take the rest
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        self.audit.setWordWrap(True)
         lay.addWidget(self.audit, 1)
         return page
 
@@ -218,11 +224,13 @@ class AdminScreen(QWidget):
         self.workers.submit(self.service.audit_log, on_done=self._show_audit)
 
     def _show_audit(self, rows: list[dict[str, Any]]) -> None:
-        def details(fields: dict[str, Any]) -> str:
-            return ", ".join(f"{k}={v}" for k, v in fields.items() if k != "speaker_id")
-
-        fill_table(self.audit, [(dt.datetime.fromtimestamp(r["ts"]).strftime("%H:%M:%S"), r["event"], r["actor"],
-                                 r.get("subject"), details(r.get("fields") or {})) for r in rows])
+        fill_table(self.audit, [(when_text(r["ts"]), event_text(r["event"]), r["actor"], r.get("subject"),
+                                 details_text(r.get("fields") or {})) for r in rows])
+        for row in range(self.audit.rowCount()):  # the whole entry on hover: long details are never lost
+            for column in (1, 4):
+                item = self.audit.item(row, column)
+                if item is not None:
+                    item.setToolTip(item.text())
 
     # -- visibility ----------------------------------------------------------------------------
     def refresh(self) -> None:
