@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import functools
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from app.commands.common import add_json_option, emit
+from app.commands.processes import stop_process
 from peer.faults import ENV as FAULTS_ENV
 from peer.faults import write_partition
 
@@ -82,13 +82,7 @@ class _Node:
                                          stdout=log, stderr=subprocess.STDOUT)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(30)
+        stop_process(self.proc)
 
 
 def _wait(what: str, check: Callable[[], Any], limit: float, every: float = 0.01) -> Any:

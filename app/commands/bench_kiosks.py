@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import queue
-import signal
 import socket
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from app.commands.common import add_json_option, emit
+from app.commands.processes import stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_AUDIO = REPO.parent / "shared" / "data" / "verification" / "en"
@@ -152,12 +152,7 @@ def run(args: argparse.Namespace) -> int:
         finally:
             for kiosk in kiosks:
                 kiosk.stop()
-            if node is not None and node.poll() is None:
-                node.send_signal(signal.SIGTERM)
-                try:
-                    node.wait(30)
-                except subprocess.TimeoutExpired:
-                    node.kill()
+            stop_process(node)
     result["load_average_1m"] = round(os.getloadavg()[0], 2)
     emit(args, result, format_report(result))
     return 0 if result["accepted"] else 1

@@ -20,6 +20,7 @@ from typing import Any
 
 from app.commands.common import add_json_option, emit
 from app.commands.haproxy import haproxy_binary, haproxy_config, haproxy_stats
+from app.commands.processes import stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_AUDIO = REPO.parent / "shared" / "data" / "verification" / "en"
@@ -92,13 +93,7 @@ class _Node:
             self.proc.wait(30)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(30)
+        stop_process(self.proc)
 
 
 def _wait(what: str, check: Callable[[], Any], limit: float, every: float = 0.2) -> Any:
