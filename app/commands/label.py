@@ -45,10 +45,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="DER with its parts (false alarm, missed, confusion) per file and pooled, with overlapped "
         "speech scored and skipped, collar 0.25 s (pyannote.metrics convention: 0.125 s each side of every "
         "reference boundary), inside <uri>.uem when REF_DIR has one. Files pair by name: REF_DIR/<uri>.rttm "
-        "with HYP_DIR/<uri>.rttm. Computed with pyannote.metrics.")
-    p.add_argument("ref_dir", type=Path)
-    p.add_argument("hyp_dir", type=Path)
+        "with HYP_DIR/<uri>.rttm. Computed with pyannote.metrics. With --floor instead of HYP_DIR: the lowest "
+        "DER any speaker assignment could reach on segmentation-3.0's speech and overlap (every frame gets the "
+        "reference speakers active there, as many as the segmentation counts), from the audio beside each "
+        "reference; the gap to the pipeline's DER is what better clustering could still win.")
+    p.add_argument("ref_dir", type=Path, help="reference <uri>.rttm files (with <uri>.uem, and <uri>.wav for --floor)")
+    p.add_argument("hyp_dir", type=Path, nargs="?", help="hypothesis <uri>.rttm files (not with --floor)")
     p.add_argument("--collar", type=float, default=0.25, help="collar in seconds, total width (default 0.25)")
+    p.add_argument("--floor", action="store_true",
+                   help="score the identity floor of the segmentation instead of HYP_DIR (runs the models)")
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"embedding model for --floor's front end (default {DEFAULT_MODEL})")
+    p.add_argument("--data-dir", type=Path, help="where settings live (default: per-user data dir)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     add_json_option(p)
     p.set_defaults(func=run_eval)
 
@@ -168,9 +176,33 @@ def run_eval(args: argparse.Namespace) -> int:
     """Score HYP_DIR against REF_DIR and print the table."""
     from engine.labeling.der import score_dirs
 
-    report = score_dirs(args.ref_dir, args.hyp_dir, collar=args.collar)
+    if args.floor == (args.hyp_dir is not None):
+        print("error: give HYP_DIR or --floor (one of them)", file=sys.stderr)
+        return 2
+    if args.floor:
+        report = _floor(args)
+    else:
+        report = score_dirs(args.ref_dir, args.hyp_dir, collar=args.collar)
     emit(args, report.as_dict(), format_report(report.as_dict()))
     return 0
+
+
+def _floor(args: argparse.Namespace) -> Any:
+    """The identity floor of REF_DIR (the models' front end over the audio beside each reference)."""
+    from engine.labeling.floor import score_floor
+
+    args.no_names = True
+    labeler, _ = _labeler(args)
+    files = sorted(args.ref_dir.glob("*.rttm"))
+    with ProgressBar(disabled=args.no_progress) as bar:
+        done = iter(range(len(files)))
+        report = score_floor(args.ref_dir, labeler, collar=args.collar,
+                             progress=lambda _uri: bar("floor", next(done), len(files)))
+        bar("floor", len(files), len(files))
+    report.notes.insert(0, "identity floor: every frame where segmentation-3.0 hears speech has the reference "
+                           "speakers active there, at most as many as it counts; no confusion by construction; "
+                           "hyp counts one '(extra speaker)' for speech heard where the reference has none")
+    return report
 
 
 def format_report(data: dict[str, Any]) -> str:

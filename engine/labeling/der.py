@@ -130,25 +130,37 @@ def score_dirs(ref_dir: Path, hyp_dir: Path, collar: float = COLLAR_S) -> DerRep
     DerReport
         Per-file and pooled figures; ``notes`` lists files scored without UEM or without hypothesis.
     """
-    refs = sorted(Path(ref_dir).glob("*.rttm"))
-    if not refs:
-        raise LabelingError(f"no reference .rttm files in {ref_dir}")
     pairs: dict[str, Any] = {}
     notes: list[str] = []
-    for ref_path in refs:
-        uri = ref_path.stem
-        ref = [t for turns in read_rttm(ref_path).values() for t in turns]
+    for uri, (ref, uem) in references(ref_dir).items():
         hyp_path = Path(hyp_dir) / f"{uri}.rttm"
         if hyp_path.is_file():
             hyp = [t for turns in read_rttm(hyp_path).values() for t in turns]
         else:
             hyp = []
             notes.append(f"{uri}: no hypothesis file, scored as empty output")
-        uem_path = ref_path.with_suffix(".uem")
-        uem = [r for regions in read_uem(uem_path).values() for r in regions] if uem_path.is_file() else None
         if uem is None:
             notes.append(f"{uri}: no UEM, scored over the extent of reference and hypothesis")
         pairs[uri] = (ref, hyp, uem)
     report = score_pairs(pairs, collar)
     report.notes.extend(notes)
     return report
+
+
+def references(ref_dir: Path) -> dict[str, tuple[list[tuple[float, float, str]], list[tuple[float, float]] | None]]:
+    """``{uri: (reference turns, UEM regions or None)}`` of every ``<uri>.rttm`` in ``ref_dir``.
+
+    Raises
+    ------
+    LabelingError
+        No ``.rttm`` file in the folder.
+    """
+    refs = sorted(Path(ref_dir).glob("*.rttm"))
+    if not refs:
+        raise LabelingError(f"no reference .rttm files in {ref_dir}")
+    out: dict[str, tuple[list[tuple[float, float, str]], list[tuple[float, float]] | None]] = {}
+    for ref_path in refs:
+        uem_path = ref_path.with_suffix(".uem")
+        uem = [r for regions in read_uem(uem_path).values() for r in regions] if uem_path.is_file() else None
+        out[ref_path.stem] = ([t for turns in read_rttm(ref_path).values() for t in turns], uem)
+    return out
