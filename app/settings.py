@@ -56,6 +56,8 @@ PROFILES: Mapping[str, Mapping[str, Any]] = {
     "production": {},
 }
 
+# Not secret in themselves but shown as **** too: a short PIN's salted hash still falls to an offline search.
+HASHED_SECRETS = frozenset({"admin_pin_hash"})
 # Fields the admin screen and the API may change on a running node without a restart (audited).
 RUNTIME_FIELDS: frozenset[str] = frozenset(
     {
@@ -357,7 +359,8 @@ class Settings(BaseSettings):
 
     def public_dict(self) -> dict[str, Any]:
         """Every field as plain JSON-able values, secrets as ``****``."""
-        return {name: display_value(getattr(self, name)) for name in type(self).model_fields}
+        return {name: display_value(getattr(self, name), secret=name in HASHED_SECRETS)
+                for name in type(self).model_fields}
 
 
 class _DictSource(PydanticBaseSettingsSource):
@@ -457,7 +460,7 @@ class SettingOrigin:
         """Plain JSON-able form, secrets masked."""
         return {
             "name": self.name,
-            "value": display_value(self.value),
+            "value": display_value(self.value, secret=self.secret),
             "source": self.source,
             "detail": self.detail,
             "runtime": self.runtime,
@@ -523,7 +526,7 @@ def explain_settings(**overrides: Any) -> tuple[Settings, list[SettingOrigin]]:
     for name, info in Settings.model_fields.items():
         source = _source_of(name, layers)
         lower = tuple((s, layers[s][name]) for s in SOURCES[1:] if name in layers[s] and s != source)
-        secret = info.annotation is SecretStr or "SecretStr" in str(info.annotation)
+        secret = info.annotation is SecretStr or "SecretStr" in str(info.annotation) or name in HASHED_SECRETS
         origins.append(
             SettingOrigin(
                 name,

@@ -132,6 +132,28 @@ def test_secrets_are_never_printed(
         assert "****" in out and "424242" not in out and "correct horse" not in out
 
 
+def test_the_stored_pin_hash_is_never_printed(
+    settings_env: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 6-digit PIN's scrypt hash falls to an offline search: `config show` (pasted into tickets) hides it."""
+    from app.kiosk.service import hash_pin
+
+    stored = hash_pin("135790")
+    (tmp_path / "config.yaml").write_text(f"admin_pin_hash: '{stored}'\n")
+    s = load_settings()
+    assert s.admin_pin_hash == stored
+    digest = stored.split("$")[2]
+    assert digest not in json.dumps(s.public_dict()) and s.public_dict()["admin_pin_hash"] == "****"
+    for as_json in (False, True):
+        assert _run_config_show(["--json"] if as_json else []) == 0
+        out = capsys.readouterr().out
+        assert digest not in out and stored.split("$")[1] not in out
+        assert "admin_pin_hash" in out and "****" in out
+    assert _run_config_show(["--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)["settings"]["admin_pin_hash"]
+    assert shown["value"] == "****" and shown["source"] != "default"
+
+
 def test_invalid_secret_is_refused_without_echoing_it(settings_env: pytest.MonkeyPatch) -> None:
     settings_env.setenv("VOMID_MASTER_KEY_SOURCE", "vault")
     settings_env.setenv("VOMID_MASTER_KEY_PASSPHRASE", "s3cret")
