@@ -132,7 +132,7 @@ def read_archive(
 def _rows(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     binary = {c.name for c in table.columns if isinstance(c.type, LargeBinary)}
     names = {c.name for c in table.columns}
-    later = {"row_mac"} if table.name == "speakers" else set()  # columns archives of older schemas lack
+    later = {"row_mac", "deleted_hlc"} if table.name == "speakers" else set()  # columns archives of older schemas lack
     out = []
     for row in rows:
         if not names - later <= set(row) <= names:

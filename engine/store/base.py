@@ -30,6 +30,7 @@ from engine.store.records import (
     open_voiceprint,
     record_name,
 )
+from engine.store.replica import deletion_clock
 
 Progress = Callable[[str, int, int], None]
 
@@ -322,9 +323,10 @@ class StoreBase:
         if not row.deleted and (name is None or name == row.name):
             return str(row.status)
         values: dict[str, Any] = {"updated_at": now, "hlc": hlc, "writer_node": self.node_id}
-        if row.deleted:
+        if row.deleted:  # revived: its deletion clock outlives it, so older voiceprints stay refused
             values.update(
-                record_id=str(uuid.uuid4()), deleted=False, deleted_at=None, status="active", created_at=now
+                record_id=str(uuid.uuid4()), deleted=False, deleted_at=None, status="active", created_at=now,
+                deleted_hlc=deletion_clock(row.hlc, True, row.deleted_hlc) or None,
             )
         if name is not None:
             values["name"] = name
@@ -345,7 +347,8 @@ class StoreBase:
         conn.execute(
             update(speakers)
             .where(speakers.c.speaker_id == speaker_id)
-            .values(name=None, deleted=True, deleted_at=now, updated_at=now, hlc=hlc, writer_node=writer)
+            .values(name=None, deleted=True, deleted_at=now, deleted_hlc=hlc, updated_at=now, hlc=hlc,
+                    writer_node=writer)
         )
         row_mac.seal(conn, self._row_key, [speaker_id])  # a tombstone: nothing of the old row is left to launder
         self._dek.drop(speaker_id)

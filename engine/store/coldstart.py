@@ -36,10 +36,11 @@ class LoadedMeans:
 
 def means_query(model_id: str) -> Select[Any]:
     """Active speakers' (id, dim, sealed mean, wrapped data key, then the speaker row's MAC and the fields it
-    covers: record id, name, status, deleted) under one model."""
+    covers: record id, name, status, deleted, deletion clock) under one model."""
     return (
         select(voiceprints.c.speaker_id, voiceprints.c.dim, voiceprints.c.mean_ct, data_keys.c.wrapped,
-               speakers.c.row_mac, speakers.c.record_id, speakers.c.name, speakers.c.status, speakers.c.deleted)
+               speakers.c.row_mac, speakers.c.record_id, speakers.c.name, speakers.c.status, speakers.c.deleted,
+               speakers.c.deleted_hlc)
         .join(speakers, speakers.c.speaker_id == voiceprints.c.speaker_id)
         .join(data_keys, data_keys.c.speaker_id == voiceprints.c.speaker_id)
         .where(
@@ -131,7 +132,7 @@ def load_means(
 
 
 def _row_ok(key: bytes, sid: str, fields: list[Any]) -> bool:
-    mac, record_id, name, status, deleted = fields
+    mac, record_id, name, status, deleted, deleted_hlc = fields
     row = {"speaker_id": sid, "record_id": record_id, "name": name, "status": status, "deleted": deleted,
-           "row_mac": mac}
+           "deleted_hlc": deleted_hlc, "row_mac": mac}
     return row_ok(key, row)

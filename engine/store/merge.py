@@ -4,6 +4,11 @@ A catch-up brings thousands of records, nearly all new to this node. Their keys'
 few ``IN`` queries, new rows are decided from that view and inserted with one statement per table. A record
 that changes an existing row, shreds a speaker or needs its speaker created goes through the store's
 record-at-a-time path instead (after the pending rows are written, so both paths see the same state).
+
+A voiceprint written at or before its speaker's deletion clock (engine.store.replica.deletion_clock) is
+refused on every path, the speaker's state now notwithstanding: it is kept as a tombstone stamped with that
+clock (:func:`refused_tombstone`), which then spreads like any tombstone and wins over the live copy on a node
+that missed the deletion.
 """
 
 from __future__ import annotations
@@ -16,8 +21,16 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, insert, select
 
 from engine.store.crypto import field_aad, new_key, seal
+from engine.store.hlc import HLCTimestamp
 from engine.store.models import api_keys, data_keys, speakers, voiceprint_takes, voiceprints
-from engine.store.replica import VOICEPRINT_COLUMNS, ClockEntry, ReplicaRecord, open_transported
+from engine.store.replica import (
+    VOICEPRINT_COLUMNS,
+    ClockEntry,
+    ReplicaRecord,
+    deletion_clock,
+    open_transported,
+    record_deletion_clock,
+)
 
 Keyed = ReplicaRecord | ClockEntry
 
@@ -31,6 +44,7 @@ class Held:
     hlc: str
     deleted: bool
     status: str = "active"  # speakers only
+    gone: str = ""  # speakers only: the deletion clock ("": none)
 
 
 def _chunks(keys: list[str]) -> Iterator[list[str]]:
@@ -59,9 +73,12 @@ class LocalRows:
         return rows
 
     def _read_speakers(self, conn: Connection, sids: list[str]) -> None:
-        query = select(speakers.c.speaker_id, speakers.c.hlc, speakers.c.deleted, speakers.c.status)
+        query = select(speakers.c.speaker_id, speakers.c.hlc, speakers.c.deleted, speakers.c.status,
+                       speakers.c.deleted_hlc)
         rows = conn.execute(query.where(speakers.c.speaker_id.in_(sids)))
-        self.speakers.update({r.speaker_id: Held(r.hlc, r.deleted, r.status) for r in rows})
+        self.speakers.update({r.speaker_id: Held(r.hlc, r.deleted, r.status, deletion_clock(r.hlc, r.deleted,
+                                                                                            r.deleted_hlc))
+                              for r in rows})
         query = select(voiceprints.c.speaker_id, voiceprints.c.model_id, voiceprints.c.hlc, voiceprints.c.deleted)
         for r in conn.execute(query.where(voiceprints.c.speaker_id.in_(sids))):
             self.prints[(r.speaker_id, r.model_id)] = Held(r.hlc, r.deleted)
@@ -110,6 +127,13 @@ def _replicated(rec: ReplicaRecord) -> dict[str, Any]:
     return {"hlc": rec.hlc, "origin_node": rec.origin_node, "writer_node": rec.writer_node, "deleted": rec.deleted}
 
 
+def refused_tombstone(rec: ReplicaRecord, gone: str) -> dict[str, Any]:
+    """The row kept for a voiceprint record refused by its speaker's deletion clock ``gone``: a tombstone at it."""
+    return {"speaker_id": rec.key[0], "model_id": rec.key[1], **{k: rec.data[k] for k in VOICEPRINT_COLUMNS},
+            "origin_node": rec.origin_node, "hlc": gone, "writer_node": HLCTimestamp.decode(gone).node_id,
+            "deleted": True, "mean_ct": None}
+
+
 class BulkInsert:
     """Decides and queues records that only add rows; everything else is declined (returns None)."""
 
@@ -120,12 +144,14 @@ class BulkInsert:
         self._wrap_new = wrap_new  # (speaker id, dek) -> the data_keys row for a new key
 
     def add(self, rec: ReplicaRecord) -> bool | None:
-        """True: queued; False: loses to a local deletion; None: not a pure insert (use the slow path)."""
+        """True: queued; None: not a pure insert (use the slow path)."""
         if self.local.held(rec) is not None:
             return None
         if rec.kind == "speaker":
-            self.pending.speakers.append({"speaker_id": rec.key[0], **rec.data, **_replicated(rec)})
-            self.local.speakers[rec.key[0]] = Held(rec.hlc, rec.deleted, str(rec.data.get("status", "active")))
+            gone = record_deletion_clock(rec)
+            self.pending.speakers.append({"speaker_id": rec.key[0], **rec.data, **_replicated(rec),
+                                          "deleted_hlc": gone or None})
+            self.local.speakers[rec.key[0]] = Held(rec.hlc, rec.deleted, str(rec.data.get("status", "active")), gone)
             return True
         if rec.kind == "api_key":
             self.pending.api_keys.append({"key_id": rec.key[0], **rec.data, **_replicated(rec)})
@@ -141,10 +167,12 @@ class BulkInsert:
     def _voiceprint(self, rec: ReplicaRecord) -> bool | None:
         sid, mid = rec.key
         owner = self.local.speakers.get(sid)
+        if owner is not None and rec.hlc <= owner.gone:  # written before a deletion: refused, even if revived since
+            self.pending.prints.append(refused_tombstone(rec, owner.gone))
+            self.local.prints[(sid, mid)] = Held(owner.gone, True)
+            return True
         if owner is None or (owner.deleted and not rec.deleted and owner.hlc < rec.hlc):
             return None  # the speaker must be created or revived first
-        if owner.deleted and owner.hlc > rec.hlc:
-            return False  # deleted after this write: the deletion wins
         row = {"speaker_id": sid, "model_id": mid, **{k: rec.data[k] for k in VOICEPRINT_COLUMNS}, **_replicated(rec)}
         if rec.deleted:
             row["mean_ct"] = None

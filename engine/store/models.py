@@ -50,6 +50,9 @@ speakers = Table(
     Column("deleted", Boolean, nullable=False, default=False),
     Column("deleted_at", Float, nullable=True),
     Column("row_mac", String(64), nullable=True),  # engine.store.row_mac: HMAC of id, record id, name, status
+    # HLC of the latest deletion this speaker has seen, kept past a revival and merged as a max between nodes;
+    # a voiceprint written at or before it is refused (engine.store.replica.deletion_clock). NULL: none recorded.
+    Column("deleted_hlc", HLC, nullable=True),
 )
 
 data_keys = Table(

@@ -24,8 +24,21 @@ KINDS: dict[str, tuple[Table, tuple[str, ...]]] = {
     "api_key": (api_keys, ("key_id",)),
 }
 VOICEPRINT_COLUMNS = ("dim", "n_takes", "speech_seconds", "quality", "enrolled_at", "record_id")
-SPEAKER_COLUMNS = ("name", "status", "updated_at", "record_id", "created_at")
+SPEAKER_COLUMNS = ("name", "status", "updated_at", "record_id", "created_at")  # deleted_hlc merges as a max apart
 _ORDER = {kind: i for i, kind in enumerate(KINDS)}
+
+
+def deletion_clock(hlc: str, deleted: bool, deleted_hlc: str | None) -> str:
+    """The latest deletion a speaker row or record has seen: its ``deleted_hlc``, or its own clock while deleted.
+
+    A voiceprint written at or before it is refused, whatever the speaker's state now ("": none).
+    """
+    return max(deleted_hlc or "", hlc if deleted else "")
+
+
+def record_deletion_clock(rec: ReplicaRecord) -> str:
+    """:func:`deletion_clock` of a speaker record (a peer without the field sends none: its tombstone still counts)."""
+    return deletion_clock(rec.hlc, rec.deleted, rec.data.get("deleted_hlc"))
 
 
 def transport_aad(speaker_id: str, model_id: str) -> bytes:

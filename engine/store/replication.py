@@ -5,6 +5,10 @@ the speaker, so data keys stay node-local. Conflicts resolve by hybrid logical c
 a tombstone is a write like any other, so a deletion wins over every older write and loses to a newer one.
 A speaker row this node had to create before its own record arrived (a voiceprint came first) holds the
 empty clock, or keeps its old one when revived, so the speaker's real record always replaces it.
+
+A speaker also keeps the clock of its latest deletion past a revival (``deleted_hlc``, sent with its record
+and merged as a max, from a record that loses last-writer-wins too): a voiceprint of any model written at or
+before it is refused for good, so a revived speaker never takes back what the deletion shredded.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from sqlalchemy import Connection, delete, insert, select, tuple_, update
 from engine.store import audit, row_mac
 from engine.store.base import StoreBase, put_takes
 from engine.store.crypto import field_aad, open_sealed, seal
-from engine.store.merge import BulkInsert, LocalRows, PendingRows
+from engine.store.hlc import HLCTimestamp
+from engine.store.merge import BulkInsert, LocalRows, PendingRows, refused_tombstone
 from engine.store.models import api_keys, data_keys, speakers, voiceprint_takes, voiceprints
 from engine.store.replica import (
     KINDS,
@@ -31,8 +36,10 @@ from engine.store.replica import (
     VOICEPRINT_COLUMNS,
     ClockEntry,
     ReplicaRecord,
+    deletion_clock,
     newest_per_key,
     open_transported,
+    record_deletion_clock,
     transport_aad,
 )
 
@@ -145,6 +152,12 @@ class Replication(StoreBase):
                 self.clock.observe(rec.hlc)
                 held = bulk.local.held(rec)
                 if held is not None and held.hlc >= rec.hlc:
+                    if rec.kind == "speaker" and record_deletion_clock(rec) > held.gone:  # lost, but saw a deletion
+                        bulk.pending.flush(conn)
+                        self._raise_deletion_clock(conn, rec.key[0], record_deletion_clock(rec))
+                        bulk.forget(conn, rec.key[0])
+                        rebuild = True
+                        applied.append(_audit_item(rec, actor))
                     continue
                 done = bulk.add(rec)
                 if done is None:
@@ -193,15 +206,32 @@ class Replication(StoreBase):
     def _apply_speaker(self, conn: Connection, rec: ReplicaRecord, local: Any) -> bool:
         sid = rec.key[0]
         if local is None:
-            conn.execute(insert(speakers).values(speaker_id=sid, origin_node=rec.origin_node, hlc=rec.hlc,
-                                                 writer_node=rec.writer_node, deleted=rec.deleted, **rec.data))
+            columns = {k: v for k, v in rec.data.items() if k in speakers.c and k != "row_mac"}
+            conn.execute(insert(speakers).values(**{**columns, "deleted_hlc": record_deletion_clock(rec) or None},
+                                                 speaker_id=sid, origin_node=rec.origin_node, hlc=rec.hlc,
+                                                 writer_node=rec.writer_node, deleted=rec.deleted))
         elif rec.deleted:
             self._shred_older(conn, sid, rec)
         else:
+            gone = max(record_deletion_clock(rec), deletion_clock(local["hlc"], local["deleted"], local["deleted_hlc"]))
+            self._raise_deletion_clock(conn, sid, gone)  # before the row stops being deleted
             values = {k: v for k, v in rec.data.items() if k in SPEAKER_COLUMNS}
             conn.execute(update(speakers).where(speakers.c.speaker_id == sid).values(
                 deleted=False, deleted_at=None, hlc=rec.hlc, writer_node=rec.writer_node, **values))
         return True
+
+    def _raise_deletion_clock(self, conn: Connection, sid: str, gone: str) -> None:
+        """Record a deletion clock ``gone`` the speaker had not seen; its voiceprints older than it become tombstones."""
+        row = conn.execute(select(speakers.c.hlc, speakers.c.deleted, speakers.c.deleted_hlc)
+                           .where(speakers.c.speaker_id == sid)).first()
+        if row is None or not gone or gone <= (row.deleted_hlc or ""):
+            return
+        gone = max(gone, deletion_clock(row.hlc, row.deleted, row.deleted_hlc))
+        conn.execute(update(speakers).where(speakers.c.speaker_id == sid).values(deleted_hlc=gone))
+        older = [r.model_id for r in conn.execute(select(voiceprints.c.model_id).where(
+            voiceprints.c.speaker_id == sid, voiceprints.c.hlc < gone))]
+        for mid in older:
+            self._tombstone_voiceprint(conn, sid, mid, gone, HLCTimestamp.decode(gone).node_id)
 
     def _shred_older(self, conn: Connection, sid: str, rec: ReplicaRecord) -> None:
         """A deletion: shred the speaker, unless a voiceprint written after it lives (then only the older ones go)."""
@@ -213,23 +243,29 @@ class Replication(StoreBase):
         older = [r.model_id for r in conn.execute(select(voiceprints.c.model_id).where(
             voiceprints.c.speaker_id == sid, voiceprints.c.hlc < rec.hlc))]
         for mid in older:
-            self._tombstone_voiceprint(conn, sid, mid, rec)
+            self._tombstone_voiceprint(conn, sid, mid, rec.hlc, rec.writer_node)
         conn.execute(update(speakers).where(speakers.c.speaker_id == sid).values(
-            name=None, status="active", deleted=False, deleted_at=None, updated_at=time.time(), hlc=rec.hlc,
-            writer_node=rec.writer_node))
+            name=None, status="active", deleted=False, deleted_at=None, deleted_hlc=rec.hlc, updated_at=time.time(),
+            hlc=rec.hlc, writer_node=rec.writer_node))
 
-    def _tombstone_voiceprint(self, conn: Connection, sid: str, mid: str, rec: ReplicaRecord) -> None:
+    def _tombstone_voiceprint(self, conn: Connection, sid: str, mid: str, hlc: str, writer: str) -> None:
         key = (voiceprints.c.speaker_id == sid) & (voiceprints.c.model_id == mid)
-        conn.execute(update(voiceprints).where(key).values(mean_ct=None, deleted=True, hlc=rec.hlc,
-                                                            writer_node=rec.writer_node))
+        conn.execute(update(voiceprints).where(key).values(mean_ct=None, deleted=True, hlc=hlc, writer_node=writer))
         conn.execute(delete(voiceprint_takes).where(
             (voiceprint_takes.c.speaker_id == sid) & (voiceprint_takes.c.model_id == mid)))
 
     def _apply_voiceprint(self, conn: Connection, rec: ReplicaRecord, local: Any, unwrap: AESGCM) -> bool:
         sid, mid = rec.key
         owner = conn.execute(select(speakers).where(speakers.c.speaker_id == sid)).first()
-        if owner is not None and owner.deleted and owner.hlc > rec.hlc:
-            return False  # deleted after this write: the deletion wins
+        gone = deletion_clock(owner.hlc, owner.deleted, owner.deleted_hlc) if owner is not None else ""
+        if rec.hlc <= gone:  # written before a deletion: the deletion wins, even over a revival since
+            if local is not None and local["hlc"] >= gone:
+                return False
+            if local is None:
+                conn.execute(insert(voiceprints).values(**refused_tombstone(rec, gone)))
+            else:
+                self._tombstone_voiceprint(conn, sid, mid, gone, HLCTimestamp.decode(gone).node_id)
+            return True
         if rec.deleted:
             if owner is None:
                 self._stand_in_speaker(conn, sid, rec, deleted=True)
@@ -238,14 +274,14 @@ class Replication(StoreBase):
                     speaker_id=sid, model_id=mid, origin_node=rec.origin_node, hlc=rec.hlc, writer_node=rec.writer_node,
                     deleted=True, mean_ct=None, **{k: rec.data[k] for k in VOICEPRINT_COLUMNS}))
             else:
-                self._tombstone_voiceprint(conn, sid, mid, rec)
+                self._tombstone_voiceprint(conn, sid, mid, rec.hlc, rec.writer_node)
             return True
         mean, takes = open_transported(rec, unwrap)
         if owner is None:
             self._stand_in_speaker(conn, sid, rec, deleted=False)
         elif owner.deleted:  # revived by a write newer than its deletion; its own record will follow
             conn.execute(update(speakers).where(speakers.c.speaker_id == sid).values(
-                deleted=False, deleted_at=None, status="active", updated_at=time.time()))
+                deleted=False, deleted_at=None, deleted_hlc=gone or None, status="active", updated_at=time.time()))
         has_key = conn.execute(select(data_keys.c.speaker_id).where(data_keys.c.speaker_id == sid)).first()
         ours = self._data_key(conn, sid) if has_key else self._new_data_key(conn, sid)
         values = {k: v for k, v in rec.data.items() if k in VOICEPRINT_COLUMNS}

@@ -1,9 +1,15 @@
-"""A MAC over each speaker row's clear fields (id, record id, name, status, deleted), keyed from the audit key.
+"""A MAC over each speaker row's clear fields (id, record id, name, status, deleted, deletion clock), keyed from the audit key.
 
 Names and statuses are stored in clear so they can be listed and filtered; the MAC makes an edit made in
 the database behind the app's back (a name changed, a disabled speaker switched back on) a refused row
 instead of a silently accepted one. The key is derived from the store's audit key, which the master key
 wraps and which stays the same through master key rotations and restores.
+
+The deletion clock (``deleted_hlc``) is covered once it is set, and left out of the message while it is NULL,
+so rows sealed before migration 0004 keep their MACs. It is covered because lowering or clearing it in the
+database would make this node accept a voiceprint written before the speaker's deletion when a peer that
+missed the deletion sends it, and seal it under the speaker's current data key: the deleted speaker's old
+data, which the data key that was shredded no longer guards, would be back.
 """
 
 from __future__ import annotations
@@ -35,6 +41,9 @@ def speaker_mac(key: bytes, row: Any) -> str:
     """The MAC of a speaker row (a Row, or a dict with its columns)."""
     fields = [_field(row, "speaker_id"), _field(row, "record_id"), _field(row, "name"), _field(row, "status"),
               bool(_field(row, "deleted"))]
+    deleted_hlc = row.get("deleted_hlc") if isinstance(row, dict) else row.deleted_hlc  # a new row's dict may lack it
+    if deleted_hlc is not None:
+        fields.append(str(deleted_hlc))
     message = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 

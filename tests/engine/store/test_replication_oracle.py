@@ -4,6 +4,9 @@ The oracle is a few dicts, written from the rules as the store and README state 
 - each record (a speaker, a speaker's voiceprint under one model) is won by its last writer by HLC;
 - a speaker's deletion is a tombstone that beats every older write of that speaker, voiceprints of models
   the deleting node never saw included, and loses to newer ones;
+- the deletion clock: a voiceprint written before the speaker's latest deletion stays gone for good, also once
+  the speaker lives again (re-enrolled, its status changed, or a newer voiceprint), so a revival never takes
+  back what the deletion shredded;
 - a voiceprint newer than the deletion revives the speaker, nameless and active (README, Cluster: "a deletion
   that crosses a concurrent re-enrolment keeps the newer voiceprint and the speaker, nameless");
 - a stand-in speaker (a voiceprint arrived first) is replaced by the speaker's own record.
@@ -25,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -61,33 +64,21 @@ class Oracle:
 
     speaker: dict[str, tuple[int, bool, str | None, str]] = field(default_factory=dict)  # last (t, deleted, name, status)
     put: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)  # last (t, seed) per (speaker, model)
-    deleted_at: dict[str, int] = field(default_factory=dict)  # last deletion of each speaker
-    deleter_saw: dict[str, set[str]] = field(default_factory=dict)  # the models that deletion's node held
+    deleted_at: dict[str, int] = field(default_factory=dict)  # the deletion clock: last deletion of each speaker
 
-    def write_speaker(self, t: int, sid: str, *, deleted: bool, name: str | None, status: str,
-                      saw: tuple[str, ...] = ()) -> None:
+    def write_speaker(self, t: int, sid: str, *, deleted: bool, name: str | None, status: str) -> None:
         if sid not in self.speaker or self.speaker[sid][0] < t:
             self.speaker[sid] = (t, deleted, name, status)
-        if deleted and t > self.deleted_at.get(sid, -1):
-            self.deleted_at[sid], self.deleter_saw[sid] = t, set(saw)
+        if deleted:
+            self.deleted_at[sid] = max(t, self.deleted_at.get(sid, -1))
 
     def write_voiceprint(self, t: int, sid: str, mid: str, seed: int) -> None:
         if (sid, mid) not in self.put or self.put[(sid, mid)][0] < t:
             self.put[(sid, mid)] = (t, seed)
 
-    def revived_over_an_older_print(self) -> bool:
-        """A speaker written again after a deletion while a voiceprint older than it, unseen by it, lives elsewhere.
-
-        The store cannot yet refuse such a voiceprint once the speaker lives again (it keeps no deletion
-        clock past a revival): see the xfail regression tests at the end of this file.
-        """
-        revived = {s for s, (t, deleted, _, _) in self.speaker.items() if not deleted and t > self.deleted_at.get(s, t)}
-        revived |= {s for (s, _), (t, _) in self.put.items() if t > self.deleted_at.get(s, t)}
-        return any(s in revived and t < self.deleted_at[s] and m not in self.deleter_saw[s]
-                   for (s, m), (t, _) in self.put.items())
-
     def state(self) -> dict[str, Any]:
         """Visible speakers (name, status), live voiceprints (seed) and each model's index."""
+        # the deletion clock: whatever the speaker's state now, a voiceprint older than its last deletion is gone
         prints = {k: seed for k, (t, seed) in self.put.items() if t > self.deleted_at.get(k[0], -1)}
         speakers: dict[str, tuple[str | None, str]] = {}
         for sid, (_, deleted, name, status) in self.speaker.items():
@@ -151,7 +142,7 @@ class Cluster:
         seen = store.speaker(sid)
         assert store.delete_speaker(sid) is (seen is not None)
         if seen is not None:
-            self.oracle.write_speaker(self.t, sid, deleted=True, name=None, status=seen.status, saw=seen.models)
+            self.oracle.write_speaker(self.t, sid, deleted=True, name=None, status=seen.status)
 
     def sync(self, src: int, dst: int, batch: int, seed: int, pull: bool) -> int:
         """Send src's records to dst: all of them pushed, or (pull) only those anti-entropy finds newer."""
@@ -257,7 +248,6 @@ def test_every_node_converges_to_what_the_merge_rules_say(n: int, data: st.DataO
             for step in [*shared, *script]:  # every node knows s0, so writes to it cross; s1 starts unknown (stand-ins)
                 cluster.run(step)
                 cluster.run(step)
-            assume(not cluster.oracle.revived_over_an_older_print())  # the known bug below, until it is fixed
             cluster.converge(data.draw(st.integers(0, 2**16), label="exchange seed"))
             check_against_oracle(cluster)
         finally:
@@ -304,14 +294,6 @@ def test_an_older_voiceprint_arriving_after_the_deletion_never_brings_the_data_k
         cluster.close()
 
 
-RESURRECTION = (
-    "store bug: a speaker revived after a deletion (re-enrolled, status changed or re-enrolled concurrently) "
-    "takes back a voiceprint of another model written before the deletion, under a new data key: the store "
-    "keeps no deletion clock past a revival"
-)
-
-
-@pytest.mark.xfail(reason=RESURRECTION, strict=True)
 @pytest.mark.parametrize("revival", [
     ("put", 0, "alice", "campplus", "Alice"),   # the deleting node re-enrols her
     ("status", 2, "alice", "locked"),           # a node that has not heard of the deletion locks her

@@ -1,0 +1,144 @@
+"""A speaker keeps the clock of its latest deletion past a revival (speakers.deleted_hlc, migration 0004).
+
+A voiceprint written before that clock never comes back: not from a peer that missed the deletion, not once
+the speaker is re-enrolled, on a store upgraded from 0003 too. The clock travels with the speaker's record
+(a peer's record without it still counts its own tombstone), and the row MAC covers it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import inspect, select, text, update
+
+from engine.store import KeyFileProvider, VoiceprintStore, row_mac, schema
+from engine.store.errors import SpeakerRowTamperedError
+from engine.store.models import data_keys, speakers, voiceprints
+from engine.store.replication import ReplicaRecord
+from tests.engine.store.conftest import make_voiceprint
+
+Opener = Callable[..., VoiceprintStore]
+TRANSPORT = bytes(range(32))
+
+
+def _send(src: VoiceprintStore, dst: VoiceprintStore, *, wire: Callable[[dict], dict] = lambda r: r) -> int:
+    """Every record of ``src`` to ``dst`` through JSON, each passed through ``wire`` (what another version sends)."""
+    records = [ReplicaRecord.from_json(wire(r.to_json())) for r in src.changes_since(None, TRANSPORT, limit=10_000)]
+    return dst.apply_changes(records, TRANSPORT, actor=f"peer:{src.node_id}")
+
+
+def _prints(store: VoiceprintStore, sid: str) -> dict[str, bool]:
+    """model -> live, of a speaker's voiceprint rows."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(voiceprints.c.model_id, voiceprints.c.deleted).where(voiceprints.c.speaker_id == sid))
+        return {r.model_id: not r.deleted for r in rows}
+
+
+def _as_of_0003(store: VoiceprintStore) -> None:
+    """Turn the store into what schema 0003 wrote: no deletion clock column, rows sealed without it."""
+    with store.engine.begin() as conn:
+        conn.execute(update(speakers).values(deleted_hlc=None))
+        row_mac.seal(conn, store._row_key)
+        cfg = schema._alembic_config(None)
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0003")
+
+
+def test_upgrade_from_0003_keeps_rows_and_a_deleted_speaker_keeps_its_clock(store_url: str, tmp_path: Path) -> None:
+    """A 0003 store with a live and a deleted speaker opens at 0004; re-enrolling the deleted one refuses her
+    voiceprint that a peer wrote before the deletion (its clock is the deleted row's own)."""
+    key = KeyFileProvider(tmp_path / "master.key")
+    a = VoiceprintStore.open(store_url, key, node_id="nodea")
+    b = VoiceprintStore.open(tmp_path / "b.db", KeyFileProvider(tmp_path / "b.key"), node_id="nodeb")
+    try:
+        a.put(make_voiceprint("bob", seed=1, name="Bob"))
+        a.put(make_voiceprint("alice", seed=2, name="Alice"))
+        _send(a, b)
+        b.put(make_voiceprint("alice", "ge2e", seed=3, dim=12))  # a never hears of it before the deletion
+        a.delete_speaker("alice")
+        _as_of_0003(a)
+        assert schema.current_revision(a.engine) == "0003"
+        assert "deleted_hlc" not in {c["name"] for c in inspect(a.engine).get_columns("speakers")}
+        a.close()
+
+        a = VoiceprintStore.open(store_url, key, node_id="nodea", model_id="campplus")
+        assert schema.current_revision(a.engine) == schema.head_revision() == "0004"
+        assert a.load_errors == [] and a.check_integrity() == []
+        assert [(s.speaker_id, s.name) for s in a.list_speakers()] == [("bob", "Bob")]
+        a.put(make_voiceprint("alice", seed=4, name="Alice"))  # revived after the upgrade
+        _send(b, a)  # b's old ge2e voiceprint arrives after the revival
+        assert a.get("alice", "ge2e") is None and _prints(a, "alice") == {"campplus": True, "ge2e": False}
+        _send(a, b)
+        assert b.get("alice", "ge2e") is None and "alice" not in b.matrix("ge2e")[0]
+        assert b.get("alice", "campplus") is not None  # the revival itself stands
+        assert a.digest() == b.digest()
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_deletion_clock_from_a_record_that_loses_is_still_kept(tmp_path: Path) -> None:
+    """c locks alice without having heard of a's deletion; a's merged row carries the clock to b, whose own
+    copy of that status change is as new: b still drops her voiceprints written before the deletion."""
+    a, b, c = (VoiceprintStore.open(tmp_path / f"{n}.db", KeyFileProvider(tmp_path / f"{n}.key"), node_id=n)
+               for n in ("na", "nb", "nc"))
+    try:
+        a.put(make_voiceprint("alice", seed=1, name="Alice"))
+        _send(a, b)
+        _send(a, c)
+        b.put(make_voiceprint("alice", "ge2e", seed=2, dim=12))
+        a.delete_speaker("alice")
+        c.set_status("alice", "locked")  # newer than the deletion, unaware of it
+        _send(c, b)
+        _send(c, a)  # a: alive again, locked, and keeps the clock of its deletion
+        with a.engine.connect() as conn:
+            assert conn.execute(select(speakers.c.deleted_hlc)).scalar() is not None
+        records = [r for r in a.changes_since(None, TRANSPORT) if r.kind == "speaker"]
+        assert b.apply_changes(records, TRANSPORT, actor="peer:na") == 1  # same clock as b's row: only the deletion merges
+        assert _prints(b, "alice") == {"campplus": False, "ge2e": False}  # both written before the deletion
+        assert b.speaker("alice") is not None and b.speaker("alice").status == "locked"  # type: ignore[union-attr]
+    finally:
+        for s in (a, b, c):
+            s.close()
+
+
+def test_a_peer_without_the_field_still_counts_its_tombstone(tmp_path: Path) -> None:
+    """Records from a node of the previous version carry no deleted_hlc: the deletion they carry still counts."""
+    a, b = (VoiceprintStore.open(tmp_path / f"{n}.db", KeyFileProvider(tmp_path / f"{n}.key"), node_id=n)
+            for n in ("na", "nb"))
+
+    def old(record: dict) -> dict:
+        record["data"].pop("deleted_hlc", None)
+        return record
+
+    try:
+        a.put(make_voiceprint("alice", seed=1, name="Alice"))
+        _send(a, b)
+        b.put(make_voiceprint("alice", "ge2e", seed=2, dim=12))
+        a.delete_speaker("alice")
+        _send(a, b, wire=old)  # b learns of the deletion from an old-format tombstone
+        b.put(make_voiceprint("alice", seed=3, name="Alice"))  # and re-enrols her
+        _send(b, a, wire=old)
+        for store in (a, b):
+            assert store.get("alice", "ge2e") is None and store.get("alice", "campplus") is not None
+        with a.engine.connect() as conn:
+            assert set(conn.execute(select(data_keys.c.speaker_id)).scalars()) == {"alice"}
+        assert a.digest() == b.digest()
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_lowered_deletion_clock_is_refused(open_store: Opener) -> None:
+    store = open_store()
+    store.put(make_voiceprint("alice", seed=1, name="Alice"))
+    store.delete_speaker("alice")
+    store.put(make_voiceprint("alice", seed=2, name="Alice"))  # revived: the row now carries the clock
+    assert store.speaker("alice") is not None
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE speakers SET deleted_hlc = NULL WHERE speaker_id = 'alice'"))
+    with pytest.raises(SpeakerRowTamperedError, match="alice"):
+        store.speaker("alice")
