@@ -21,6 +21,9 @@ class RateLimiter(Protocol):
 
     rate: float
     burst: float
+    # True when ``take`` waits on something outside the process (the site's database): the node then
+    # calls it on a worker thread, never on its event loop.
+    blocking: bool
 
     def take(self, key: str, cost: float = 1.0) -> None:
         """Spend ``cost`` tokens of ``key`` or raise :class:`RateLimitedError` with the wait needed."""
@@ -37,6 +40,8 @@ class SharedBuckets(Protocol):
 
 class TokenBuckets:
     """A token bucket per key: ``rate`` tokens a second, at most ``burst`` saved up."""
+
+    blocking = False  # memory only: cheap enough for the event loop
 
     def __init__(self, rate: float, burst: int, *, clock: Clock = time.monotonic) -> None:
         self.rate = float(rate)
@@ -67,6 +72,8 @@ class SiteTokenBuckets:
     rate and burst) and logs it once, rather than refusing every request or letting every one through;
     it asks the database again at most once every ``retry_s``, so an outage does not slow every request.
     """
+
+    blocking = True  # a database round trip: the node runs it on a worker thread
 
     def __init__(self, shared: SharedBuckets, rate: float, burst: int, *, clock: Clock = time.monotonic,
                  retry_s: float = 1.0) -> None:

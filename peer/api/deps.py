@@ -55,7 +55,10 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
         if principal is None:
             client = request.client.host if request.client else "unknown"
             principal = await node.run(node.auth.authenticate, key, client=client, route=route)
-        node.limiter.take(principal.key_id)
+        if node.limiter.blocking:  # the site's buckets: a PostgreSQL round trip, off the event loop
+            await node.run(node.limiter.take, principal.key_id)
+        else:
+            node.limiter.take(principal.key_id)
         if not principal.allows(scope):
             await node.run(node.auth.require, principal, scope, route=route)
         return principal
