@@ -623,6 +623,16 @@
     </message>
     <message>
         <location filename="../../ui/screens/admin_cluster.py" line="251" />
+        <source>Only the kiosk that created the cluster makes join tokens: make one there.</source>
+        <translation>只有创建集群的终端才能生成加入令牌：请在那台终端上生成。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="252" />
+        <source>This join token has expired (a token lasts one hour): ask for a new one on the other kiosk.</source>
+        <translation>此加入令牌已过期（令牌有效期为一小时）：请在另一台终端上获取新令牌。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="254" />
         <source>This kiosk's name %1 cannot name a cluster member: use letters, digits, '_', ':' or '-' only (setting node_name).</source>
         <translation>本终端的名称 %1 不能用作集群成员名：只能使用字母、数字、“_”、“:”或“-”（设置项 node_name）。</translation>
     </message>

@@ -273,3 +273,37 @@ def test_the_cluster_controls_and_their_errors_speak_chinese_in_zh_cn(qtbot, mak
     finally:
         remove_translators(app, translators)
         QLocale.setDefault(locale)
+
+
+def _cluster_errors() -> list[type[clustering.ClusterError]]:
+    """Every error the cluster layer can hand the admin screen."""
+    found, todo = [], [clustering.ClusterError]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            found.append(sub)
+            todo.append(sub)
+    return found
+
+
+def test_every_cluster_error_is_told_in_the_screens_words_in_english_and_chinese(qtbot, make_kiosk) -> None:
+    """No error falls back to the layer's own English message (which zh_CN readers would get untranslated)."""
+    from PySide6.QtCore import QLocale
+    from PySide6.QtWidgets import QApplication
+
+    from ui.i18n import install_translators, remove_translators
+
+    errors = [cls("layer message", details={"address": "10.0.0.5:8443", "reason": "why"}) for cls in _cluster_errors()]
+    assert {e.code for e in errors} >= {"not_cluster_admin", "token_expired", "bad_token", "unreachable"}
+    a = make_kiosk("a")
+    for e in errors:
+        assert a.admin.cluster.error_text(e) != "layer message", e.code
+    app, locale = QApplication.instance(), QLocale()
+    translators = install_translators(app, "zh_CN")
+    try:
+        b = make_kiosk("b")
+        for e in errors:
+            text = b.admin.cluster.error_text(e)
+            assert any("\u4e00" <= ch <= "\u9fff" for ch in text), (e.code, text)
+    finally:
+        remove_translators(app, translators)
+        QLocale.setDefault(locale)

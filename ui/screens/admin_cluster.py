@@ -248,6 +248,9 @@ class ClusterPanel(QWidget):
             "not_serving": self.tr("This kiosk's node is not serving (the status bar says why), so it cannot be a "
                                    "cluster member."),
             "cannot_remove_self": self.tr("A kiosk cannot remove itself: remove it from another member."),
+            "not_cluster_admin": self.tr("Only the kiosk that created the cluster makes join tokens: make one there."),
+            "token_expired": self.tr("This join token has expired (a token lasts one hour): ask for a new one on "
+                                     "the other kiosk."),
             "invalid_node_id": self.tr("This kiosk's name %1 cannot name a cluster member: use letters, digits, "
                                        "'_', ':' or '-' only (setting node_name)."),
         }
