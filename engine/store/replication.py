@@ -24,11 +24,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, delete, insert, select, tuple_, update
 
 from engine.store import audit, row_mac
-from engine.store.base import StoreBase, put_takes
+from engine.store.base import StoreBase, put_takes, voiceprint_rows
 from engine.store.crypto import field_aad, open_sealed, seal
+from engine.store.errors import RecordDecryptError
 from engine.store.hlc import HLCTimestamp
 from engine.store.merge import BulkInsert, LocalRows, PendingRows, refused_tombstone
 from engine.store.models import api_keys, data_keys, speakers, voiceprint_takes, voiceprints
+from engine.store.records import record_name
 from engine.store.replica import (
     KINDS,
     REPL_COLUMNS,
@@ -228,10 +230,30 @@ class Replication(StoreBase):
             return
         gone = max(gone, deletion_clock(row.hlc, row.deleted, row.deleted_hlc))
         conn.execute(update(speakers).where(speakers.c.speaker_id == sid).values(deleted_hlc=gone))
-        older = [r.model_id for r in conn.execute(select(voiceprints.c.model_id).where(
-            voiceprints.c.speaker_id == sid, voiceprints.c.hlc < gone))]
-        for mid in older:
-            self._tombstone_voiceprint(conn, sid, mid, gone, HLCTimestamp.decode(gone).node_id)
+        older = list(conn.execute(select(voiceprints.c.model_id, voiceprints.c.deleted).where(
+            voiceprints.c.speaker_id == sid, voiceprints.c.hlc < gone)))
+        for r in older:
+            self._tombstone_voiceprint(conn, sid, r.model_id, gone, HLCTimestamp.decode(gone).node_id)
+        if any(not r.deleted for r in older):
+            self._rekey(conn, sid)
+
+    def _rekey(self, conn: Connection, sid: str) -> None:
+        """Reseal a speaker's live voiceprints under a new data key and destroy the old one, which sealed the ones
+        a deletion just took: their ciphertext is then beyond reach in old pages, backups and WAL too."""
+        if conn.execute(select(data_keys.c.speaker_id).where(data_keys.c.speaker_id == sid)).first() is None:
+            return
+        old = self._data_key(conn, sid)
+        live = []
+        for r in conn.execute(voiceprint_rows().where(voiceprints.c.speaker_id == sid, voiceprints.c.deleted.is_(False))):
+            if r.mean_ct is None or r.takes_ct is None:
+                raise RecordDecryptError(record_name(sid, r.model_id), "has no ciphertext")
+            live.append((r.model_id, open_sealed(old, bytes(r.mean_ct), field_aad("mean", sid, r.model_id)),
+                         open_sealed(old, bytes(r.takes_ct), field_aad("takes", sid, r.model_id))))
+        new = self._new_data_key(conn, sid)
+        for mid, mean, takes in live:
+            conn.execute(update(voiceprints).where(voiceprints.c.speaker_id == sid, voiceprints.c.model_id == mid)
+                         .values(mean_ct=seal(new, mean, field_aad("mean", sid, mid))))
+            put_takes(conn, sid, mid, seal(new, takes, field_aad("takes", sid, mid)))
 
     def _shred_older(self, conn: Connection, sid: str, rec: ReplicaRecord) -> None:
         """A deletion: shred the speaker, unless a voiceprint written after it lives (then only the older ones go)."""
@@ -240,13 +262,15 @@ class Replication(StoreBase):
         if newer is None:
             self._shred(conn, sid, rec.hlc, rec.writer_node)
             return
-        older = [r.model_id for r in conn.execute(select(voiceprints.c.model_id).where(
-            voiceprints.c.speaker_id == sid, voiceprints.c.hlc < rec.hlc))]
-        for mid in older:
-            self._tombstone_voiceprint(conn, sid, mid, rec.hlc, rec.writer_node)
+        older = list(conn.execute(select(voiceprints.c.model_id, voiceprints.c.deleted).where(
+            voiceprints.c.speaker_id == sid, voiceprints.c.hlc < rec.hlc)))
+        for r in older:
+            self._tombstone_voiceprint(conn, sid, r.model_id, rec.hlc, rec.writer_node)
         conn.execute(update(speakers).where(speakers.c.speaker_id == sid).values(
             name=None, status="active", deleted=False, deleted_at=None, deleted_hlc=rec.hlc, updated_at=time.time(),
             hlc=rec.hlc, writer_node=rec.writer_node))
+        if any(not r.deleted for r in older):
+            self._rekey(conn, sid)
 
     def _tombstone_voiceprint(self, conn: Connection, sid: str, mid: str, hlc: str, writer: str) -> None:
         key = (voiceprints.c.speaker_id == sid) & (voiceprints.c.model_id == mid)

@@ -105,6 +105,36 @@ def test_a_deletion_clock_from_a_record_that_loses_is_still_kept(tmp_path: Path)
             s.close()
 
 
+def test_a_node_where_the_speaker_lives_on_changes_her_data_key(tmp_path: Path) -> None:
+    """b re-enrolled alice on a third model across a's deletion: when the deletion reaches b, her older
+    voiceprints go and the data key that sealed them is destroyed too; the newer one is resealed under a new key."""
+    a, b = (VoiceprintStore.open(tmp_path / f"{n}.db", KeyFileProvider(tmp_path / f"{n}.key"), node_id=n)
+            for n in ("na", "nb"))
+
+    def wrapped(store: VoiceprintStore) -> bytes:
+        with store.engine.connect() as conn:
+            return bytes(conn.execute(select(data_keys.c.wrapped).where(data_keys.c.speaker_id == "alice")).scalar())
+
+    try:
+        a.put(make_voiceprint("alice", seed=1, name="Alice"))
+        _send(a, b)
+        b.put(make_voiceprint("alice", "ge2e", seed=2, dim=12))
+        a.delete_speaker("alice")
+        b.put(make_voiceprint("alice", "eres2netv2", seed=3, dim=16))  # newer than the deletion, unaware of it
+        before = wrapped(b)
+        _send(a, b)
+        assert _prints(b, "alice") == {"campplus": False, "ge2e": False, "eres2netv2": True}
+        assert wrapped(b) != before
+        got = b.get("alice", "eres2netv2")
+        assert got is not None and (got.mean == make_voiceprint("alice", "eres2netv2", seed=3, dim=16).mean).all()
+        assert b.check_integrity() == []
+        _send(b, a)
+        assert a.digest() == b.digest() and a.get("alice", "eres2netv2") is not None
+    finally:
+        a.close()
+        b.close()
+
+
 def test_a_peer_without_the_field_still_counts_its_tombstone(tmp_path: Path) -> None:
     """Records from a node of the previous version carry no deleted_hlc: the deletion they carry still counts."""
     a, b = (VoiceprintStore.open(tmp_path / f"{n}.db", KeyFileProvider(tmp_path / f"{n}.key"), node_id=n)
