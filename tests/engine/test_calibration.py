@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -120,3 +121,159 @@ def test_calibration_records_impostor_statistics_for_identify(tmp_path: Path) ->
     write_threshold(path, record)
     assert impostor_for(path, "campplus") == (record.impostor_mean, record.impostor_std)
     assert impostor_for(path, "campplus", normalised=True) is None and impostor_for(path, "ge2e") is None
+
+
+def test_threshold_sits_half_way_above_the_highest_rejected_impostor() -> None:
+    y = np.array([0, 0, 0, 1])
+    assert threshold_for_far([0.9, 0.5, 0.1, 0.95], y, 1 / 3) == pytest.approx(0.7, abs=1e-12)  # between 0.5 and 0.9
+    assert threshold_for_far([0.5, 0.1, 0.9, 0.95], y, 0.0) == pytest.approx(0.9 + 1e-6, abs=1e-12)  # just above
+    assert threshold_for_far([-3.0, -5.0], [0, 0], 0.0) == pytest.approx(-3.0 + 3e-6, abs=1e-12)  # relative step
+    # scores in a column, as a trial file reader may hand them over, give the same threshold
+    column = threshold_for_far(np.array([[0.9], [0.5], [0.1], [0.95]]), y[:, None], 1 / 3)
+    assert column == pytest.approx(0.7, abs=1e-12)
+
+
+def test_tied_impostors_are_rejected_together() -> None:
+    impostors = np.array([0.5, 0.5, 0.1])
+    t = threshold_for_far(impostors, np.zeros(3), 0.34)  # one of three may pass, but the two at 0.5 cannot be split
+    assert t > 0.5 and not (impostors >= t).any()
+
+
+def test_impostors_rejected_for_quality_keep_the_threshold_finite() -> None:
+    t = threshold_for_far([0.3, -np.inf, -np.inf], [0, 0, 0], 0.34)
+    assert t == np.nextafter(-np.inf, np.inf)  # everything above the rejected attempts passes
+
+
+def test_a_target_far_of_almost_one_accepts_every_impostor() -> None:
+    assert threshold_for_far([0.2, 0.7, 0.4], [0, 0, 0], 1 - 1e-12) == 0.2
+    assert threshold_for_far([0.2], [0], 0.0) == pytest.approx(0.2 + 1e-6)  # a single impostor is enough
+
+
+@pytest.mark.parametrize(("scores", "labels", "target", "message"), [
+    ([0.1, 0.2], [0, 0], 1.0, "target_far must be a fraction in [0, 1), got 1.0"),
+    ([0.1, 0.2], [0, 0], -0.1, "target_far must be a fraction in [0, 1), got -0.1"),
+    ([0.1, 0.2, 0.3], [0, 0], 0.01, "scores and labels must have the same length and no NaN"),
+    ([0.1, np.nan], [0, 0], 0.01, "scores and labels must have the same length and no NaN"),
+    ([0.1, 0.2], [1, 1], 0.01, "calibration needs non-target trials"),
+])
+def test_unusable_calibration_input_is_refused_with_the_reason(scores: list[float], labels: list[int],
+                                                                target: float, message: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        threshold_for_far(np.array(scores), np.array(labels), target)
+    assert str(caught.value) == message
+
+
+def test_calibrate_keeps_what_it_was_given() -> None:
+    s, y = _scores(200)
+    plain = calibrate(s, y, model_id="ge2e", target_far=0.05)
+    assert (plain.source, plain.normalised) == ("", False)
+    named = calibrate(s[:, None], y[:, None], model_id="ge2e", target_far=0.05, source="en.txt", normalised=True)
+    assert (named.source, named.normalised, named.n_trials, named.n_target) == ("en.txt", True, 1200, 1000)
+    assert (named.threshold, named.impostor_mean, named.impostor_std) == (
+        plain.threshold, plain.impostor_mean, plain.impostor_std)
+    assert named.impostor_mean == impostor_tail_fit(s[y == 0])[0]
+
+
+def test_impostor_tail_fit_uses_plain_moments_under_100_scores_and_the_tail_from_100() -> None:
+    rng = np.random.default_rng(4)
+    few = rng.normal(0.2, 0.1, 99)
+    assert impostor_tail_fit(few) == pytest.approx((few.mean(), few.std()), rel=1e-12)
+    assert impostor_tail_fit(few[:, None]) == impostor_tail_fit(few)
+    hundred = rng.normal(0.2, 0.1, 100)
+    assert impostor_tail_fit(hundred) == pytest.approx(_tail(hundred, 0.9, 0.99), rel=1e-12)
+    assert impostor_tail_fit(hundred) != pytest.approx((hundred.mean(), hundred.std()), rel=1e-3)
+
+
+def _tail(s: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
+    from statistics import NormalDist
+
+    q_lo, q_hi = np.quantile(s, [lo, hi])
+    z_lo, z_hi = NormalDist().inv_cdf(lo), NormalDist().inv_cdf(hi)
+    std = max(float((q_hi - q_lo) / (z_hi - z_lo)), float(s.std()) * 0.5, 1e-6)
+    return float(q_lo - std * z_lo), std
+
+
+def test_impostor_tail_fit_reads_the_1_and_0_1_percent_points_from_10000_scores() -> None:
+    rng = np.random.default_rng(6)
+    s = np.r_[rng.normal(0.0, 1.0, 9_000), rng.normal(1.0, 2.0, 1_000)]
+    assert impostor_tail_fit(s) == pytest.approx(_tail(s, 0.99, 0.999), rel=1e-12)
+    assert impostor_tail_fit(s[:9_999]) == pytest.approx(_tail(s[:9_999], 0.9, 0.99), rel=1e-12)
+
+
+def test_impostor_tail_fit_floors_the_spread_of_a_flat_tail() -> None:
+    flat_top = np.r_[np.linspace(-1.0, 0.0, 160), np.full(40, 0.5)]  # the top 20 % all alike
+    mean, std = impostor_tail_fit(flat_top)
+    assert std == pytest.approx(0.5 * flat_top.std()) and mean == pytest.approx(0.5 - std * 1.2815516, abs=1e-6)
+    assert impostor_tail_fit(np.full(200, 0.3)) == pytest.approx((0.3 - 1e-6 * 1.2815516, 1e-6))
+
+
+def test_open_set_threshold_for_one_voiceprint_and_its_limits() -> None:
+    # one voiceprint: FAR = FIR, the normal's 1 - FIR point (z(0.99) = 2.326)
+    assert open_set_threshold(0.1, (0.0, 1.0), 1, 0.01) == pytest.approx(2.3263479, abs=1e-6)
+    assert open_set_threshold(0.1, (0.0, 1.0), 0, 0.01) == 0.1  # an empty gallery: the 1:1 threshold
+    for fir in (0.0, 1.0, 1.5):
+        with pytest.raises(ValueError) as caught:
+            open_set_threshold(0.1, (0.0, 1.0), 10, fir)
+        assert str(caught.value) == f"target_fir must be a fraction in (0, 1), got {fir}"
+
+
+def test_a_threshold_file_reads_back_what_was_written_and_fills_what_it_lacks(tmp_path: Path) -> None:
+    path = tmp_path / "thresholds.json"
+    record = Calibration("ge2e", 0.71, 0.01, 0.009, 0.05, 100, 10, "en.txt", False, 5.0, 0.1, 0.05)
+    write_threshold(path, record)
+    assert read_thresholds(path) == {"ge2e": {"cosine": record}}
+    path.write_text(json.dumps({"version": 1, "models": {"ge2e": {"asnorm": {
+        "threshold": 2.5, "target_far": 0.01, "far": 0.01, "frr": 0.1, "n_trials": 10, "n_target": 2}}}}))
+    assert read_thresholds(path)["ge2e"]["asnorm"] == Calibration("ge2e", 2.5, 0.01, 0.01, 0.1, 10, 2, "", True, 0.0)
+
+
+def test_a_threshold_file_of_another_version_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "thresholds.json"
+    path.write_text('{"version": 2, "models": {}}')
+    with pytest.raises(ValueError) as caught:
+        read_thresholds(path)
+    assert str(caught.value) == f"threshold file {path} is not valid: unsupported version 2"
+
+
+def test_impostor_statistics_need_both_mean_and_std(tmp_path: Path) -> None:
+    path = tmp_path / "thresholds.json"
+    write_threshold(path, Calibration("ge2e", 0.7, 0.01, 0.01, 0.1, 10, 2, impostor_mean=0.1, impostor_std=None))
+    assert impostor_for(path, "ge2e") is None
+
+
+def test_the_threshold_file_is_readable_json_written_atomically_beside_itself(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "config" / "vomid" / "thresholds.json"  # folders created as needed
+    replaced: list[tuple[str, str]] = []
+    real_replace = os.replace
+
+    def spy(src: str, dst: str) -> None:
+        replaced.append((str(src), str(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", spy)
+    write_threshold(path, Calibration("ge2e", 0.5, 0.01, 0.01, 0.1, 10, 2, "en.txt", False, 7.0))
+    [(src, dst)] = replaced
+    assert dst == str(path) and Path(src).parent == path.parent
+    assert Path(src).name.startswith("thresholds.json") and src.endswith(".tmp")
+    assert sorted(p.name for p in path.parent.iterdir()) == ["thresholds.json"]
+    assert path.read_text(encoding="utf-8") == """{
+  "models": {
+    "ge2e": {
+      "cosine": {
+        "created_at": 7.0,
+        "far": 0.01,
+        "frr": 0.1,
+        "impostor_mean": null,
+        "impostor_std": null,
+        "n_target": 2,
+        "n_trials": 10,
+        "source": "en.txt",
+        "target_far": 0.01,
+        "threshold": 0.5
+      }
+    }
+  },
+  "version": 1
+}
+"""

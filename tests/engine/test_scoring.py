@@ -130,3 +130,131 @@ def test_unit_rows_scales_every_row_to_unit_length_and_zeroes_broken_rows() -> N
     np.testing.assert_allclose(rows, [[0.6, 0.8], [0, 0], [0, 0], [0, 0], [-1.0, 0.0], [0.6, 0.8]], atol=1e-6)
     # a broken voiceprint scores 0 against every query instead of poisoning the 1:N search with NaN
     assert np.isfinite(rows @ np.array([1.0, 0.0], dtype=np.float32)).all()
+
+
+def test_results_are_float32_whatever_the_input_precision() -> None:
+    rng = np.random.default_rng(9)
+    m, q = rng.normal(size=(4, 8)), rng.normal(size=8)  # float64 in
+    assert normalise(q).dtype == np.float32 and normalise(m).dtype == np.float32
+    assert cosine_scores(q, m).dtype == np.float32
+    assert cosine_scores(q, np.zeros((0, 8))).dtype == np.float32
+
+
+def test_a_one_row_gallery_and_a_single_take_are_scored() -> None:
+    q = np.array([1.0, 0.0, 0.0])
+    np.testing.assert_allclose(cosine_scores(q, np.array([[0.0, 2.0, 2.0 * np.sqrt(3)]])), [0.0], atol=1e-6)
+    np.testing.assert_allclose(cosine_scores(q, np.array([[3.0, 4.0, 0.0]])), [0.6], atol=1e-6)
+    np.testing.assert_allclose(mean_of_takes(np.array([[3.0, 4.0, 0.0]])), [0.6, 0.8, 0.0], atol=1e-6)
+
+
+def test_assume_unit_trusts_the_caller_and_skips_rescaling_the_rows() -> None:
+    q = np.array([1.0, 0.0])
+    rows = np.array([[2.0, 0.0], [0.0, 1.0]])
+    np.testing.assert_allclose(cosine_scores(q, rows), [1.0, 0.0], atol=1e-6)
+    np.testing.assert_allclose(cosine_scores(q, rows, assume_unit=True), [2.0, 0.0], atol=1e-6)
+
+
+def test_bad_shapes_and_values_are_refused_with_what_is_wrong() -> None:
+    with pytest.raises(ValueError, match=r"^matrix must be \(n, d\), got shape \(3,\)$"):
+        cosine_scores(np.ones(3), np.ones(3))
+    with pytest.raises(ValueError, match="^mean_of_takes needs at least one take$"):
+        mean_of_takes(np.zeros((0, 3)))
+    with pytest.raises(ValueError, match="^embedding holds NaN or infinite values$"):
+        normalise(np.array([1.0, np.inf]))
+    with pytest.raises(ModelMismatchError, match=r"^model_mismatch: embedding sizes differ: 3 vs 4 \(embeddings of different models\?\)$"):
+        cosine(np.ones(3), np.ones(4))
+    norm = ASNorm(np.eye(4), top_k=2)
+    with pytest.raises(ValueError, match=r"^enrol_matrix must be \(n, d\), got shape \(4,\)$"):
+        norm.score_many(np.ones(4), np.ones(4))
+    with pytest.raises(ValueError, match="^top_k must be at least 2, got 1$"):
+        ASNorm(np.eye(4), top_k=1)
+    with pytest.raises(ValueError, match=r"^AS-norm needs a cohort of at least 2 embeddings, got shape \(1, 4\)$"):
+        ASNorm(np.eye(4)[:1], top_k=2)
+
+
+def test_the_smallest_cohort_and_top_k_are_accepted_and_top_k_is_capped_by_the_cohort() -> None:
+    rng = np.random.default_rng(10)
+    assert ASNorm(_unit(rng, 2), top_k=2).top_k == 2
+    assert ASNorm(_unit(rng, 5), top_k=100).top_k == 5
+    assert ASNorm(_unit(rng, 150)).top_k == 100  # the default
+
+
+def test_a_subsampled_cohort_spans_the_whole_cohort_evenly() -> None:
+    cohort = np.eye(64)[:60] + 0.0  # 60 distinct rows
+    norm = ASNorm(cohort, top_k=5, max_cohort=7)
+    picked = [int(np.argmax(r)) for r in norm.cohort]
+    assert picked == [0, 9, 19, 29, 39, 49, 59]
+    assert ASNorm(cohort, top_k=5, max_cohort=60).cohort.shape == (60, 64)
+
+
+def _top(scores: np.ndarray, k: int) -> tuple[float, float]:
+    top = np.sort(scores)[::-1][:k]
+    return (float(top.mean()), max(float(top.std()), 1e-4)) if top.size else (0.0, 1e-4)
+
+
+def _formula(cohort: np.ndarray, e: np.ndarray, t: np.ndarray, k: int) -> float:
+    """AS-norm from its definition: a cohort row that is the enrolled voiceprint is left out of both sides'
+    impostors, a row that is the test embedding out of the test's; std floored at 1e-4."""
+    c = normalise(cohort)
+    e, t = normalise(e), normalise(t)
+    not_e = c @ e < 0.9999
+    mu_e, sd_e = _top(c[not_e] @ e, k)
+    mu_t, sd_t = _top(c[not_e & (c @ t < 0.9999)] @ t, k)
+    raw = float(e @ t)
+    return 0.5 * ((raw - mu_e) / sd_e + (raw - mu_t) / sd_t)
+
+
+@pytest.mark.parametrize(("n_cohort", "top_k"), [(2, 2), (3, 2), (6, 6), (7, 6), (8, 6), (12, 5), (40, 10)])
+def test_asnorm_follows_its_definition_on_small_cohorts_with_enrolled_and_test_voices_in_them(
+        n_cohort: int, top_k: int) -> None:
+    """Gallery rows in the cohort and out of it, a test that is itself a cohort row: both paths, every size."""
+    rng = np.random.default_rng(n_cohort * 100 + top_k)
+    cohort = _unit(rng, n_cohort, 8)
+    gallery = np.vstack([cohort[:2] * 3.0, _unit(rng, 3, 8)])  # rows 0-1 are cohort voices, stored at length 3
+    norm = ASNorm(cohort, top_k=top_k)
+    for test in (_unit(rng, 1, 8)[0], cohort[-1], normalise(gallery[0] + 0.3 * _unit(rng, 1, 8)[0])):
+        want = [_formula(cohort, g, test, norm.top_k) for g in gallery]
+        np.testing.assert_allclose([norm.score(g, test) for g in gallery], want, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(norm.score_many(test, gallery), want, rtol=1e-4, atol=1e-4)
+
+
+def test_asnorm_picks_the_top_k_impostors_exactly() -> None:
+    for seed in range(30):
+        rng = np.random.default_rng(seed)
+        cohort, e, t = _unit(rng, 25, 6), _unit(rng, 1, 6)[0], _unit(rng, 1, 6)[0]
+        assert ASNorm(cohort, top_k=7).score(e, t) == pytest.approx(_formula(cohort, e, t, 7), rel=1e-4)
+
+
+def test_score_many_of_an_empty_or_one_row_gallery() -> None:
+    rng = np.random.default_rng(11)
+    norm = ASNorm(_unit(rng, 10), top_k=3)
+    empty = norm.score_many(_unit(rng, 1)[0], np.zeros((0, 32)))
+    assert empty.shape == (0,) and empty.dtype == np.float64
+    g, t = _unit(rng, 1), _unit(rng, 1)[0]
+    np.testing.assert_allclose(norm.score_many(t, g), [norm.score(g[0], t)], rtol=1e-5)
+
+
+def test_gallery_statistics_are_computed_once_per_matrix_object() -> None:
+    rng = np.random.default_rng(12)
+    norm = ASNorm(_unit(rng, 30), top_k=5)
+    gallery = np.vstack([_unit(rng, 4), 2.0 * _unit(rng, 1)])
+    first = norm.enrol_stats(gallery)
+    again = norm.enrol_stats(gallery)
+    assert all(a is b for a, b in zip(first, again, strict=True))  # the cache, not a recomputation
+    fresh = ASNorm(norm.cohort, top_k=5).enrol_stats(gallery.copy())
+    for a, b in zip(again, fresh, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    np.testing.assert_allclose(first[3], [1, 1, 1, 1, 0.5], rtol=1e-6)  # inverse row lengths
+    assert list(first[2]) == [-1] * 5  # no gallery row is a cohort row
+
+
+def test_stats_are_the_top_k_mean_and_std_without_the_vector_itself() -> None:
+    rng = np.random.default_rng(13)
+    cohort = _unit(rng, 20, 8)
+    norm = ASNorm(cohort, top_k=4)
+    outsider = _unit(rng, 1, 8)[0]
+    mu, sd = norm.stats(np.vstack([outsider, cohort[3]]))
+    top = np.sort(cohort @ outsider)[-4:]
+    own = np.sort(np.delete(cohort, 3, axis=0) @ cohort[3])[-4:]
+    np.testing.assert_allclose(mu, [top.mean(), own.mean()], rtol=1e-5)
+    np.testing.assert_allclose(sd, [top.std(), own.std()], rtol=1e-4)

@@ -13,10 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import peer.lockout as lockout_module
 from engine.gallery import Voiceprint
 from engine.store import KeyFileProvider, VoiceprintStore
 from peer import const
-from peer.lockout import Lockout
+from peer.lockout import Lockout, LockState, MemoryLockoutPairs
 
 
 class Clock:
@@ -133,3 +134,60 @@ def test_a_failing_audit_still_locks_and_logs_which_speaker(store: VoiceprintSto
     assert lockout.remaining("alice", "k") > 0
     assert [r.getMessage() for r in caplog.records] == ["could not audit the lockout of alice"]
     assert caplog.records[0].exc_info is not None
+
+
+def test_the_admin_sees_each_lock_in_force_with_its_time_left_and_strikes(store: VoiceprintStore) -> None:
+    clock = Clock()
+    lockout = Lockout(store, failures=1, window_s=60.0, lock_s=30.0, clock=clock)
+    lockout.record("alice", False, client="kiosk:a")
+    clock.now += 10.0
+    lockout.record("bob", False, client="kiosk:b")
+    clock.now += 5.0
+    assert lockout.locks() == [LockState("alice", "kiosk:a", 15.0, 1), LockState("bob", "kiosk:b", 25.0, 1)]
+    clock.now += 15.0  # alice's lock ends exactly now
+    assert lockout.locks() == [LockState("bob", "kiosk:b", 10.0, 1)]
+    assert lockout.remaining("alice", "kiosk:a") == 0.0
+
+
+def test_an_acceptance_clears_only_that_clients_count(store: VoiceprintStore) -> None:
+    lockout = Lockout(store, failures=3, window_s=60.0, lock_s=30.0, clock=Clock())
+    for client in ("kiosk:a", "kiosk:b"):
+        lockout.record("alice", False, client=client)
+        lockout.record("alice", False, client=client)
+    lockout.record("alice", True, client="kiosk:a")
+    assert lockout.record("alice", False, client="kiosk:a") == 0.0
+    assert lockout.record("alice", False, client="kiosk:b") == 30.0  # b's two failures still count
+
+
+def test_a_rejection_exactly_one_window_old_no_longer_counts(store: VoiceprintStore) -> None:
+    clock = Clock()
+    lockout = Lockout(store, failures=2, window_s=60.0, lock_s=30.0, clock=clock)
+    lockout.record("alice", False, client="c")
+    clock.now += 60.0
+    assert lockout.record("alice", False, client="c") == 0.0
+
+
+def test_a_first_rejection_locks_nobody_even_at_clock_zero(store: VoiceprintStore) -> None:
+    clock = Clock()
+    clock.now = 0.0
+    lockout = Lockout(store, failures=3, window_s=60.0, lock_s=30.0, clock=clock)
+    lockout.record("alice", False, client="c")
+    assert lockout.remaining("alice", "c") == 0.0
+
+
+def test_the_lockout_audit_row_gives_the_lock_length_to_the_millisecond(store: VoiceprintStore) -> None:
+    lockout = Lockout(store, failures=1, window_s=60.0, lock_s=12.34567, clock=Clock())
+    assert lockout.record("alice", False, client="c") == 12.34567
+    assert _lockouts(store)[-1]["fields"]["lock_s"] == 12.346
+
+
+def test_pairs_kept_elsewhere_are_used_and_memory_forgets_the_oldest_pair(store: VoiceprintStore,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lockout_module, "MAX_TRACKED", 2)
+    pairs = MemoryLockoutPairs(Clock())
+    lockout = Lockout(store, failures=2, window_s=60.0, lock_s=30.0, pairs=pairs)
+    assert lockout.pairs is pairs
+    for client in ("c1", "c2", "c3"):
+        lockout.record("alice", False, client=client)
+    assert lockout.record("alice", False, client="c1") == 0.0  # c1's first failure was forgotten
+    assert lockout.record("alice", False, client="c3") == 30.0
