@@ -146,20 +146,21 @@ def run(args: argparse.Namespace) -> int:
         quiet = speakers[0][1][-1]  # the file source each app plays is never used: the controller sends files
         kiosks = [KioskProcess("kiosk-a", "127.0.0.2", root / "a", quiet, args.model),
                   KioskProcess("kiosk-b", "127.0.0.3", root / "b", quiet, args.model)]
-        node: subprocess.Popen[bytes] | None = None
+        started: list[subprocess.Popen[bytes]] = []  # the node, once _bench starts it: stopped however it ends
         try:
-            result, node = _bench(kiosks, root / "c", speakers, args)
+            result = _bench(kiosks, root / "c", speakers, args, started)
         finally:
             for kiosk in kiosks:
                 kiosk.stop()
-            stop_process(node)
+            for proc in started:
+                stop_process(proc)
     result["load_average_1m"] = round(os.getloadavg()[0], 2)
     emit(args, result, format_report(result))
     return 0 if result["accepted"] else 1
 
 
 def _bench(kiosks: list[KioskProcess], node_dir: Path, speakers: list[tuple[str, list[Path]]],
-           args: argparse.Namespace) -> tuple[dict[str, Any], subprocess.Popen[bytes]]:
+           args: argparse.Namespace, started: list[subprocess.Popen[bytes]]) -> dict[str, Any]:
     a, b = kiosks
     t0 = time.monotonic()
     for kiosk in kiosks:
@@ -179,8 +180,8 @@ def _bench(kiosks: list[KioskProcess], node_dir: Path, speakers: list[tuple[str,
     subprocess.run([sys.executable, "-m", "app.cli", "cluster", "join", node_token], env=env, cwd=REPO, check=True,
                    capture_output=True, timeout=120)
     with open(node_dir / "serve.log", "wb") as log:
-        node = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], env=env, cwd=REPO, stdout=log,
-                                stderr=subprocess.STDOUT)
+        started.append(subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], env=env, cwd=REPO, stdout=log,
+                                        stderr=subprocess.STDOUT))
 
     def up(kiosk: KioskProcess) -> int:
         return int(kiosk.call("status").get("peers", 0))
@@ -217,7 +218,7 @@ def _bench(kiosks: list[KioskProcess], node_dir: Path, speakers: list[tuple[str,
         "cluster_formed_s": round(formed_s, 2),
         "model": status_a.get("model"),
         "per_round": rounds,
-    }, node
+    }
 
 
 def format_report(r: dict[str, Any]) -> str:
