@@ -8,7 +8,7 @@ Leaving existing rows NULL also leaves their row MACs valid (the MAC covers the 
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-12-20
+Create Date: 2026-12-07
 """
 
 from __future__ import annotations
