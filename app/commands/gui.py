@@ -75,7 +75,7 @@ def run_screenshots(args: argparse.Namespace) -> int:
     if args.language:
         update["language"] = args.language
     settings = settings_from(args).model_copy(update=update)
-    service = kiosk_service(settings, model_id=args.model or "ge2e", memory=True)
+    service = kiosk_service(settings, model_id=args.model, memory=True)  # the settings' model: what users run
     paths = shots.render_all(service, args.out_dir, data=args.data)
     for path in paths:
         print(path)

@@ -883,67 +883,77 @@
         <translation>正在取消…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="183" />
+        <location filename="../../ui/screens/labeling.py" line="184" />
+        <source>%1: 1 speaker, 1 segment, %4 s.</source>
+        <translation>%1：1 位说话人，1 个片段，%4 秒。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="184" />
+        <source>%1: 1 speaker, %3 segments, %4 s.</source>
+        <translation>%1：1 位说话人，%3 个片段，%4 秒。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/labeling.py" line="186" />
         <source>%1: %2 speakers, %3 segments, %4 s.</source>
         <translation>%1：%2 位说话人，%3 个片段，%4 秒。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="191" />
+        <location filename="../../ui/screens/labeling.py" line="194" />
         <source>Cancelled.</source>
         <translation>已取消。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="193" />
+        <location filename="../../ui/screens/labeling.py" line="196" />
         <source>Cannot open this file: %1</source>
         <translation>无法打开此文件：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="258" />
+        <location filename="../../ui/screens/labeling.py" line="261" />
         <source>%1, %2–%3 s</source>
         <translation>%1，%2–%3 秒</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="273" />
+        <location filename="../../ui/screens/labeling.py" line="276" />
         <source>Enrolling needs the admin PIN.</source>
         <translation>注册需要管理员 PIN。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="305" />
+        <location filename="../../ui/screens/labeling.py" line="308" />
         <source>Could not enrol from this recording: %1</source>
         <translation>无法从此录音注册：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="236" />
+        <location filename="../../ui/screens/labeling.py" line="239" />
         <source>No audio output here: showing the position only.</source>
         <translation>此处没有音频输出：仅显示播放位置。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="243" />
+        <location filename="../../ui/screens/labeling.py" line="246" />
         <source>Rename speaker</source>
         <translation>重命名说话人</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="243" />
+        <location filename="../../ui/screens/labeling.py" line="246" />
         <source>Name:</source>
         <translation>姓名：</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="291" />
+        <location filename="../../ui/screens/labeling.py" line="294" />
         <source>Enrolling %1…</source>
         <translation>正在注册 %1…</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="297" />
+        <location filename="../../ui/screens/labeling.py" line="300" />
         <source>%1 is enrolled.</source>
         <translation>%1 已注册。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="313" />
+        <location filename="../../ui/screens/labeling.py" line="316" />
         <source>Export</source>
         <translation>导出</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/labeling.py" line="320" />
+        <location filename="../../ui/screens/labeling.py" line="323" />
         <source>Saved %1</source>
         <translation>已保存 %1</translation>
     </message>

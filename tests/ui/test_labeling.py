@@ -123,3 +123,15 @@ def test_a_rename_changes_the_caption_of_the_selected_segment(qtbot, screen, sha
     with qtbot.waitSignal(screen.labelled, timeout=WAIT_MS):
         screen.open_file(shared_data / "diarization" / "dev01.wav")
     assert screen.selection.text() == "Click a segment to play it."  # nothing of the last meeting's selection
+
+
+def test_the_summary_counts_one_speaker_and_one_segment_in_the_singular(qtbot, screen) -> None:
+    from app.kiosk.types import MeetingResult, Segment
+
+    samples = np.zeros(16000 * 20, np.float32)
+    screen._done(MeetingResult("solo", samples, 20.0, [Segment(1.0, 9.0, "Speaker 1")]))
+    assert screen.status.text() == "solo: 1 speaker, 1 segment, 20 s."
+    screen._done(MeetingResult("solo", samples, 20.0, [Segment(1.0, 9.0, "Speaker 1"), Segment(11.0, 19.0, "Speaker 1")]))
+    assert screen.status.text() == "solo: 1 speaker, 2 segments, 20 s."
+    screen._done(MeetingResult("pair", samples, 20.0, [Segment(1.0, 9.0, "Speaker 1"), Segment(11.0, 19.0, "Speaker 2")]))
+    assert screen.status.text() == "pair: 2 speakers, 2 segments, 20 s."

@@ -38,3 +38,18 @@ def test_screenshots_render_each_screen(qapp, kiosk_settings: Settings, shared_d
         image = QImage(str(path))
         size = path.stem.rsplit("_", 1)[1]
         assert f"{image.width()}x{image.height()}" == size
+
+
+def test_the_screenshots_command_renders_the_model_users_run(monkeypatch, tmp_path: Path) -> None:
+    """README's pictures show the default model (CAM++ zh-en), not the small fallback, unless --model says so."""
+    import ui.screenshots
+    from engine.models.registry import DEFAULT_MODEL
+
+    rendered: list[str] = []
+    monkeypatch.setattr(ui.screenshots, "render_all",
+                        lambda service, out_dir, data=None: rendered.append(service._model_id) or [])
+    for argv, model in ((["screenshots", str(tmp_path)], DEFAULT_MODEL),
+                        (["screenshots", str(tmp_path), "--model", "ge2e"], "ge2e")):
+        args = parser().parse_args([*argv, "--data-dir", str(tmp_path / "data")])
+        assert args.func(args) == 0
+        assert rendered.pop() == model

@@ -179,9 +179,12 @@ class LabelingScreen(QWidget):
         self.timeline.set_segments(result.segments, result.duration)
         self.overview.set_samples(result.samples)
         self._fit_timeline()
-        n = len(result.speakers)
-        self._set_busy(False, self.tr("%1: %2 speakers, %3 segments, %4 s.").replace("%1", result.uri)
-                       .replace("%2", str(n)).replace("%3", str(len(result.segments)))
+        n, turns = len(result.speakers), len(result.segments)
+        if n == 1:  # two or more speakers have two or more segments
+            summary = self.tr("%1: 1 speaker, 1 segment, %4 s.") if turns == 1 else self.tr("%1: 1 speaker, %3 segments, %4 s.")
+        else:
+            summary = self.tr("%1: %2 speakers, %3 segments, %4 s.")
+        self._set_busy(False, summary.replace("%1", result.uri).replace("%2", str(n)).replace("%3", str(turns))
                        .replace("%4", f"{result.duration:.0f}"))
         self.labelled.emit(result)
 
