@@ -169,6 +169,11 @@
         <translation>无法连接</translation>
     </message>
     <message>
+        <location filename="../../ui/screens/admin.py" line="206" />
+        <source>local only</source>
+        <translation>仅本机</translation>
+    </message>
+    <message>
         <location filename="../../ui/screens/admin.py" line="212" />
         <source>Event</source>
         <translation>事件</translation>

@@ -307,3 +307,22 @@ def test_every_cluster_error_is_told_in_the_screens_words_in_english_and_chinese
     finally:
         remove_translators(app, translators)
         QLocale.setDefault(locale)
+
+
+def test_a_kiosk_serving_no_node_reads_local_only_in_chinese(qtbot, make_kiosk) -> None:
+    from PySide6.QtCore import QLocale
+    from PySide6.QtWidgets import QApplication
+
+    from ui.i18n import install_translators, remove_translators
+
+    app, locale = QApplication.instance(), QLocale()
+    translators = install_translators(app, "zh_CN")
+    try:
+        a = make_kiosk("a")
+        statuses = ("serving", "up", "loading", "stopped", "down", "unreachable", "local only")
+        shown = {s: a.admin._peer_status(s) for s in statuses}
+        assert shown["local only"] == "仅本机"
+        assert all(any("\u4e00" <= ch <= "\u9fff" for ch in text) for text in shown.values()), shown
+    finally:
+        remove_translators(app, translators)
+        QLocale.setDefault(locale)

@@ -202,8 +202,8 @@ class AdminScreen(QWidget):
 
     def _peer_status(self, status: str) -> str:
         return {"serving": self.tr("serving"), "up": self.tr("up"), "loading": self.tr("loading"),
-                "stopped": self.tr("stopped"), "down": self.tr("down"), "unreachable": self.tr("unreachable")}.get(
-            status, status)
+                "stopped": self.tr("stopped"), "down": self.tr("down"), "unreachable": self.tr("unreachable"),
+                "local only": self.tr("local only")}.get(status, status)
 
     # -- audit ---------------------------------------------------------------------------------
     def _audit_tab(self) -> QWidget:
