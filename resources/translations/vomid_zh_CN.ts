@@ -1645,6 +1645,11 @@ Use the offline model (GE2E, English-trained) for this session?</source>
 <context>
     <name>Timeline</name>
     <message>
+        <location filename="../../ui/widgets/timeline.py" line="78" />
+        <source>%1 s</source>
+        <translation>%1 秒</translation>
+    </message>
+    <message>
         <location filename="../../ui/widgets/timeline.py" line="89" />
         <source>No meeting labelled yet</source>
         <translation>尚未标注会议</translation>

@@ -75,7 +75,7 @@ class Timeline(QWidget):
 
     def lane_caption(self, label: str, talk_s: float, metrics: QFontMetrics) -> str:
         """A lane's name and speaking time; a long name is elided so the time always shows."""
-        time = f"  ·  {talk_s:.0f} s"
+        time = "  ·  " + self.tr("%1 s").replace("%1", f"{talk_s:.0f}")
         room = LABEL_W - 36 - metrics.horizontalAdvance(time) - 2
         name = metrics.elidedText(self.display.get(label, label), Qt.TextElideMode.ElideRight, max(room, 10))
         return name + time
