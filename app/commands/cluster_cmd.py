@@ -15,6 +15,10 @@ from app.settings import Settings
 log = logging.getLogger(__name__)
 
 
+FOR_HELP = ("admit only the node with this id (its node_name setting, or the id `vomid cluster status` prints on "
+            "it): someone who reads the token off a screen cannot join under another name")
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``cluster`` and its subcommands."""
     p = sub.add_parser("cluster", help="form a peer cluster: init, token, join, status, remove",
@@ -25,9 +29,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     csub = p.add_subparsers(dest="cluster_command", metavar="ACTION", required=True)
     init = csub.add_parser("init", help="create a cluster (CA and secret) and print a join token")
     init.add_argument("--address", help="host:port other nodes reach this node's API at (default: settings)")
+    init.add_argument("--for", dest="for_node", metavar="NODE_ID", help=FOR_HELP)
     init.set_defaults(func=run_init)
     tok = csub.add_parser("token", help="print another one-time join token")
     tok.add_argument("--address", help="host:port of this node's API (default: settings)")
+    tok.add_argument("--for", dest="for_node", metavar="NODE_ID", help=FOR_HELP)
     tok.set_defaults(func=run_token)
     join = csub.add_parser("join", help="join the cluster a token names (that node must be serving)")
     join.add_argument("token")
@@ -80,9 +86,11 @@ def run_init(args: argparse.Namespace) -> int:
     settings = _settings(args)
     address = _address(args, settings)  # before anything is written: a token nobody can reach helps no one
     hosts = [settings.node_host, *clustering.certificate_hosts(settings.node_host, address)]
+    if args.for_node:
+        clustering.check_node_id(args.for_node)  # before the cluster exists: a wrong name creates nothing
     membership = clustering.create(settings, _node_id(settings), hosts)
     print(f"cluster {membership.cluster_id} created; this node is {membership.node_id}")
-    print(clustering.new_token(settings, address))
+    print(clustering.new_token(settings, address, args.for_node))
     return 0
 
 
@@ -91,7 +99,9 @@ def run_token(args: argparse.Namespace) -> int:
     from app import clustering
 
     settings = _settings(args)
-    print(clustering.new_token(settings, _address(args, settings)))
+    if args.for_node:
+        clustering.check_node_id(args.for_node)
+    print(clustering.new_token(settings, _address(args, settings), args.for_node))
     return 0
 
 
@@ -135,7 +145,10 @@ def run_status(args: argparse.Namespace) -> int:
     if args.port is not None:
         settings = settings.model_copy(update={"node_port": args.port})
     if not Membership.exists(cluster_dir(settings)):
-        print("this node is not in a cluster; run `vomid cluster init` or `vomid cluster join TOKEN`")
+        node_id = _node_id(settings)
+        print(f"this node ({node_id}) is not in a cluster; run `vomid cluster init`, or `vomid cluster join TOKEN` "
+              f"with a token made on the cluster's first node (`vomid cluster token --for {node_id}` admits only "
+              "this node)")
         return 1
     membership = Membership(cluster_dir(settings))
     try:

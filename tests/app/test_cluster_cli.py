@@ -148,3 +148,35 @@ def test_the_certificate_names_the_node_as_it_serves(node_env, settings_env, cap
     node_env("b")
     assert main(["cluster", "init"]) == 2
     assert "cannot name a cluster member" in capsys.readouterr().err
+
+
+def test_a_token_made_for_one_node_admits_only_that_node(node_env, serving, settings_env, capsys) -> None:
+    """A token read off a lobby screen by someone else does not let their machine in under another name."""
+    a = node_env("a", port=free_port())
+    assert main(["cluster", "init"]) == 0
+    capsys.readouterr()
+    serving(a)
+    assert main(["cluster", "token", "--for", "kiosk-b"]) == 0
+    token = capsys.readouterr().out.strip()
+    assert JoinToken.decode(token).node_id == "kiosk-b"
+    settings_env.setenv("VOMID_NODE_NAME", "kiosk-c")
+    c = node_env("c")
+    assert main(["cluster", "join", token]) == 1
+    assert capsys.readouterr().err.strip() == ("This token admits the kiosk named kiosk-b, not this one (kiosk-c): ask "
+                                               "for a token for this kiosk.")
+    assert cluster_files(c) == []
+    settings_env.setenv("VOMID_NODE_NAME", "kiosk-b")
+    node_env("b")
+    assert main(["cluster", "join", token]) == 0
+    assert capsys.readouterr().out.strip().endswith("as kiosk-b")
+    node_env("a", port=a.node_port)
+    assert main(["cluster", "token", "--for", "bad name!"]) == 2
+    assert "cannot name a cluster member" in capsys.readouterr().err
+
+
+def test_status_outside_a_cluster_names_the_node_id_a_token_can_be_made_for(node_env, settings_env, capsys) -> None:
+    settings_env.setenv("VOMID_NODE_NAME", "lobby-2")
+    node_env("x")
+    assert main(["cluster", "status"]) == 1
+    out = capsys.readouterr().out
+    assert "lobby-2" in out and "vomid cluster token --for lobby-2" in out
