@@ -23,7 +23,7 @@ import numpy as np
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, delete, insert, select, tuple_, update
 
-from engine.store import audit, row_mac
+from engine.store import audit, freshness, row_mac
 from engine.store.base import StoreBase, put_takes, voiceprint_rows
 from engine.store.crypto import field_aad, open_sealed, seal
 from engine.store.errors import RecordDecryptError
@@ -141,41 +141,52 @@ class Replication(StoreBase):
         leaves the same state. A page is one transaction: a record that fails to open refuses all of it.
         """
         unwrap = AESGCM(transport_key)
-        applied: list[tuple[str, str, str | None, dict[str, Any]]] = []
         todo = newest_per_key(records)
-        rebuild = False  # the record-at-a-time path may change anything; bulk inserts only add means
         touched = sorted({rec.key[0] for rec in todo if rec.kind in ("speaker", "voiceprint")})
-        with self._lock, self._write() as conn:
-            row_mac.check_rows(conn, self._row_key, touched)  # a record never builds on an edited row
-            bulk = BulkInsert(LocalRows.read(conn, todo), PendingRows(), unwrap,
-                              lambda sid: self._data_key(conn, sid),
-                              self._data_key_row)
-            for rec in todo:
-                self.clock.observe(rec.hlc)
-                held = bulk.local.held(rec)
-                if held is not None and held.hlc >= rec.hlc:
-                    if rec.kind == "speaker" and record_deletion_clock(rec) > held.gone:  # lost, but saw a deletion
-                        bulk.pending.flush(conn)
-                        self._raise_deletion_clock(conn, rec.key[0], record_deletion_clock(rec))
-                        bulk.forget(conn, rec.key[0])
-                        rebuild = True
-                        applied.append(_audit_item(rec, actor))
-                    continue
-                done = bulk.add(rec)
-                if done is None:
-                    bulk.pending.flush(conn)
-                    done = self._apply_one(conn, rec, unwrap)
-                    rebuild = rebuild or done
-                    if rec.kind != "api_key":
-                        bulk.forget(conn, rec.key[0])
-                if done:
-                    applied.append(_audit_item(rec, actor))
-            bulk.pending.flush(conn)
-            row_mac.seal(conn, self._row_key, touched)
-            if applied:
-                audit.append_many(conn, self._keys.audit_key, node_id=self.node_id, items=applied)
+        with self._lock:
+            try:
+                with self._write() as conn:
+                    bulk, rebuild, applied = self._merge_page(conn, todo, touched, unwrap, actor)
+            except BaseException:
+                freshness.refresh(self, touched)  # rolled back: data keys cached and index rows changed in it go
+                raise
         self._update_indexes(bulk.pending.means, rebuild)
         return len(applied)
+
+    def _merge_page(self, conn: Connection, todo: list[ReplicaRecord], touched: list[str], unwrap: AESGCM,
+                    actor: str) -> tuple[BulkInsert, bool, list[tuple[str, str, str | None, dict[str, Any]]]]:
+        """Inside the page's transaction: merge its records; returns the bulk state, whether to rebuild, the audit."""
+        applied: list[tuple[str, str, str | None, dict[str, Any]]] = []
+        rebuild = False  # the record-at-a-time path may change anything; bulk inserts only add means
+        row_mac.check_rows(conn, self._row_key, touched)  # a record never builds on an edited row
+        bulk = BulkInsert(LocalRows.read(conn, todo), PendingRows(), unwrap,
+                          lambda sid: self._data_key(conn, sid),
+                          self._data_key_row)
+        for rec in todo:
+            self.clock.observe(rec.hlc)
+            held = bulk.local.held(rec)
+            if held is not None and held.hlc >= rec.hlc:
+                if rec.kind == "speaker" and record_deletion_clock(rec) > held.gone:  # lost, but saw a deletion
+                    bulk.pending.flush(conn)
+                    self._raise_deletion_clock(conn, rec.key[0], record_deletion_clock(rec))
+                    bulk.forget(conn, rec.key[0])
+                    rebuild = True
+                    applied.append(_audit_item(rec, actor))
+                continue
+            done = bulk.add(rec)
+            if done is None:
+                bulk.pending.flush(conn)
+                done = self._apply_one(conn, rec, unwrap)
+                rebuild = rebuild or done
+                if rec.kind != "api_key":
+                    bulk.forget(conn, rec.key[0])
+            if done:
+                applied.append(_audit_item(rec, actor))
+        bulk.pending.flush(conn)
+        row_mac.seal(conn, self._row_key, touched)
+        if applied:
+            audit.append_many(conn, self._keys.audit_key, node_id=self.node_id, items=applied)
+        return bulk, rebuild, applied
 
     def _update_indexes(self, means: list[tuple[str, str, bytes]], rebuild: bool) -> None:
         if rebuild:

@@ -7,6 +7,7 @@ the speaker is re-enrolled, on a store upgraded from 0003 too. The clock travels
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from sqlalchemy import inspect, select, text, update
 
 from engine.store import KeyFileProvider, VoiceprintStore, row_mac, schema
 from engine.store.errors import SpeakerRowTamperedError
+from engine.store.hlc import HLCTimestamp
 from engine.store.models import data_keys, speakers, voiceprints
 from engine.store.replication import ReplicaRecord
 from tests.engine.store.conftest import make_voiceprint
@@ -130,6 +132,39 @@ def test_a_node_where_the_speaker_lives_on_changes_her_data_key(tmp_path: Path) 
         assert b.check_integrity() == []
         _send(b, a)
         assert a.digest() == b.digest() and a.get("alice", "eres2netv2") is not None
+    finally:
+        a.close()
+        b.close()
+
+
+def _alice_lives_on_across_a_deletion(tmp_path: Path) -> tuple[VoiceprintStore, VoiceprintStore]:
+    """a deletes alice; b, unaware, had enrolled her on ge2e before it and enrols her on eres2netv2 after it."""
+    a, b = (VoiceprintStore.open(tmp_path / f"{n}.db", KeyFileProvider(tmp_path / f"{n}.key"), node_id=n)
+            for n in ("na", "nb"))
+    a.put(make_voiceprint("alice", seed=1, name="Alice"))
+    _send(a, b)
+    b.put(make_voiceprint("alice", "ge2e", seed=2, dim=12))
+    a.delete_speaker("alice")
+    b.put(make_voiceprint("alice", "eres2netv2", seed=3, dim=16))
+    return a, b
+
+
+def test_a_refused_page_that_re_keyed_a_speaker_leaves_her_data_key_as_stored(tmp_path: Path) -> None:
+    """The deletion reaches b in a page that is then refused whole (a record from a clock too far ahead): b keeps
+    alice as she was, and her next enrolment is sealed under the data key b stores, so it opens after a restart."""
+    a, b = _alice_lives_on_across_a_deletion(tmp_path)
+    ahead = HLCTimestamp(time.time_ns() // 1_000_000 + 10 * 60_000, 0, "nz").encode()
+    late = ReplicaRecord("speaker", ("zed",), ahead, "nz", "nz", False, {})
+    try:
+        records = [ReplicaRecord.from_json(r.to_json()) for r in a.changes_since(None, TRANSPORT)]
+        with pytest.raises(ValueError, match="ahead of ours"):
+            b.apply_changes([*records, late], TRANSPORT, actor="peer:na")
+        assert _prints(b, "alice") == {"campplus": True, "ge2e": True, "eres2netv2": True}  # nothing applied
+        assert b.get("alice", "eres2netv2") is not None
+        b.put(make_voiceprint("alice", "campplus", seed=4))
+        b.close()
+        b = VoiceprintStore.open(tmp_path / "nb.db", KeyFileProvider(tmp_path / "nb.key"), node_id="nb")
+        assert b.get("alice", "campplus") is not None and b.check_integrity() == []
     finally:
         a.close()
         b.close()
