@@ -54,6 +54,8 @@ __all__ = ["ClockEntry", "ReplicaRecord", "Replication"]
 class Replication(StoreBase):
     """Export and apply replicated records."""
 
+    _wiped = False  # the page being applied dropped a data key or ciphertext (then a checkpoint follows it)
+
     def changes_since(
         self, after: str | None, transport_key: bytes, *, limit: int = 1000, api_key_writers: Writers = None
     ) -> list[ReplicaRecord]:
@@ -144,13 +146,17 @@ class Replication(StoreBase):
         todo = newest_per_key(records)
         touched = sorted({rec.key[0] for rec in todo if rec.kind in ("speaker", "voiceprint")})
         with self._lock:
+            self._wiped = False
             try:
                 with self._write() as conn:
                     bulk, rebuild, applied = self._merge_page(conn, todo, touched, unwrap, actor)
             except BaseException:
                 freshness.refresh(self, touched)  # rolled back: data keys cached and index rows changed in it go
                 raise
+            wiped = self._wiped
         self._update_indexes(bulk.pending.means, rebuild)
+        if wiped:
+            self._checkpoint()  # as a local deletion: no page image keeps the key or ciphertext this one dropped
         return len(applied)
 
     def _merge_page(self, conn: Connection, todo: list[ReplicaRecord], touched: list[str], unwrap: AESGCM,
@@ -271,6 +277,7 @@ class Replication(StoreBase):
         newer = conn.execute(select(voiceprints.c.model_id).where(
             voiceprints.c.speaker_id == sid, voiceprints.c.hlc > rec.hlc, voiceprints.c.deleted.is_(False))).first()
         if newer is None:
+            self._wiped = True
             self._shred(conn, sid, rec.hlc, rec.writer_node)
             return
         older = list(conn.execute(select(voiceprints.c.model_id, voiceprints.c.deleted).where(
@@ -284,6 +291,7 @@ class Replication(StoreBase):
             self._rekey(conn, sid)
 
     def _tombstone_voiceprint(self, conn: Connection, sid: str, mid: str, hlc: str, writer: str) -> None:
+        self._wiped = True
         key = (voiceprints.c.speaker_id == sid) & (voiceprints.c.model_id == mid)
         conn.execute(update(voiceprints).where(key).values(mean_ct=None, deleted=True, hlc=hlc, writer_node=writer))
         conn.execute(delete(voiceprint_takes).where(

@@ -16,6 +16,7 @@ from alembic import command
 from sqlalchemy import inspect, select, text, update
 
 from engine.store import KeyFileProvider, VoiceprintStore, row_mac, schema
+from engine.store.base import voiceprint_rows
 from engine.store.errors import SpeakerRowTamperedError
 from engine.store.hlc import HLCTimestamp
 from engine.store.models import data_keys, speakers, voiceprints
@@ -165,6 +166,27 @@ def test_a_refused_page_that_re_keyed_a_speaker_leaves_her_data_key_as_stored(tm
         b.close()
         b = VoiceprintStore.open(tmp_path / "nb.db", KeyFileProvider(tmp_path / "nb.key"), node_id="nb")
         assert b.get("alice", "campplus") is not None and b.check_integrity() == []
+    finally:
+        a.close()
+        b.close()
+
+
+def test_sqlite_files_hold_no_key_or_ciphertext_a_replicated_deletion_took(tmp_path: Path) -> None:
+    """As after a local deletion: once a deletion from a peer is applied (here re-keying a speaker who lives
+    on), b's database files hold neither the data key it destroyed nor the ciphertext it dropped."""
+    a, b = _alice_lives_on_across_a_deletion(tmp_path)
+    try:
+        with b.engine.connect() as conn:
+            wrapped = bytes(conn.execute(select(data_keys.c.wrapped).where(data_keys.c.speaker_id == "alice")).scalar())
+            old = conn.execute(voiceprint_rows().where(voiceprints.c.model_id == "ge2e")).one()
+        raw = lambda: b"".join(p.read_bytes() for p in tmp_path.glob("nb.db*"))  # noqa: E731
+        secrets = (wrapped, bytes(old.mean_ct), bytes(old.takes_ct))
+        assert all(s[13:45] in raw() for s in secrets)  # the scan finds them
+        _send(a, b)
+        assert _prints(b, "alice") == {"campplus": False, "ge2e": False, "eres2netv2": True}
+        after = raw()
+        for secret in secrets:
+            assert secret[13:45] not in after
     finally:
         a.close()
         b.close()
