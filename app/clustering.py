@@ -88,6 +88,12 @@ class JoinRefusedError(ClusterError):
     code = "join_refused"
 
 
+class TokenForAnotherKioskError(JoinRefusedError):
+    """The join token was made for another kiosk's name (told before any contact; the member checks it too)."""
+
+    code = "token_for_another_kiosk"
+
+
 class AlreadyInClusterError(ClusterError):
     """This node already belongs to a cluster."""
 
@@ -110,6 +116,12 @@ class InvalidNodeIdError(ClusterError):
     """This node's id cannot name a cluster member (the join route's node id pattern)."""
 
     code = "invalid_node_id"
+
+
+class InvalidTokenTargetError(ClusterError):
+    """The kiosk a join token is to admit cannot be named so (the join route's node id pattern)."""
+
+    code = "invalid_token_target"
 
 
 class NotClusterAdminError(ClusterError):
@@ -268,8 +280,9 @@ def join(settings: Settings, node_id: str, token_text: str, hosts: list[str]) ->
     _refuse_if_member(directory)
     check_node_id(node_id)
     if token.node_id and token.node_id != node_id:  # the member checks it too; say so before any contact
-        raise JoinRefusedError(f"This token admits the kiosk named {token.node_id}, not this one ({node_id}): ask "
-                               "for a token for this kiosk.", details={"token_node_id": token.node_id})
+        raise TokenForAnotherKioskError(f"This token admits the kiosk named {token.node_id}, not this one "
+                                        f"({node_id}): ask for a token for this kiosk.",
+                                        details={"node_id": token.node_id, "this_node": node_id})
     request, key = join_request(token, node_id, hosts)
     answer = _ask_to_join(token.address, request)
     with _staging(directory) as staging:

@@ -92,11 +92,19 @@ class ClusterAdmin:
         self._audit("cluster_created", cluster_id=member.cluster_id)
         return self.state()
 
-    def new_token(self) -> str:
-        """A one-time join token naming this kiosk, for another kiosk to join with."""
+    def new_token(self, for_node: str | None = None) -> str:
+        """A one-time join token naming this kiosk, for another kiosk to join with (only kiosk ``for_node`` if given)."""
+        for_node = (for_node or "").strip() or None
+        if for_node is not None:
+            try:
+                clustering.check_node_id(for_node)
+            except clustering.InvalidNodeIdError as exc:
+                raise clustering.InvalidTokenTargetError(
+                    f"{for_node!r} cannot name a kiosk: a kiosk's name has letters, digits, '_', ':' or '-' only.",
+                    details={"node_id": for_node}) from exc
         address = self._serving_address()
-        token = clustering.new_token(self._settings, address)
-        self._audit("cluster_token_issued", address=address)
+        token = clustering.new_token(self._settings, address, for_node)
+        self._audit("cluster_token_issued", address=address, **({"for_node": for_node} if for_node else {}))
         return token
 
     def join(self, token_text: str) -> ClusterState:

@@ -512,132 +512,152 @@
     </message>
     <message>
         <location filename="../../ui/screens/admin_cluster.py" line="67" />
+        <source>Only for kiosk (its name; optional)</source>
+        <translation>仅限指定终端（填终端名称，可选）</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="68" />
+        <source>A token made for one kiosk admits no other, even if someone else reads it off this screen. The kiosk shows its name on its Peers tab.</source>
+        <translation>为某台终端生成的令牌只能让该终端加入，即使他人从本屏幕上读到令牌也无法使用。终端名称显示在它的“对等节点”标签页上。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="71" />
         <source>A one-time token for one more kiosk</source>
         <translation>一次性令牌，可让另一台终端加入</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_cluster.py" line="70" />
+        <location filename="../../ui/screens/admin_cluster.py" line="74" />
         <source>Paste or type the join token from a kiosk of the cluster</source>
         <translation>粘贴或输入集群中某台终端给出的加入令牌</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_cluster.py" line="71" />
+        <location filename="../../ui/screens/admin_cluster.py" line="75" />
         <source>Join</source>
         <translation>加入</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_cluster.py" line="73" />
-        <location filename="../../ui/screens/admin_cluster.py" line="201" />
+        <location filename="../../ui/screens/admin_cluster.py" line="77" />
+        <location filename="../../ui/screens/admin_cluster.py" line="205" />
         <source>Remove member</source>
         <translation>移除成员</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_cluster.py" line="118" />
+        <location filename="../../ui/screens/admin_cluster.py" line="122" />
         <source>In cluster %1. This kiosk is %2, reached at %3.</source>
         <translation>已在集群 %1 中。本终端为 %2，地址为 %3。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_cluster.py" line="120" />
+        <location filename="../../ui/screens/admin_cluster.py" line="124" />
         <source>(not serving)</source>
         <translation>（未提供服务）</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_cluster.py" line="122" />
-        <source>This kiosk is not in a cluster. Create one here, or join one with a token from a kiosk that is.</source>
-        <translation>本终端不在任何集群中。可在此创建集群，或用集群中某台终端给出的令牌加入。</translation>
+        <location filename="../../ui/screens/admin_cluster.py" line="126" />
+        <source>This kiosk (%1) is not in a cluster. Create one here, or join one with a token from a kiosk that is.</source>
+        <translation>本终端（%1）不在任何集群中。可在此创建集群，或用集群中某台终端给出的令牌加入。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_cluster.py" line="202" />
+        <location filename="../../ui/screens/admin_cluster.py" line="206" />
         <source>Remove %1 from the cluster? Its certificate is revoked on every member; it can only come back with a new token.</source>
         <translation>将 %1 移出集群？其证书将在每个成员上被吊销，只能凭新令牌重新加入。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_cluster.py" line="211" />
+        <location filename="../../ui/screens/admin_cluster.py" line="215" />
         <source>Select another kiosk's row first.</source>
         <translation>请先选中另一台终端所在的行。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_cluster.py" line="222" />
+        <location filename="../../ui/screens/admin_cluster.py" line="226" />
         <source>Removed %1 here; the other members learn it when this kiosk's node runs again.</source>
         <translation>已在本终端移除 %1；本终端的节点再次运行时，其他成员会得知。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_cluster.py" line="231" />
+        <location filename="../../ui/screens/admin_cluster.py" line="235" />
         <source>Something went wrong: %1</source>
         <translation>出错了：%1</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_cluster.py" line="234" />
+        <location filename="../../ui/screens/admin_cluster.py" line="238" />
         <source>This is not a join token: copy the whole token from the other kiosk (it starts with VOMID1.).</source>
         <translation>这不是加入令牌：请从另一台终端复制完整的令牌（以 VOMID1. 开头）。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_cluster.py" line="236" />
+        <location filename="../../ui/screens/admin_cluster.py" line="240" />
         <source>This token was already used or has expired: ask for a new one on the other kiosk.</source>
         <translation>此令牌已被使用或已失效：请在另一台终端上获取新令牌。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_cluster.py" line="238" />
+        <location filename="../../ui/screens/admin_cluster.py" line="242" />
         <source>Could not reach kiosk at %1: is it on and on this network?</source>
         <translation>无法连接位于 %1 的终端：它是否已开机并接入同一网络？</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_cluster.py" line="239" />
+        <location filename="../../ui/screens/admin_cluster.py" line="243" />
         <source>This kiosk is not connected to a network: connect it and try again.</source>
         <translation>本终端未连接网络：请连接后重试。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_cluster.py" line="240" />
+        <location filename="../../ui/screens/admin_cluster.py" line="244" />
         <source>Something answered at %1, but not a kiosk: check the token.</source>
         <translation>%1 有应答，但不是终端：请检查令牌。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_cluster.py" line="241" />
+        <location filename="../../ui/screens/admin_cluster.py" line="245" />
         <source>The kiosk at %1 is not in a cluster any more: ask a member of the cluster for a new token.</source>
         <translation>位于 %1 的终端已不在集群中：请向集群成员索取新令牌。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_cluster.py" line="243" />
+        <location filename="../../ui/screens/admin_cluster.py" line="247" />
         <source>The kiosk at %1 answered for another cluster than the token names. Nothing was changed: ask for a new token.</source>
         <translation>位于 %1 的终端所应答的集群与令牌所指的不同。未做任何更改：请获取新令牌。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_cluster.py" line="245" />
+        <location filename="../../ui/screens/admin_cluster.py" line="249" />
         <source>The kiosk at %1 refused the join: %2</source>
         <translation>位于 %1 的终端拒绝了加入：%2</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_cluster.py" line="246" />
+        <location filename="../../ui/screens/admin_cluster.py" line="250" />
         <source>This kiosk is already in a cluster.</source>
         <translation>本终端已在集群中。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_cluster.py" line="247" />
+        <location filename="../../ui/screens/admin_cluster.py" line="251" />
         <source>This kiosk is not in a cluster: create one or join one first.</source>
         <translation>本终端不在集群中：请先创建或加入集群。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_cluster.py" line="248" />
+        <location filename="../../ui/screens/admin_cluster.py" line="252" />
         <source>This kiosk's node is not serving (the status bar says why), so it cannot be a cluster member.</source>
         <translation>本终端的节点未在提供服务（原因见状态栏），因此不能成为集群成员。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_cluster.py" line="250" />
+        <location filename="../../ui/screens/admin_cluster.py" line="254" />
         <source>A kiosk cannot remove itself: remove it from another member.</source>
         <translation>终端不能移除自己：请在另一个成员上移除它。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_cluster.py" line="251" />
+        <location filename="../../ui/screens/admin_cluster.py" line="255" />
+        <source>This token is for the kiosk named %1, not this one (%3): ask for a token for this kiosk.</source>
+        <translation>此令牌是为名为 %1 的终端生成的，不适用于本终端（%3）：请为本终端获取令牌。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="257" />
+        <source>%1 cannot name a kiosk: a kiosk's name has letters, digits, '_', ':' or '-' only (its Peers tab shows it).</source>
+        <translation>%1 不是有效的终端名称：终端名称只能包含字母、数字、“_”、“:”或“-”（见该终端的“对等节点”标签页）。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/admin_cluster.py" line="259" />
         <source>Only the kiosk that created the cluster makes join tokens: make one there.</source>
         <translation>只有创建集群的终端才能生成加入令牌：请在那台终端上生成。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_cluster.py" line="252" />
+        <location filename="../../ui/screens/admin_cluster.py" line="260" />
         <source>This join token has expired (a token lasts one hour): ask for a new one on the other kiosk.</source>
         <translation>此加入令牌已过期（令牌有效期为一小时）：请在另一台终端上获取新令牌。</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/admin_cluster.py" line="254" />
+        <location filename="../../ui/screens/admin_cluster.py" line="262" />
         <source>This kiosk's name %1 cannot name a cluster member: use letters, digits, '_', ':' or '-' only (setting node_name).</source>
         <translation>本终端的名称 %1 不能用作集群成员名：只能使用字母、数字、“_”、“:”或“-”（设置项 node_name）。</translation>
     </message>

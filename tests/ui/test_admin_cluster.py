@@ -326,3 +326,25 @@ def test_a_kiosk_serving_no_node_reads_local_only_in_chinese(qtbot, make_kiosk) 
     finally:
         remove_translators(app, translators)
         QLocale.setDefault(locale)
+
+
+def test_a_token_made_for_one_kiosk_on_the_screen_admits_only_that_kiosk(qtbot, make_kiosk) -> None:
+    a, b, c = make_kiosk("a"), make_kiosk("b", node_name="lobby-b"), make_kiosk("c", node_name="lobby-c")
+    assert "(lobby-b)" in b.admin.cluster.state_label.text()  # the name to give the admin kiosk
+    create_cluster(qtbot, a)
+    panel = a.admin.cluster
+    panel.token_for.setText("not a name!")
+    with qtbot.waitSignal(panel.error_shown, timeout=JOIN_S) as shown:
+        qtbot.mouseClick(panel.token_btn, Qt.MouseButton.LeftButton)
+    assert shown.args[0].startswith("not a name! cannot name a kiosk")
+    panel.token_for.setText(" lobby-b ")
+    token = new_token(qtbot, a)
+    assert JoinToken.decode(token).node_id == "lobby-b"
+    assert join_fails(qtbot, c, token) == ("This token is for the kiosk named lobby-b, not this one (lobby-c): ask for "
+                                           "a token for this kiosk.")
+    assert c.cluster_files() == []
+    b.admin.cluster.join_input.setText(token)
+    with qtbot.waitSignal(b.admin.cluster.state_shown, timeout=JOIN_S, check_params_cb=lambda s: s.in_cluster):
+        qtbot.mouseClick(b.admin.cluster.join_btn, Qt.MouseButton.LeftButton)
+    issued = [e for e in a.service.audit_log() if e["event"] == "cluster_token_issued"]
+    assert any("lobby-b" in str(e) for e in issued)

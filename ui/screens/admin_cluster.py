@@ -63,6 +63,10 @@ class ClusterPanel(QWidget):
         self.create_error = _error_label()
         self.token_btn = QPushButton(self.tr("New join token"))
         self.token_error = _error_label()
+        self.token_for = QLineEdit()
+        self.token_for.setPlaceholderText(self.tr("Only for kiosk (its name; optional)"))
+        self.token_for.setToolTip(self.tr("A token made for one kiosk admits no other, even if someone else reads "
+                                          "it off this screen. The kiosk shows its name on its Peers tab."))
         self.token_text = QLineEdit(readOnly=True)
         self.token_text.setPlaceholderText(self.tr("A one-time token for one more kiosk"))
         self.qr = QrCodeView(scale=4)
@@ -83,11 +87,11 @@ class ClusterPanel(QWidget):
     def _lay_out(self) -> None:
         controls = QVBoxLayout()
         for row in ((self.create_btn, self.create_error), (self.join_input, self.join_btn), (self.join_error,),
-                    (self.token_btn, self.token_text), (self.token_error,)):
+                    (self.token_btn, self.token_for), (self.token_text,), (self.token_error,)):
             line = QHBoxLayout()
             for w in row:
                 line.addWidget(w, 1 if w in (self.create_error, self.join_input, self.token_text, self.join_error,
-                                             self.token_error) else 0)
+                                             self.token_error, self.token_for) else 0)
             controls.addLayout(line)
         controls.addStretch(1)
         row = QHBoxLayout()
@@ -119,11 +123,11 @@ class ClusterPanel(QWidget):
                                      .replace("%1", state.cluster_id or "?").replace("%2", state.node_id)
                                      .replace("%3", state.address or self.tr("(not serving)")))
         else:
-            self.state_label.setText(self.tr("This kiosk is not in a cluster. Create one here, or join one with a "
-                                             "token from a kiosk that is."))
+            self.state_label.setText(self.tr("This kiosk (%1) is not in a cluster. Create one here, or join one with "
+                                             "a token from a kiosk that is.").replace("%1", state.node_id))
         for w in (self.create_btn, self.create_error, self.join_input, self.join_btn, self.join_error):
             w.setVisible(state is not None and not member)
-        for w in (self.token_btn, self.token_text, self.token_error, self.qr, self.remove_bar):
+        for w in (self.token_btn, self.token_for, self.token_text, self.token_error, self.qr, self.remove_bar):
             w.setVisible(member)
         if not member:
             self._show_token("")
@@ -171,7 +175,7 @@ class ClusterPanel(QWidget):
     def new_token(self) -> None:
         """Make a one-time join token and show it as text and as a QR code."""
         self._start(self.token_error)
-        self.workers.submit(self.service.cluster.new_token, on_done=self._token_made,
+        self.workers.submit(self.service.cluster.new_token, self.token_for.text(), on_done=self._token_made,
                             on_failed=lambda e: self._fail(self.token_error, e), write=True)
 
     def _token_made(self, token: str) -> None:
@@ -248,6 +252,10 @@ class ClusterPanel(QWidget):
             "not_serving": self.tr("This kiosk's node is not serving (the status bar says why), so it cannot be a "
                                    "cluster member."),
             "cannot_remove_self": self.tr("A kiosk cannot remove itself: remove it from another member."),
+            "token_for_another_kiosk": self.tr("This token is for the kiosk named %1, not this one (%3): ask for a "
+                                               "token for this kiosk."),
+            "invalid_token_target": self.tr("%1 cannot name a kiosk: a kiosk's name has letters, digits, '_', ':' "
+                                            "or '-' only (its Peers tab shows it)."),
             "not_cluster_admin": self.tr("Only the kiosk that created the cluster makes join tokens: make one there."),
             "token_expired": self.tr("This join token has expired (a token lasts one hour): ask for a new one on "
                                      "the other kiosk."),
@@ -257,4 +265,5 @@ class ClusterPanel(QWidget):
         text = texts.get(exc.code)
         if text is None:
             return exc.message
-        return text.replace("%1", subject).replace("%2", str(exc.details.get("reason") or exc.message))
+        return (text.replace("%1", subject).replace("%2", str(exc.details.get("reason") or exc.message))
+                .replace("%3", str(exc.details.get("this_node") or "?")))
