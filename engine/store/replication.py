@@ -186,6 +186,11 @@ class Replication(StoreBase):
                 rebuild = rebuild or done
                 if rec.kind != "api_key":
                     bulk.forget(conn, rec.key[0])
+            elif rec.kind == "voiceprint" and rec.deleted and rec.hlc > bulk.local.speakers[rec.key[0]].gone:
+                bulk.pending.flush(conn)  # a tombstone is its speaker's deletion: its clock reaches the speaker
+                self._raise_deletion_clock(conn, rec.key[0], rec.hlc)
+                bulk.forget(conn, rec.key[0])
+                rebuild = True
             if done:
                 applied.append(_audit_item(rec, actor))
         bulk.pending.flush(conn)
@@ -312,6 +317,7 @@ class Replication(StoreBase):
         if rec.deleted:
             if owner is None:
                 self._stand_in_speaker(conn, sid, rec, deleted=True)
+            self._raise_deletion_clock(conn, sid, rec.hlc)  # a voiceprint's tombstone is its speaker's deletion
             if local is None:
                 conn.execute(insert(voiceprints).values(
                     speaker_id=sid, model_id=mid, origin_node=rec.origin_node, hlc=rec.hlc, writer_node=rec.writer_node,

@@ -326,6 +326,38 @@ def test_a_voiceprint_older_than_the_deletion_stays_shredded_when_the_speaker_co
         cluster.close()
 
 
+def test_a_deletion_clock_pulled_as_a_voiceprint_tombstone_refuses_older_voiceprints(tmp_path: Path) -> None:
+    """C locks alice, unaware of A's deletion; A merges that (same clock as C's speaker record, so C's anti-entropy
+    never fetches A's copy of it) and C pulls only A's tombstone of her campplus voiceprint. That tombstone is the
+    deletion's clock: C drops and re-keys what is older, and B's ge2e voiceprint from before the deletion, pulled
+    next, is refused, not held live until an echo of A's refusal comes back."""
+    cluster = _scripted(tmp_path, [
+        ("put", 0, "alice", "campplus", "Alice"),
+        ("sync", 0, 1, 100, 0, False),
+        ("sync", 0, 2, 100, 0, False),
+        ("put", 1, "alice", "ge2e", None),        # before the deletion; B is then out of reach
+        ("delete", 0, "alice"),
+        ("status", 2, "alice", "locked"),         # newer than the deletion, unaware of it
+        ("sync", 2, 0, 100, 0, True),             # A: alive again, locked, with the deletion clock
+    ])
+    c = cluster.nodes[2]
+    try:
+        with c.engine.connect() as conn:
+            key_before = conn.execute(select(data_keys.c.wrapped).where(data_keys.c.speaker_id == "alice")).scalar()
+        cluster.sync(0, 2, 100, 0, True)          # C pulls from A: the campplus tombstone, not the speaker record
+        cluster.sync(1, 2, 100, 0, True)          # C pulls B's old ge2e voiceprint
+        assert c.speaker("alice") is not None and c.speaker("alice").models == ()  # type: ignore[union-attr]
+        cluster.run(("status", 2, "alice", "active"))
+        assert c.get("alice", "ge2e") is None and "alice" not in c.matrix("ge2e")[0]
+        with c.engine.connect() as conn:
+            key_after = conn.execute(select(data_keys.c.wrapped).where(data_keys.c.speaker_id == "alice")).scalar()
+        assert key_after != key_before, "C keeps the data key that sealed the campplus voiceprint the deletion took"
+        cluster.converge()
+        check_against_oracle(cluster)
+    finally:
+        cluster.close()
+
+
 def test_a_speaker_revived_by_a_newer_status_change_can_be_enrolled_again(tmp_path: Path) -> None:
     """B deletes alice (her data key destroyed); A, not knowing, re-activates her later: B can enrol her again."""
     cluster = _scripted(tmp_path, [
