@@ -179,7 +179,7 @@ def test_sqlite_files_hold_no_key_or_ciphertext_a_replicated_deletion_took(tmp_p
         with b.engine.connect() as conn:
             wrapped = bytes(conn.execute(select(data_keys.c.wrapped).where(data_keys.c.speaker_id == "alice")).scalar())
             old = conn.execute(voiceprint_rows().where(voiceprints.c.model_id == "ge2e")).one()
-        raw = lambda: b"".join(p.read_bytes() for p in tmp_path.glob("nb.db*"))  # noqa: E731
+        raw = lambda: b"".join(p.read_bytes() for p in tmp_path.glob("nb.db*"))
         secrets = (wrapped, bytes(old.mean_ct), bytes(old.takes_ct))
         assert all(s[13:45] in raw() for s in secrets)  # the scan finds them
         _send(a, b)
