@@ -36,9 +36,13 @@ class StandIn:
 
 
 class GivenVectors:
-    """The embedder's place: the 'audio' is the embedding itself."""
+    """The embedder's place: the 'audio' is the embedding itself; each call's sample rate and gate are kept."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int | None, str | None]] = []
 
     def embed(self, audio: Any, sample_rate: int | None = None, *, purpose: str | None = "verify") -> EmbeddingResult:
+        self.calls.append((sample_rate, purpose))
         return EmbeddingResult(normalise(np.asarray(audio, dtype=np.float32)), QUALITY, 3.0, "ge2e")  # type: ignore[arg-type]
 
 
@@ -116,9 +120,10 @@ def test_verify_accepts_at_the_threshold_and_rejects_just_below_it() -> None:
     assert (result.speaker_id, result.accepted, result.threshold, result.model_id, result.normalised) == (
         "alice", True, 0.7, "ge2e", False)
     assert result.score == result.raw_score == pytest.approx(0.8, abs=1e-6) and result.quality is QUALITY
-    assert not engine.verify("alice", at_cosine(0.69)).accepted
+    assert not engine.verify("alice", at_cosine(0.69123456), 16000).accepted
     assert events[-2:] == [("verify", {"speaker_id": "alice", "model_id": "ge2e", "score": 0.8, "accepted": True}),
-                           ("verify", {"speaker_id": "alice", "model_id": "ge2e", "score": 0.69, "accepted": False})]
+                           ("verify", {"speaker_id": "alice", "model_id": "ge2e", "score": 0.6912, "accepted": False})]
+    assert engine.embedder.calls[-1] == (16000, "verify")  # type: ignore[attr-defined]  # the verify gate
 
 
 def test_verify_of_somebody_not_enrolled_says_who_and_with_which_model() -> None:
@@ -150,6 +155,10 @@ def test_the_gallery_becomes_the_cohort_from_min_snorm_cohort_voiceprints() -> N
     scorer = engine._scorer()
     assert scorer is not None and scorer.top_k == 20 and scorer.cohort.shape == (20, DIM)
     assert engine._scorer() is scorer  # kept while the gallery is unchanged
+    engine.gallery.put(Voiceprint("s000", "ge2e", unit(0, 1), unit(0, 1)[None, :], 9.0))  # same size, new matrix
+    replaced = engine._scorer()
+    assert replaced is not scorer and replaced is not None and np.allclose(replaced.cohort[0], unit(0, 1))
+    scorer = replaced
     engine.gallery.put(Voiceprint("new", "ge2e", unit(1), unit(1)[None, :], 9.0))
     bigger = engine._scorer()
     assert bigger is not scorer and bigger is not None and bigger.cohort.shape == (21, DIM)
@@ -188,7 +197,9 @@ def test_scores_of_embeddings_of_another_size_are_refused() -> None:
 def test_another_model_can_stand_in_only_with_the_same_id_and_size() -> None:
     engine, _ = make_engine({"alice": unit(1)})
     engine.set_cohort(normalise(np.random.default_rng(4).normal(size=(10, DIM))))
-    twin = engine.with_model(StandIn())  # type: ignore[arg-type]
+    stand_in = StandIn()
+    twin = engine.with_model(stand_in)  # type: ignore[arg-type]
+    assert twin.model is stand_in and twin.vad is engine.vad and twin.config is engine.config
     assert twin._cohort is engine._cohort and twin.gallery is engine.gallery and twin._audit is engine._audit
     for other in (StandIn("campplus-zh-en"), StandIn(dim=DIM + 1)):
         with pytest.raises(ModelMismatchError) as caught:
@@ -264,6 +275,9 @@ def test_identify_finds_the_best_voiceprint_beyond_the_shortlist_size() -> None:
     prints[target] = at_cosine(0.99, 0, 1)
     engine, _ = make_engine(prints, use_snorm=False, threshold=0.9)
     assert [c.speaker_id for c in engine.identify_vector(unit(1)).candidates] == [target]
+    exactly = random_gallery(SNORM_SHORTLIST - 1, seed=6) | {"near": at_cosine(0.99, 0, 1)}  # a full shortlist
+    engine, _ = make_engine(exactly, use_snorm=False, threshold=0.9)
+    assert [c.speaker_id for c in engine.identify_vector(unit(1)).candidates] == ["near"]
 
 
 def test_identify_with_as_norm_scores_the_shortlist_and_still_needs_the_cosine_threshold() -> None:
