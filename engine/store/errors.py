@@ -99,3 +99,9 @@ class SpeakerRowTamperedError(RecordDecryptError):
     """A speaker's name or status was changed outside the app (its row MAC does not match)."""
 
     code = "speaker_row_tampered"
+
+
+class InvalidReplicaError(StoreError, ValueError):
+    """Records a peer sent that cannot be merged (a clock not in its fixed-width form, or far ahead of ours): refused whole."""
+
+    code = "invalid_replica"

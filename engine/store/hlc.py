@@ -38,6 +38,22 @@ class HLCTimestamp:
         return self.encode()
 
 
+def checked_clock(text: object, what: str = "clock") -> str:
+    """``text`` when it is a timestamp exactly as :meth:`HLCTimestamp.encode` writes it, else ValueError.
+
+    Clocks compare as text, which orders them only in that fixed-width form: a peer's ``9.0.x`` would
+    sort after every real clock and win every merge.
+    """
+    try:
+        stamp = HLCTimestamp.decode(text) if isinstance(text, str) else None
+        ok = stamp is not None and stamp.wall_ms >= 0 and stamp.counter >= 0 and stamp.encode() == text
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{what} {str(text)[:60]!r} is not a clock (WALL.COUNTER.NODE in fixed width)")
+    return str(text)
+
+
 class HybridLogicalClock:
     """A thread-safe HLC for one node (Kulkarni et al.): monotonic, close to wall time."""
 

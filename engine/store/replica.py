@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Table
 
 from engine.store.crypto import OpenFailed, field_aad, open_sealed
-from engine.store.errors import RecordDecryptError, StoreError
+from engine.store.errors import InvalidReplicaError, RecordDecryptError, StoreError
+from engine.store.hlc import checked_clock
 from engine.store.models import api_keys, speakers, voiceprints
 
 REPL_COLUMNS = ("hlc", "origin_node", "writer_node", "deleted")
@@ -39,6 +40,14 @@ def deletion_clock(hlc: str, deleted: bool, deleted_hlc: str | None) -> str:
 def record_deletion_clock(rec: ReplicaRecord) -> str:
     """:func:`deletion_clock` of a speaker record (a peer without the field sends none: its tombstone still counts)."""
     return deletion_clock(rec.hlc, rec.deleted, rec.data.get("deleted_hlc"))
+
+
+def _clock(text: object, what: str) -> str:
+    """A clock a peer sent, in the fixed-width form text comparison needs; InvalidReplicaError otherwise."""
+    try:
+        return checked_clock(text, what)
+    except ValueError as exc:
+        raise InvalidReplicaError(str(exc)) from None
 
 
 def transport_aad(speaker_id: str, model_id: str) -> bytes:
@@ -84,10 +93,13 @@ class ReplicaRecord:
         }
         if obj["kind"] not in KINDS:
             raise StoreError(f"unknown replica kind {obj['kind']!r}")
+        hlc = _clock(obj["hlc"], f"{obj['kind']} record clock")
+        if obj["kind"] == "speaker" and data.get("deleted_hlc"):
+            _clock(data["deleted_hlc"], "speaker record deleted_hlc")
         return cls(
             obj["kind"],
             tuple(obj["key"]),
-            obj["hlc"],
+            hlc,
             obj["origin_node"],
             obj["writer_node"],
             bool(obj["deleted"]),
@@ -118,7 +130,7 @@ class ClockEntry:
         kind, key, hlc = obj
         if kind not in KINDS or len(key) != len(KINDS[kind][1]):
             raise StoreError(f"unknown replica kind or key {kind!r} {key!r}")
-        return cls(str(kind), tuple(str(k) for k in key), str(hlc))
+        return cls(str(kind), tuple(str(k) for k in key), _clock(hlc, f"{kind} clock entry"))
 
 
 def newest_per_key(records: list[ReplicaRecord]) -> list[ReplicaRecord]:

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, delete, insert, select, tuple_, update
 from engine.store import audit, freshness, row_mac
 from engine.store.base import StoreBase, put_takes, voiceprint_rows
 from engine.store.crypto import field_aad, open_sealed, seal
-from engine.store.errors import RecordDecryptError
+from engine.store.errors import InvalidReplicaError, RecordDecryptError
 from engine.store.hlc import HLCTimestamp
 from engine.store.merge import BulkInsert, LocalRows, PendingRows, refused_tombstone
 from engine.store.models import api_keys, data_keys, speakers, voiceprint_takes, voiceprints
@@ -159,6 +159,13 @@ class Replication(StoreBase):
             self._checkpoint()  # as a local deletion: no page image keeps the key or ciphertext this one dropped
         return len(applied)
 
+    def _observe(self, clock: str) -> None:
+        """Follow a peer's clock; InvalidReplicaError (the page is refused) when it runs too far ahead of ours."""
+        try:
+            self.clock.observe(clock)
+        except ValueError as exc:
+            raise InvalidReplicaError(str(exc)) from None
+
     def _merge_page(self, conn: Connection, todo: list[ReplicaRecord], touched: list[str], unwrap: AESGCM,
                     actor: str) -> tuple[BulkInsert, bool, list[tuple[str, str, str | None, dict[str, Any]]]]:
         """Inside the page's transaction: merge its records; returns the bulk state, whether to rebuild, the audit."""
@@ -169,7 +176,9 @@ class Replication(StoreBase):
                           lambda sid: self._data_key(conn, sid),
                           self._data_key_row)
         for rec in todo:
-            self.clock.observe(rec.hlc)
+            self._observe(rec.hlc)
+            if rec.kind == "speaker" and rec.data.get("deleted_hlc"):
+                self._observe(rec.data["deleted_hlc"])  # a deletion clock far ahead would bar her for good
             held = bulk.local.held(rec)
             if held is not None and held.hlc >= rec.hlc:
                 if rec.kind == "speaker" and record_deletion_clock(rec) > held.gone:  # lost, but saw a deletion

@@ -25,7 +25,7 @@ from engine.errors import (
     VomidError,
 )
 from engine.labeling.errors import LabelingError
-from engine.store.errors import InvalidStatusError, StoreError, UnknownSpeakerIdError
+from engine.store.errors import InvalidReplicaError, InvalidStatusError, StoreError, UnknownSpeakerIdError
 from peer import errors as pe
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ STATUS: dict[type[BaseException], int] = {
     pe.UnsupportedMediaTypeError: 415,
     pe.RequestValidationFailed: 422,
     InvalidStatusError: 422,
+    InvalidReplicaError: 422,
     InvalidNameError: 422,
     pe.SpeakerLockedError: 423,
     pe.RateLimitedError: 429,

@@ -17,9 +17,10 @@ from sqlalchemy import inspect, select, text, update
 
 from engine.store import KeyFileProvider, VoiceprintStore, row_mac, schema
 from engine.store.base import voiceprint_rows
-from engine.store.errors import SpeakerRowTamperedError
+from engine.store.errors import InvalidReplicaError, SpeakerRowTamperedError
 from engine.store.hlc import HLCTimestamp
 from engine.store.models import data_keys, speakers, voiceprints
+from engine.store.replica import ClockEntry
 from engine.store.replication import ReplicaRecord
 from tests.engine.store.conftest import make_voiceprint
 
@@ -229,3 +230,57 @@ def test_a_lowered_deletion_clock_is_refused(open_store: Opener) -> None:
         conn.execute(text("UPDATE speakers SET deleted_hlc = NULL WHERE speaker_id = 'alice'"))
     with pytest.raises(SpeakerRowTamperedError, match="alice"):
         store.speaker("alice")
+
+
+@pytest.mark.parametrize("forged", ["far-future", "garbage"])
+def test_a_peer_cannot_bar_a_speaker_with_a_forged_deletion_clock(tmp_path: Path, forged: str) -> None:
+    """A hostile member sets alice's deletion clock a year ahead (or to junk): every later enrolment of her would
+    be refused cluster-wide. The clock is checked as the record's own is: the page is refused, nothing changes."""
+    a, b = (VoiceprintStore.open(tmp_path / f"{n}.db", KeyFileProvider(tmp_path / f"{n}.key"), node_id=n)
+            for n in ("na", "nb"))
+    year_ahead = HLCTimestamp(int(time.time() * 1000) + 365 * 86_400_000, 0, "na").encode()
+
+    def hostile(record: dict) -> dict:
+        if record["kind"] == "speaker":
+            record["data"]["deleted_hlc"] = year_ahead if forged == "far-future" else "not-a-clock"
+        return record
+
+    try:
+        a.put(make_voiceprint("alice", seed=1, name="Alice"))
+        with pytest.raises((ValueError, InvalidReplicaError),
+                           match="ahead of ours" if forged == "far-future" else "'not-a-clock' is not a clock"):
+            _send(a, b, wire=hostile)
+        assert b.speaker("alice") is None and _prints(b, "alice") == {}  # the whole page refused: nothing taken
+        with b.engine.connect() as conn:
+            assert conn.execute(select(speakers.c.deleted_hlc)).scalars().all() == []
+        _send(a, b)  # the honest records still merge afterwards
+        b.put(make_voiceprint("alice", "ge2e", seed=2, dim=12))  # and her enrolment is not barred
+        assert _prints(b, "alice") == {"campplus": True, "ge2e": True}
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_clock_written_out_of_its_fixed_width_cannot_win_every_merge(tmp_path: Path) -> None:
+    """Clocks compare as text: '9.0.na' (9 ms after 1970) would sort after every real clock, so a hostile member
+    could disable alice for good, and no later change anywhere would win over it. Such a record is refused."""
+    a, b = (VoiceprintStore.open(tmp_path / f"{n}.db", KeyFileProvider(tmp_path / f"{n}.key"), node_id=n)
+            for n in ("na", "nb"))
+    try:
+        a.put(make_voiceprint("alice", seed=1, name="Alice"))
+        _send(a, b)
+        a.set_status("alice", "disabled")
+
+        def short(record: dict) -> dict:
+            if record["kind"] == "speaker":
+                record["hlc"] = "9.0.na"
+            return record
+
+        with pytest.raises(InvalidReplicaError, match="'9.0.na' is not a clock"):
+            _send(a, b, wire=short)
+        assert b.speaker("alice").status == "active"  # type: ignore[union-attr]
+        with pytest.raises(InvalidReplicaError, match="is not a clock"):
+            ClockEntry.from_json(["speaker", ["alice"], "9.0.na"])
+    finally:
+        a.close()
+        b.close()

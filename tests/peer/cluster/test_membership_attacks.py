@@ -26,6 +26,7 @@ from cryptography.x509.oid import NameOID
 from engine.store import KeyFileProvider, VoiceprintStore
 from peer.membership import JoinToken, Membership
 from peer.revocation import client_context
+from tests.engine.store.conftest import make_voiceprint
 from tests.peer.cluster.procs import NodeProc, free_port, wait_for
 
 CONVERGE_S = 90.0  # joining and first sight of each other: generous, the suite shares 2 cores
@@ -167,6 +168,32 @@ def test_an_admin_key_pushed_by_an_ordinary_member_is_not_applied(cluster: dict[
         assert r.status_code == 403 and r.json()["error"]["code"] == "not_entitled", r.text
         with httpx.Client(verify=False, timeout=10, headers={"X-API-Key": planted}) as client:
             assert client.get(f"{target.url}/api/v1/cluster/nodes").status_code == 401
+
+
+@pytest.mark.parametrize("forge", ["short clock", "far-future deletion clock"])
+def test_a_member_pushing_forged_clocks_is_refused_and_changes_nothing(cluster: dict[str, NodeProc], tmp_path: Path,
+                                                                       forge: str) -> None:
+    """B (stolen) pushes a speaker record whose clock sorts after every real one, or whose deletion clock lies a
+    year ahead: either would bar that person from the cluster for good. A answers 422 and applies nothing."""
+    from engine.store.hlc import HLCTimestamp
+
+    a, b = cluster["a"], cluster["b"]
+    with VoiceprintStore.open(tmp_path / "forge.db", KeyFileProvider(tmp_path / "forge.key"), node_id="nodeb") as store:
+        store.put(make_voiceprint("victim", seed=3, name="Victim"))
+        store.set_status("victim", "disabled")
+        records = [r.to_json() for r in store.changes_since(None, b"\0" * 32, limit=100) if r.kind == "speaker"]
+    year = HLCTimestamp(int(time.time() * 1000) + 365 * 86_400_000, 0, "nodeb").encode()
+    for record in records:
+        if forge == "short clock":
+            record["hlc"] = "9.0.nodeb"
+        else:
+            record["data"]["deleted_hlc"] = year
+    before = _digest(a)
+    with b.client(cert=True) as client:
+        r = client.post(f"{a.url}/api/v1/cluster/replicate", json={"records": records})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_replica", r.text
+    assert ("is not a clock" if forge == "short clock" else "ahead of ours") in r.json()["error"]["message"]
+    assert _digest(a) == before
 
 
 def test_keys_made_on_the_admin_node_reach_every_member_and_others_stay_local(cluster: dict[str, NodeProc]) -> None:
