@@ -312,3 +312,37 @@ def test_a_candidate_removed_between_search_and_naming_keeps_its_place_without_a
     gallery.put(Voiceprint("a", "ge2e", at_cosine(0.9, 0, 1), at_cosine(0.9, 0, 1)[None, :], 9.0, name="A"))
     engine.gallery = gallery
     assert engine.identify_vector(unit(1)).candidates == [Candidate("a", pytest.approx(0.9, abs=1e-6), None)]
+
+
+def test_identify_names_five_at_most_unless_asked_for_more() -> None:
+    prints = {f"p{i}": at_cosine(0.98 - 0.04 * i, 0, 1 + i % 6) for i in range(7)}  # seven pass 0.7, 0.04 apart
+    engine, _ = make_engine(prints, identify_margin_sd=0.3)  # margin 0.03
+    assert [c.speaker_id for c in engine.identify_vector(unit(1)).candidates] == ["p0", "p1", "p2", "p3", "p4"]
+    assert len(engine.identify_vector(unit(1), top_k=7).candidates) == 7
+
+
+def test_a_best_under_the_threshold_is_nobody_and_never_ambiguous_however_close_the_runner_up() -> None:
+    engine, events = make_engine({"a": at_cosine(0.6, 0, 1), "b": at_cosine(0.59, 0, 2)}, identify_margin_sd=0.3)
+    ranking = engine.identify_vector(unit(1))  # both under 0.7, 0.01 apart (margin 0.03)
+    assert ranking.candidates == [] and not ranking.ambiguous
+    assert events[-1] == ("identify", {"model_id": "ge2e", "match": None, "ambiguous": False})
+
+
+def test_with_as_norm_a_raw_cosine_exactly_at_the_cosine_floor_is_named() -> None:
+    prints = {"a": at_cosine(0.9, 0, 1), "b": at_cosine(0.8, 0, 2)}
+    cohort = normalise(np.random.default_rng(9).normal(size=(10, DIM)))
+    ids, matrix = make_engine(prints)[0].gallery.matrix("ge2e")
+    raw = dict(zip(ids, cosine_scores(unit(1), matrix, assume_unit=True).tolist(), strict=True))  # float32, as searched
+
+    def named(floor: float) -> list[str]:
+        # ge2e has no impostor statistics: the cosine floor is the 1:1 cosine threshold; every AS-norm score passes
+        engine, _ = make_engine(prints, threshold=floor, snorm_threshold=-100.0, identify_margin_sd=0.0)
+        engine.set_cohort(cohort)
+        ranking = engine.identify_vector(unit(1))
+        assert ranking.normalised and engine.identify_threshold(False, 2) == floor
+        return sorted(c.speaker_id for c in ranking.candidates)
+
+    assert named(raw["b"]) == ["a", "b"]  # the runner-up exactly at the floor
+    assert named(float(np.nextafter(np.float32(raw["b"]), np.float32(1.0)))) == ["a"]
+    assert named(raw["a"]) == ["a"]  # the best exactly at the floor
+    assert named(float(np.nextafter(np.float32(raw["a"]), np.float32(1.0)))) == []

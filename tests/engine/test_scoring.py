@@ -258,3 +258,17 @@ def test_stats_are_the_top_k_mean_and_std_without_the_vector_itself() -> None:
     own = np.sort(np.delete(cohort, 3, axis=0) @ cohort[3])[-4:]
     np.testing.assert_allclose(mu, [top.mean(), own.mean()], rtol=1e-5)
     np.testing.assert_allclose(sd, [top.std(), own.std()], rtol=1e-4)
+
+
+def test_every_top_k_of_a_large_cohort_counts_exactly_the_k_closest_impostors() -> None:
+    """Each top_k from 2 to the whole cohort, on a cohort past NumPy's sorting-network size (256): the k-th
+    closest impostor is counted, not whichever score the partial sort left next to the (k-1)-th."""
+    rng = np.random.default_rng(17)
+    cohort, e, t = _unit(rng, 300), _unit(rng, 1)[0], _unit(rng, 1)[0]
+    by_closeness = np.sort(cohort @ t)[::-1]
+    for k in range(2, 301):
+        norm = ASNorm(cohort, top_k=k)
+        mu, sd = norm.stats(t[None, :])
+        top = by_closeness[:k]
+        assert (mu[0], sd[0]) == (pytest.approx(top.mean(), rel=1e-5), pytest.approx(top.std(), rel=1e-4)), k
+        assert norm.score(e, t) == pytest.approx(_formula(cohort, e, t, k), rel=1e-4, abs=1e-4), k
