@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -13,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.atomic import atomic_write_bytes
 from engine.metrics import rates_at
 
 FILE_VERSION = 1
@@ -193,7 +192,7 @@ def write_threshold(path: str | Path, calibration: Calibration) -> None:
 
     Parameters
     ----------
-    path : JSON file, created with its folder when missing; replaced atomically
+    path : JSON file, created with its folder when missing; replaced whole (``engine.atomic``), mode 0600
     calibration : the record to store under its model id and scale
     """
     p = Path(path)
@@ -208,11 +207,7 @@ def write_threshold(path: str | Path, calibration: Calibration) -> None:
         },
     }
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=p.name, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(payload, fh, indent=2, sort_keys=True)
-        fh.write("\n")
-    os.replace(tmp, p)
+    atomic_write_bytes(p, (json.dumps(payload, indent=2, sort_keys=True) + "\n").encode())
 
 
 def threshold_for(path: str | Path, model_id: str, *, normalised: bool = False) -> float | None:

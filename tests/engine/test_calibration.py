@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -243,19 +244,27 @@ def test_impostor_statistics_need_both_mean_and_std(tmp_path: Path) -> None:
 
 def test_the_threshold_file_is_readable_json_written_atomically_beside_itself(tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the one atomic helper: the temp file beside it is flushed to disk, renamed over it, the folder
+    flushed."""
     path = tmp_path / "config" / "vomid" / "thresholds.json"  # folders created as needed
-    replaced: list[tuple[str, str]] = []
-    real_replace = os.replace
+    steps: list[tuple[str, ...]] = []
+    real_replace, real_fsync = os.replace, os.fsync
 
-    def spy(src: str, dst: str) -> None:
-        replaced.append((str(src), str(dst)))
+    def replace(src: str, dst: str) -> None:
+        steps.append(("replace", str(src), str(dst)))
         real_replace(src, dst)
 
-    monkeypatch.setattr(os, "replace", spy)
+    def fsync(fd: int) -> None:
+        steps.append(("fsync", "folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(os, "fsync", fsync)
     write_threshold(path, Calibration("ge2e", 0.5, 0.01, 0.01, 0.1, 10, 2, "en.txt", False, 7.0))
-    [(src, dst)] = replaced
+    [first, (_, src, dst), last] = steps
+    assert (first, last) == (("fsync", "file"), ("fsync", "folder"))
     assert dst == str(path) and Path(src).parent == path.parent
-    assert Path(src).name.startswith("thresholds.json") and src.endswith(".tmp")
+    assert Path(src).name.startswith(".thresholds.json.") and src.endswith(".partial")
     assert sorted(p.name for p in path.parent.iterdir()) == ["thresholds.json"]
     assert path.read_text(encoding="utf-8") == """{
   "models": {
@@ -277,3 +286,32 @@ def test_the_threshold_file_is_readable_json_written_atomically_beside_itself(tm
   "version": 1
 }
 """
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_the_threshold_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "thresholds.json"
+    path.write_text('{"version": 1, "models": {}}\n', encoding="utf-8")
+    path.chmod(0o644)  # a file from before, or copied in by hand
+    write_threshold(path, Calibration("ge2e", 0.5, 0.01, 0.01, 0.1, 10, 2))
+    assert path.stat().st_mode & 0o777 == 0o600
+    write_threshold(tmp_path / "new" / "thresholds.json", Calibration("ge2e", 0.5, 0.01, 0.01, 0.1, 10, 2))
+    assert (tmp_path / "new" / "thresholds.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_write_that_fails_before_the_rename_leaves_the_old_threshold_file(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The new text is in the temp file when the disk fails (fsync): the old file stays whole, no temp file stays."""
+    path = tmp_path / "thresholds.json"
+    write_threshold(path, Calibration("ge2e", 0.71, 0.01, 0.01, 0.1, 10, 2, "en.txt", False, 5.0))
+    before = path.read_bytes()
+
+    def disk_gone(fd: int) -> None:
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(os, "fsync", disk_gone)
+    with pytest.raises(OSError, match="^disk gone$"):
+        write_threshold(path, Calibration("campplus-zh-en", 0.4, 0.01, 0.01, 0.1, 10, 2))
+    assert path.read_bytes() == before and threshold_for(path, "ge2e") == 0.71
+    assert threshold_for(path, "campplus-zh-en") is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["thresholds.json"]
