@@ -54,6 +54,18 @@ def checked_clock(text: object, what: str = "clock") -> str:
     return str(text)
 
 
+def next_after(clock: str, node_id: str) -> str:
+    """The clock right after ``clock``, stamped by ``node_id``: a merged copy of the record written at ``clock``.
+
+    Any write later than that record's (wall, counter) still wins over it, so a merge never overrides a
+    concurrent write the merging node has not seen, as a fresh ``now()`` would.
+    """
+    stamp = HLCTimestamp.decode(clock)
+    if stamp.counter + 1 < 10**_COUNTER_DIGITS:
+        return HLCTimestamp(stamp.wall_ms, stamp.counter + 1, node_id).encode()
+    return HLCTimestamp(stamp.wall_ms + 1, 0, node_id).encode()
+
+
 class HybridLogicalClock:
     """A thread-safe HLC for one node (Kulkarni et al.): monotonic, close to wall time."""
 

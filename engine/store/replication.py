@@ -8,7 +8,10 @@ empty clock, or keeps its old one when revived, so the speaker's real record alw
 
 A speaker also keeps the clock of its latest deletion past a revival (``deleted_hlc``, sent with its record
 and merged as a max, from a record that loses last-writer-wins too): a voiceprint of any model written at or
-before it is refused for good, so a revived speaker never takes back what the deletion shredded.
+before it is refused for good, so a revived speaker never takes back what the deletion shredded. Peers compare
+(key, clock) only, so when a merge leaves a speaker row with a deletion clock that peers holding the row's clock
+lack (the record that won did not carry ours, or one that lost carried a newer one), the row is stamped anew
+with this node's clock right after its own: those peers fetch it, and any later write still wins over it.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from engine.store import audit, freshness, row_mac
 from engine.store.base import StoreBase, put_takes, voiceprint_rows
 from engine.store.crypto import field_aad, open_sealed, seal
 from engine.store.errors import InvalidReplicaError, RecordDecryptError
-from engine.store.hlc import HLCTimestamp
+from engine.store.hlc import HLCTimestamp, next_after
 from engine.store.merge import BulkInsert, LocalRows, PendingRows, refused_tombstone
 from engine.store.models import api_keys, data_keys, speakers, voiceprint_takes, voiceprints
 from engine.store.records import record_name
@@ -55,6 +58,7 @@ class Replication(StoreBase):
     """Export and apply replicated records."""
 
     _wiped = False  # the page being applied dropped a data key or ciphertext (then a checkpoint follows it)
+    _restamped: dict[str, str]  # speaker -> the clock the page being applied stamped her merged row with
 
     def changes_since(
         self, after: str | None, transport_key: bytes, *, limit: int = 1000, api_key_writers: Writers = None
@@ -171,6 +175,7 @@ class Replication(StoreBase):
         """Inside the page's transaction: merge its records; returns the bulk state, whether to rebuild, the audit."""
         applied: list[tuple[str, str, str | None, dict[str, Any]]] = []
         rebuild = False  # the record-at-a-time path may change anything; bulk inserts only add means
+        self._restamped = {}
         row_mac.check_rows(conn, self._row_key, touched)  # a record never builds on an edited row
         bulk = BulkInsert(LocalRows.read(conn, todo), PendingRows(), unwrap,
                           lambda sid: self._data_key(conn, sid),
@@ -184,9 +189,10 @@ class Replication(StoreBase):
                 if rec.kind == "speaker" and record_deletion_clock(rec) > held.gone:  # lost, but saw a deletion
                     bulk.pending.flush(conn)
                     self._raise_deletion_clock(conn, rec.key[0], record_deletion_clock(rec))
+                    self._restamp(conn, rec.key[0], held.hlc)  # peers holding our row's clock lack the deletion
                     bulk.forget(conn, rec.key[0])
                     rebuild = True
-                    applied.append(_audit_item(rec, actor))
+                    applied.append(_audit_item(rec, actor, self._restamped.get(rec.key[0])))
                 continue
             done = bulk.add(rec)
             if done is None:
@@ -201,7 +207,7 @@ class Replication(StoreBase):
                 bulk.forget(conn, rec.key[0])
                 rebuild = True
             if done:
-                applied.append(_audit_item(rec, actor))
+                applied.append(_audit_item(rec, actor, self._restamped.get(rec.key[0]) if rec.kind == "speaker" else None))
         bulk.pending.flush(conn)
         row_mac.seal(conn, self._row_key, touched)
         if applied:
@@ -246,12 +252,26 @@ class Replication(StoreBase):
         elif rec.deleted:
             self._shred_older(conn, sid, rec)
         else:
-            gone = max(record_deletion_clock(rec), deletion_clock(local["hlc"], local["deleted"], local["deleted_hlc"]))
-            self._raise_deletion_clock(conn, sid, gone)  # before the row stops being deleted
+            ours = deletion_clock(local["hlc"], local["deleted"], local["deleted_hlc"])
+            self._raise_deletion_clock(conn, sid, max(record_deletion_clock(rec), ours))  # before the row stops being deleted
             values = {k: v for k, v in rec.data.items() if k in SPEAKER_COLUMNS}
             conn.execute(update(speakers).where(speakers.c.speaker_id == sid).values(
                 deleted=False, deleted_at=None, hlc=rec.hlc, writer_node=rec.writer_node, **values))
+            if ours > record_deletion_clock(rec):  # the sender has not seen our deletion: the merged row is news to it
+                self._restamp(conn, sid, rec.hlc)
         return True
+
+    def _restamp(self, conn: Connection, sid: str, after: str) -> None:
+        """Stamp a speaker row a merge gave a deletion clock its record lacked with our clock right after ``after``.
+
+        Peers compare (key, clock) only: those holding the record of clock ``after`` would never fetch the merged
+        row under that clock, and would take back a voiceprint the deletion shredded. A peer that merges the new
+        row sees no deletion it lacks, so it does not stamp it again.
+        """
+        hlc = next_after(after, self.node_id)
+        self.clock.observe(hlc, trusted=True)  # our next write comes after it
+        conn.execute(update(speakers).where(speakers.c.speaker_id == sid).values(hlc=hlc, writer_node=self.node_id))
+        self._restamped[sid] = hlc
 
     def _raise_deletion_clock(self, conn: Connection, sid: str, gone: str) -> None:
         """Record a deletion clock ``gone`` the speaker had not seen; its voiceprints older than it become tombstones."""
@@ -398,7 +418,9 @@ def _kind_digest(conn: Connection, kind: str, writers: Writers) -> dict[str, Any
     return {"count": n, "max_hlc": top, "hash": h.hexdigest()}
 
 
-def _audit_item(rec: ReplicaRecord, actor: str) -> tuple[str, str, str | None, dict[str, Any]]:
+def _audit_item(rec: ReplicaRecord, actor: str, stamped: str | None = None) -> tuple[str, str, str | None, dict[str, Any]]:
     subject = rec.key[0] if rec.kind != "api_key" else None
-    fields = {"kind": rec.kind, "key": "/".join(rec.key), "hlc": rec.hlc, "deleted": rec.deleted}
+    fields: dict[str, Any] = {"kind": rec.kind, "key": "/".join(rec.key), "hlc": rec.hlc, "deleted": rec.deleted}
+    if stamped is not None:
+        fields["stamped"] = stamped  # the merged row's clock here (it carries a deletion the record lacked)
     return ("replicated", actor, subject, fields)

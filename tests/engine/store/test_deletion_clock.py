@@ -209,7 +209,8 @@ def test_a_peer_without_the_field_still_counts_its_tombstone(tmp_path: Path) -> 
         a.delete_speaker("alice")
         _send(a, b, wire=old)  # b learns of the deletion from an old-format tombstone
         b.put(make_voiceprint("alice", seed=3, name="Alice"))  # and re-enrols her
-        _send(b, a, wire=old)
+        _send(b, a, wire=old)  # a merges it with its deletion clock, which the record lacks: stamped anew,
+        _send(a, b)            # a's row goes back to b (a node of the previous version takes it, ignoring the clock)
         for store in (a, b):
             assert store.get("alice", "ge2e") is None and store.get("alice", "campplus") is not None
         with a.engine.connect() as conn:
@@ -284,3 +285,95 @@ def test_a_clock_written_out_of_its_fixed_width_cannot_win_every_merge(tmp_path:
     finally:
         a.close()
         b.close()
+
+
+def _pull(src: VoiceprintStore, dst: VoiceprintStore) -> int:
+    """What anti-entropy does from the start: list src's clocks, fetch the records dst lacks or holds older."""
+    wanted = dst.newer_than_held(src.clocks_since(None, limit=100_000))
+    records = src.records_for([(e.kind, e.key) for e in wanted], TRANSPORT)
+    return dst.apply_changes([ReplicaRecord.from_json(r.to_json()) for r in records], TRANSPORT,
+                             actor=f"peer:{src.node_id}")
+
+
+def _deletion_clock(store: VoiceprintStore, sid: str) -> str | None:
+    with store.engine.connect() as conn:
+        return conn.execute(select(speakers.c.deleted_hlc).where(speakers.c.speaker_id == sid)).scalar()
+
+
+def _stores(tmp_path: Path, *names: str) -> list[VoiceprintStore]:
+    return [VoiceprintStore.open(tmp_path / f"{n}.db", KeyFileProvider(tmp_path / f"{n}.key"), node_id=n)
+            for n in names]
+
+
+def _later(store: VoiceprintStore, than: str) -> None:
+    """Let ``store``'s next write be later than the clock ``than`` (other nodes' writes, seconds apart in life)."""
+    while store.clock.now().encode() <= than:
+        time.sleep(0.001)
+
+
+def test_a_deletion_clock_merged_under_a_peers_clock_is_sent_back_to_it(tmp_path: Path) -> None:
+    """B adds alice (a, c hear of her, not of a voiceprint), enrols her on ge2e and is then out of reach. a deletes
+    her; c, unaware, locks her later. a pulls c's status change (it wins, a keeps its deletion clock); had a kept
+    it under c's clock, c's pull would see the same clock and fetch nothing, and b's ge2e voiceprint from before
+    the deletion, pulled next, would live on at c. a stamps the merged row anew, so c fetches it."""
+    a, b, c = _stores(tmp_path, "na", "nb", "nc")
+    try:
+        b.create_speaker("alice", "Alice")
+        _pull(b, a)
+        _pull(b, c)
+        b.put(make_voiceprint("alice", "ge2e", seed=2, dim=12))  # b is out of reach from here on
+        a.delete_speaker("alice")
+        deleted = _deletion_clock(a, "alice")
+        assert deleted is not None
+        _later(c, deleted)
+        c.set_status("alice", "locked")  # newer than the deletion, unaware of it
+        assert _pull(c, a) == 1 and _deletion_clock(a, "alice") == deleted and a.speaker("alice") is not None
+        merged = a.audit_entries(subject="alice")[-1]
+        (stamped,) = (e.hlc for e in a.clocks_since(None) if e.kind == "speaker")
+        assert merged["event"] == "replicated" and merged["fields"]["stamped"] == stamped > merged["fields"]["hlc"]
+        assert a.verify_audit_chain().ok
+        _pull(a, c)
+        assert _deletion_clock(c, "alice") == deleted, "c never learns of the deletion"
+        _pull(b, c)  # b's voiceprint from before the deletion
+        assert _prints(c, "alice") == {"ge2e": False}, "the shredded ge2e voiceprint lives on at c"
+        assert c.speaker("alice").status == "locked"  # type: ignore[union-attr]
+        for src, dst in ((c, a), (a, c), (a, b), (c, b), (b, a), (b, c)):
+            _pull(src, dst)
+        assert _pull(a, c) == _pull(c, a) == 0  # the re-stamped row is not stamped again and again
+        assert a.digest() == b.digest() == c.digest()
+        for store in (a, b, c):
+            assert _prints(store, "alice") == {"ge2e": False} and store.check_integrity() == []
+            assert store.speaker("alice").status == "locked"  # type: ignore[union-attr]
+    finally:
+        for s in (a, b, c):
+            s.close()
+
+
+def test_a_deletion_clock_from_a_record_that_loses_is_sent_on_under_a_new_clock(tmp_path: Path) -> None:
+    """x deletes alice and pushes it to a only, then is gone for good; a already holds c's later status change, so
+    x's record loses there and a keeps only its deletion clock. c pulls from a: it must learn that clock (under
+    c's own clock it would see nothing to fetch) before b's old ge2e voiceprint reaches it."""
+    a, b, c, x = _stores(tmp_path, "na", "nb", "nc", "nx")
+    try:
+        b.create_speaker("alice", "Alice")
+        for dst in (a, c, x):
+            _pull(b, dst)
+        b.put(make_voiceprint("alice", "ge2e", seed=2, dim=12))  # b is out of reach from here on
+        x.delete_speaker("alice")
+        deleted = _deletion_clock(x, "alice")
+        assert deleted is not None
+        _later(c, deleted)
+        c.set_status("alice", "locked")  # newer than the deletion, unaware of it
+        _pull(c, a)
+        _send(x, a)  # x's push: its deletion loses to c's status change at a
+        assert _deletion_clock(a, "alice") == deleted
+        _pull(a, c)
+        assert _deletion_clock(c, "alice") == deleted, "c never learns of the deletion"
+        _pull(b, c)
+        assert _prints(c, "alice") == {"ge2e": False}, "the shredded ge2e voiceprint lives on at c"
+        for src, dst in ((c, a), (a, c), (a, b), (c, b), (b, a), (b, c)):
+            _pull(src, dst)
+        assert a.digest() == b.digest() == c.digest()
+    finally:
+        for s in (a, b, c, x):
+            s.close()

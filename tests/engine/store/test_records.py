@@ -10,7 +10,7 @@ import pytest
 
 from engine.store import UnknownSpeakerIdError, VoiceprintStore
 from engine.store.errors import InvalidStatusError, StoreError
-from engine.store.hlc import HLCTimestamp, HybridLogicalClock
+from engine.store.hlc import HLCTimestamp, HybridLogicalClock, next_after
 from tests.engine.store.conftest import make_voiceprint
 
 Opener = Callable[..., VoiceprintStore]
@@ -112,6 +112,16 @@ def test_hlc_is_monotonic_and_follows_a_clock_ahead_of_ours() -> None:
     ]
     with pytest.raises(ValueError, match="ahead"):
         clock.observe(HLCTimestamp(10_000_000, 0, "c"))
+
+
+def test_the_clock_right_after_a_record_sorts_before_any_later_write() -> None:
+    """A merged row's new clock: after the record's, before a write with a later counter or wall, from any node."""
+    rec = HLCTimestamp(5000, 7, "zz").encode()
+    after = next_after(rec, "a")
+    assert rec < after == HLCTimestamp(5000, 8, "a").encode() < HLCTimestamp(5000, 8, "b").encode()
+    assert after < HLCTimestamp(5001, 0, "a").encode()
+    full = HLCTimestamp(5000, 999_999, "zz").encode()  # the counter's fixed width is full: the next millisecond
+    assert next_after(full, "a") == HLCTimestamp(5001, 0, "a").encode() > full
 
 
 def test_default_location_is_an_owner_only_sqlite_file_in_wal_mode(tmp_path: Path) -> None:

@@ -390,3 +390,25 @@ def test_a_voiceprint_arriving_before_its_speaker_makes_a_stand_in_that_the_spea
         check_against_oracle(cluster)
     finally:
         cluster.close()
+
+
+def test_a_merged_row_stamped_anew_does_not_override_a_later_status_change(tmp_path: Path) -> None:
+    """A deletes alice; C locks her, then B disables her, neither aware of the deletion or of each other. A merges
+    C's lock, which lacks A's deletion clock, so A stamps the merged row anew for C to fetch. That stamp must come
+    right after C's lock, not at A's time now: B's later 'disabled' still wins everywhere."""
+    cluster = _scripted(tmp_path, [
+        ("put", 0, "alice", "campplus", "Alice"),
+        ("sync", 0, 1, 100, 0, False),
+        ("sync", 0, 2, 100, 0, False),
+        ("delete", 0, "alice"),
+        ("status", 2, "alice", "locked"),
+        ("status", 1, "alice", "disabled"),       # the last write of her status
+        ("sync", 2, 0, 100, 0, True),             # A merges C's lock with its deletion clock
+    ])
+    try:
+        cluster.converge()
+        for store in cluster.nodes:
+            assert store.speaker("alice").status == "disabled", store.node_id  # type: ignore[union-attr]
+        check_against_oracle(cluster)
+    finally:
+        cluster.close()
