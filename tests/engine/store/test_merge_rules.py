@@ -206,3 +206,51 @@ def test_queued_rows_land_in_foreign_key_order_and_read_back_as_the_local_view(c
     assert local.speakers["a"].status == "disabled" and ("a", "ge2e") not in local.prints
     assert "a" not in local.with_key and "a" not in b.pending.ciphers and ("b", "ge2e") in local.prints
     assert conn.execute(select(api_keys.c.key_id)).scalars().all() == ["0123456789ab"]
+
+
+def test_a_voiceprint_at_exactly_the_deletion_clock_is_refused() -> None:
+    gone = hlc(50)  # the same wall time, counter and node as the voiceprint's clock
+    b = Bulk(LocalRows(speakers={"alice": Held(hlc(60), False, "active", gone)}))  # deleted at 50, revived at 60
+    assert print_rec("alice", 50).hlc == gone
+    assert b.bulk.add(print_rec("alice", 50)) is True
+    assert b.pending.prints == [refused_tombstone(print_rec("alice", 50), gone) | {"record_id": "v-alice-ge2e-50"}]
+    assert b.local.prints[("alice", "ge2e")] == Held(gone, True)
+    assert b.pending.takes == [] and b.pending.means == [] and b.new_keys == {}
+
+
+def test_a_speaker_record_without_a_status_is_active_and_its_voiceprints_are_searched() -> None:
+    b = Bulk()
+    assert b.bulk.add(ReplicaRecord("speaker", ("old",), hlc(5), "n", "n", False, {"name": "Old"})) is True
+    assert b.local.speakers["old"] == Held(hlc(5), False, "active", "")
+    assert b.bulk.add(print_rec("old", 6)) is True
+    assert b.pending.means == [("old", "ge2e", b"mean old")]  # in the identify index
+
+
+def test_deletion_clocks_read_back_from_the_database_refuse_older_voiceprints(conn: Connection) -> None:
+    """A revived speaker keeps its deletion clock; a row deleted before migration 0004 (no deleted_hlc) was
+    deleted at its own clock."""
+    b = Bulk()
+    b.bulk.add(speaker_rec("back", 30, deleted_hlc=hlc(25)))  # deleted at 25, revived at 30
+    b.bulk.add(speaker_rec("old", 20, deleted=True))
+    b.pending.flush(conn)
+    conn.execute(speakers.update().where(speakers.c.speaker_id == "old").values(deleted_hlc=None))  # pre-0004
+    page = [print_rec("back", 24), print_rec("old", 19)]  # live voiceprints written before the deletions
+    local = LocalRows.read(conn, page)
+    assert local.speakers == {"back": Held(hlc(30), False, "active", hlc(25)),
+                              "old": Held(hlc(20), True, "active", hlc(20))}
+    b = Bulk(local)
+    assert [b.bulk.add(rec) for rec in page] == [True, True]
+    assert [(r["speaker_id"], r["hlc"], r["deleted"], r["mean_ct"]) for r in b.pending.prints] == [
+        ("back", hlc(25), True, None), ("old", hlc(20), True, None)]  # tombstones at the deletion clocks
+    assert b.pending.takes == [] and b.pending.means == [] and b.new_keys == {}
+
+
+def test_forgetting_a_speaker_without_a_data_key_made_in_this_page_rereads_it(conn: Connection) -> None:
+    b = Bulk()
+    b.bulk.add(speaker_rec("alice", 10))
+    b.pending.flush(conn)
+    conn.execute(speakers.update().where(speakers.c.speaker_id == "alice").values(status="disabled"))
+    assert "alice" not in b.pending.ciphers
+    b.bulk.forget(conn, "alice")  # the slow path changed her, but this page made her no data key
+    assert b.local.speakers["alice"] == Held(hlc(10), False, "disabled", "")
+    assert b.bulk.add(print_rec("alice", 11)) is True and b.pending.means == []  # disabled: not searched
