@@ -1,8 +1,9 @@
 """Durable file replacement: write beside the target, fsync, rename over it, fsync the folder.
 
 The one way secrets and state files are written (master key file, cluster CA key and secret, CRL,
-membership state, TLS keys and certificates, model manifests, calibrated thresholds): a reader sees the old file or the new
-one, never half of one, and a secret is never readable by others, not even while it is being written.
+membership state, TLS keys and certificates, model manifests, calibrated thresholds): a reader sees the
+old file or the new one, never half of one, and a secret is never readable by others, not even while it
+is being written.
 """
 
 from __future__ import annotations
