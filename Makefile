@@ -47,9 +47,10 @@ bundle-cli:
 bundle-check: install
 	bash packaging/build.sh --require-default-model
 
-# Mutation testing of the decision core (scoring, calibration, lockout, API-key scopes), with only the fast tests
-# that cover them ([tool.mutmut] in pyproject.toml); a fresh run each time, minutes, not in CI. Prints the score per
-# module and the mutants not killed (docs/mutation.md explains the equivalent ones); fails under 90 %.
+# Mutation testing of the decision core (scoring, calibration, the facade's decisions, lockout, API-key scopes,
+# merge rules, crypto binding), with only the fast tests that cover them ([tool.mutmut] in pyproject.toml); a
+# fresh run each time, minutes, not in CI. Prints the score per module and the mutants not killed
+# (docs/mutation.md explains them); fails under 90 %.
 MUTATION_JOBS ?= 2
 mutation: $(STAMP)
 	rm -rf mutants && mkdir mutants
