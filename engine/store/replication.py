@@ -10,8 +10,9 @@ A speaker also keeps the clock of its latest deletion past a revival (``deleted_
 and merged as a max, from a record that loses last-writer-wins too): a voiceprint of any model written at or
 before it is refused for good, so a revived speaker never takes back what the deletion shredded. Peers compare
 (key, clock) only, so when a merge leaves a speaker row with a deletion clock that peers holding the row's clock
-lack (the record that won did not carry ours, or one that lost carried a newer one), the row is stamped anew
-with this node's clock right after its own: those peers fetch it, and any later write still wins over it.
+lack (the record that won did not carry ours, one that lost carried a newer one, or a voiceprint tombstone
+raised it), the row is stamped anew with this node's clock right after its own: those peers fetch it, and any
+later write still wins over it.
 """
 
 from __future__ import annotations
@@ -192,7 +193,7 @@ class Replication(StoreBase):
                     self._restamp(conn, rec.key[0], held.hlc)  # peers holding our row's clock lack the deletion
                     bulk.forget(conn, rec.key[0])
                     rebuild = True
-                    applied.append(_audit_item(rec, actor, self._restamped.get(rec.key[0])))
+                    applied.append(_audit_item(rec, actor, self._restamped.pop(rec.key[0], None)))
                 continue
             done = bulk.add(rec)
             if done is None:
@@ -203,11 +204,12 @@ class Replication(StoreBase):
                     bulk.forget(conn, rec.key[0])
             elif rec.kind == "voiceprint" and rec.deleted and rec.hlc > bulk.local.speakers[rec.key[0]].gone:
                 bulk.pending.flush(conn)  # a tombstone is its speaker's deletion: its clock reaches the speaker
-                self._raise_deletion_clock(conn, rec.key[0], rec.hlc)
+                self._take_tombstones_deletion(conn, rec.key[0], rec.hlc)
                 bulk.forget(conn, rec.key[0])
                 rebuild = True
             if done:
-                applied.append(_audit_item(rec, actor, self._restamped.get(rec.key[0]) if rec.kind == "speaker" else None))
+                stamped = self._restamped.pop(rec.key[0], None) if rec.kind != "api_key" else None
+                applied.append(_audit_item(rec, actor, stamped))
         bulk.pending.flush(conn)
         row_mac.seal(conn, self._row_key, touched)
         if applied:
@@ -272,6 +274,19 @@ class Replication(StoreBase):
         self.clock.observe(hlc, trusted=True)  # our next write comes after it
         conn.execute(update(speakers).where(speakers.c.speaker_id == sid).values(hlc=hlc, writer_node=self.node_id))
         self._restamped[sid] = hlc
+
+    def _take_tombstones_deletion(self, conn: Connection, sid: str, gone: str) -> None:
+        """A voiceprint tombstone is its speaker's deletion at ``gone``: raise her deletion clock, and stamp her
+        live row anew when the clock is news to it, as a merged speaker record is (see :meth:`_restamp`).
+
+        A stand-in's empty clock is held by no peer; a deleted row's record is taken as a deletion at its own
+        clock, so a stamp of it would not carry ``gone`` (the tombstone itself still travels).
+        """
+        row = conn.execute(select(speakers.c.hlc, speakers.c.deleted, speakers.c.deleted_hlc)
+                           .where(speakers.c.speaker_id == sid)).first()
+        self._raise_deletion_clock(conn, sid, gone)
+        if row is not None and row.hlc and not row.deleted and gone > (row.deleted_hlc or ""):
+            self._restamp(conn, sid, row.hlc)
 
     def _raise_deletion_clock(self, conn: Connection, sid: str, gone: str) -> None:
         """Record a deletion clock ``gone`` the speaker had not seen; its voiceprints older than it become tombstones."""
@@ -346,7 +361,7 @@ class Replication(StoreBase):
         if rec.deleted:
             if owner is None:
                 self._stand_in_speaker(conn, sid, rec, deleted=True)
-            self._raise_deletion_clock(conn, sid, rec.hlc)  # a voiceprint's tombstone is its speaker's deletion
+            self._take_tombstones_deletion(conn, sid, rec.hlc)
             if local is None:
                 conn.execute(insert(voiceprints).values(
                     speaker_id=sid, model_id=mid, origin_node=rec.origin_node, hlc=rec.hlc, writer_node=rec.writer_node,

@@ -377,3 +377,62 @@ def test_a_deletion_clock_from_a_record_that_loses_is_sent_on_under_a_new_clock(
     finally:
         for s in (a, b, c, x):
             s.close()
+
+
+@pytest.mark.parametrize("old_print", ["held by m", "from b later"])
+@pytest.mark.parametrize("how", ["tombstone over a print", "tombstone as a new row", "push after re-enrolment"])
+def test_a_deletion_clock_raised_by_a_tombstone_is_sent_on_under_a_new_clock(tmp_path: Path, how: str,
+                                                                             old_print: str) -> None:
+    """a deletes alice; m, unaware, locks her later and n takes that lock. n then learns the deletion from a: by
+    pulling, a's speaker record (older than the lock) is not fetched, only the campplus tombstone (over n's old
+    campplus row, or as a new row); by a's push, the record loses but carries the clock. a is out of reach next.
+    n re-enrols her on campplus after the deletion, m pulls from n: its speaker row has n's clock and n's live
+    campplus is newer than the tombstone, so only a speaker row stamped anew can bring m the deletion clock before
+    b's ge2e voiceprint from before the deletion lives on at m (already held, or pulled from b later).
+    By push the speaker record brings the clock (a stamp of the merge as in the tests above); a pull (a tombstone
+    applied record at a time over a row, or in bulk as a new one) must stamp the row too."""
+    a, b, n, m = _stores(tmp_path, "na", "nb", "nn", "nm")
+    try:
+        b.create_speaker("alice", "Alice")
+        for dst in (a, n, m):
+            _pull(b, dst)
+        a.put(make_voiceprint("alice", seed=1))  # her campplus voiceprint, before the deletion
+        if how != "tombstone as a new row":
+            _pull(a, n)
+            _pull(a, m)
+        b.put(make_voiceprint("alice", "ge2e", seed=2, dim=12))  # b is out of reach from here on
+        a.delete_speaker("alice")
+        deleted = _deletion_clock(a, "alice")
+        assert deleted is not None
+        _later(m, deleted)
+        m.set_status("alice", "locked")  # newer than the deletion, unaware of it
+        _pull(m, n)
+        if old_print == "held by m":
+            _pull(b, m)  # after n took m's lock: n never held it (the deletion there would have sent it back dead)
+        if how == "push after re-enrolment":
+            n.put(make_voiceprint("alice", seed=3))  # newer than a's tombstone, which loses at n
+            _send(a, n)
+        else:
+            assert _pull(a, n) == 1  # only the tombstone: a's speaker record is older than m's lock
+            n.put(make_voiceprint("alice", seed=3))  # re-enrolled: the speaker row keeps its clock
+        assert _deletion_clock(n, "alice") == deleted and n.speaker("alice").status == "locked"  # type: ignore[union-attr]
+        (stamped,) = (e.hlc for e in n.clocks_since(None) if e.kind == "speaker")
+        assert any(e["event"] == "replicated" and e["fields"].get("stamped") == stamped
+                   for e in n.audit_entries(subject="alice"))
+        assert n.verify_audit_chain().ok and n.check_integrity() == []
+        _pull(n, m)  # a is out of reach from here on
+        if old_print == "from b later":
+            _pull(b, m)
+        assert _prints(m, "alice") == {"campplus": True, "ge2e": False}, "the shredded ge2e voiceprint lives on at m"
+        assert _deletion_clock(m, "alice") == deleted
+        for src, dst in ((m, n), (n, m), (n, b), (m, b), (b, n), (b, m), (a, n), (n, a), (a, m), (m, a)):
+            _pull(src, dst)
+        assert _pull(n, m) == _pull(m, n) == _pull(a, n) == _pull(n, a) == 0  # no stamping again and again
+        assert a.digest() == b.digest() == n.digest() == m.digest()
+        for store in (a, b, n, m):
+            assert _prints(store, "alice") == {"campplus": True, "ge2e": False}, store.node_id
+            assert _deletion_clock(store, "alice") == deleted and store.check_integrity() == []
+            assert store.speaker("alice").status == "locked"  # type: ignore[union-attr]
+    finally:
+        for s in (a, b, n, m):
+            s.close()
