@@ -201,7 +201,7 @@ def _floor(args: argparse.Namespace) -> Any:
         bar("floor", len(files), len(files))
     report.notes.insert(0, "identity floor: every frame where segmentation-3.0 hears speech has the reference "
                            "speakers active there, at most as many as it counts; no confusion by construction; "
-                           "hyp counts one '(extra speaker)' for speech heard where the reference has none")
+                           "speech heard where the reference has none is one '(extra speaker)', not counted in hyp")
     return report
 
 

@@ -30,6 +30,7 @@ def test_the_floor_has_no_confusion_and_no_pipeline_result_beats_it(
     pipeline = score_pairs({uri: (*reference(meetings, uri)[:1], hyp_turns(r), reference(meetings, uri)[1])
                             for uri, r in offline.items()})
     assert floor.pooled["overlap_scored"]["confusion"] == 0.0
+    assert all(f["hyp_speakers"] <= f["ref_speakers"] for f in floor.files.values())  # the extra one not counted
     assert floor.pooled["overlap_skipped"]["confusion"] == 0.0
     for uri, f in floor.files.items():
         # the pipeline labels the same speech frames with 1..count speakers: it can only add errors
