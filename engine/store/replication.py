@@ -42,6 +42,7 @@ from engine.store.replica import (
     VOICEPRINT_COLUMNS,
     ClockEntry,
     ReplicaRecord,
+    check_model_dims,
     deletion_clock,
     newest_per_key,
     open_transported,
@@ -178,6 +179,8 @@ class Replication(StoreBase):
         rebuild = False  # the record-at-a-time path may change anything; bulk inserts only add means
         self._restamped = {}
         row_mac.check_rows(conn, self._row_key, touched)  # a record never builds on an edited row
+        check_model_dims(todo, lambda mid: conn.execute(select(voiceprints.c.dim).where(
+            voiceprints.c.model_id == mid, voiceprints.c.deleted.is_(False)).limit(1)).scalar())
         bulk = BulkInsert(LocalRows.read(conn, todo), PendingRows(), unwrap,
                           lambda sid: self._data_key(conn, sid),
                           self._data_key_row)

@@ -8,9 +8,11 @@ tests pin each rule alone.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, create_engine, select
@@ -39,14 +41,19 @@ def speaker_rec(sid: str, at: int, *, deleted: bool = False, status: str = "acti
     return ReplicaRecord("speaker", (sid,), hlc(at), "nodeb", "nodeb", deleted, data)
 
 
+def mean_of(sid: str) -> bytes:
+    """A 4-d mean of ``sid``'s own (the takes are three copies of it)."""
+    return np.frombuffer(hashlib.sha256(sid.encode()).digest()[:16], "<u4").astype("<f4").tobytes()
+
+
 def print_rec(sid: str, at: int, *, model: str = "ge2e", deleted: bool = False) -> ReplicaRecord:
     data: dict[str, Any] = {"dim": 4, "n_takes": 3, "speech_seconds": 9.0, "quality": "{}", "enrolled_at": 2.0,
                             "record_id": f"v-{sid}-{model}-{at}"}
     if not deleted:
         dek = new_key()
         data["transport_dek"] = seal(TRANSPORT, dek, transport_aad(sid, model))
-        data["mean_ct"] = seal(AESGCM(dek), f"mean {sid}".encode(), field_aad("mean", sid, model))
-        data["takes_ct"] = seal(AESGCM(dek), f"takes {sid}".encode(), field_aad("takes", sid, model))
+        data["mean_ct"] = seal(AESGCM(dek), mean_of(sid), field_aad("mean", sid, model))
+        data["takes_ct"] = seal(AESGCM(dek), mean_of(sid) * 3, field_aad("takes", sid, model))
     return ReplicaRecord("voiceprint", (sid, model), hlc(at), "nodeb", "nodeb", deleted, data)
 
 
@@ -141,12 +148,12 @@ def test_a_live_voiceprint_is_re_sealed_under_one_new_data_key_per_speaker() -> 
     ours = AESGCM(b.new_keys["alice"])
     assert b.pending.ciphers["alice"] is not None and "alice" in b.local.with_key
     for row, take, model in zip(b.pending.prints, b.pending.takes, ("ge2e", "campplus-zh-en"), strict=True):
-        assert open_sealed(ours, row["mean_ct"], field_aad("mean", "alice", model)) == b"mean alice"
+        assert open_sealed(ours, row["mean_ct"], field_aad("mean", "alice", model)) == mean_of("alice")
         assert take == {"speaker_id": "alice", "model_id": model, "takes_ct": take["takes_ct"]}
-        assert open_sealed(ours, take["takes_ct"], field_aad("takes", "alice", model)) == b"takes alice"
+        assert open_sealed(ours, take["takes_ct"], field_aad("takes", "alice", model)) == mean_of("alice") * 3
         assert (row["hlc"], row["deleted"], row["record_id"]) == (hlc(10 if model == "ge2e" else 11), False,
                                                                  f"v-alice-{model}-{10 if model == 'ge2e' else 11}")
-    assert b.pending.means == [("alice", "ge2e", b"mean alice"), ("alice", "campplus-zh-en", b"mean alice")]
+    assert b.pending.means == [("alice", "ge2e", mean_of("alice")), ("alice", "campplus-zh-en", mean_of("alice"))]
     assert b.local.prints[("alice", "ge2e")] == Held(hlc(10), False)
 
 
@@ -154,7 +161,7 @@ def test_a_speaker_with_a_data_key_here_keeps_it_and_a_disabled_one_stays_out_of
     b = Bulk(LocalRows(speakers={"bob": Held(hlc(1), False, "disabled")}, with_key={"bob"}))
     assert b.bulk.add(print_rec("bob", 10)) is True
     assert b.asked == ["bob"] and b.new_keys == {} and b.pending.keys == []
-    assert open_sealed(EXISTING_KEY, b.pending.prints[0]["mean_ct"], field_aad("mean", "bob", "ge2e")) == b"mean bob"
+    assert open_sealed(EXISTING_KEY, b.pending.prints[0]["mean_ct"], field_aad("mean", "bob", "ge2e")) == mean_of("bob")
     assert b.pending.means == []
 
 
@@ -223,7 +230,7 @@ def test_a_speaker_record_without_a_status_is_active_and_its_voiceprints_are_sea
     assert b.bulk.add(ReplicaRecord("speaker", ("old",), hlc(5), "n", "n", False, {"name": "Old"})) is True
     assert b.local.speakers["old"] == Held(hlc(5), False, "active", "")
     assert b.bulk.add(print_rec("old", 6)) is True
-    assert b.pending.means == [("old", "ge2e", b"mean old")]  # in the identify index
+    assert b.pending.means == [("old", "ge2e", mean_of("old"))]  # in the identify index
 
 
 def test_deletion_clocks_read_back_from_the_database_refuse_older_voiceprints(conn: Connection) -> None:

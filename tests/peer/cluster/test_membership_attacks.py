@@ -196,6 +196,73 @@ def test_a_member_pushing_forged_clocks_is_refused_and_changes_nothing(cluster: 
     assert _digest(a) == before
 
 
+def _voiceprints_of_b(tmp_path: Path, transport: bytes) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Speaker and voiceprint records B makes: victim's (campplus, 192-d), and mallory's speaker and voiceprint."""
+    with VoiceprintStore.open(tmp_path / "b.db", KeyFileProvider(tmp_path / "b.key"), node_id="nodeb") as store:
+        store.put(make_voiceprint("victim", seed=3, name="Victim"))
+        store.put(make_voiceprint("mallory", seed=4, name="Mallory"))
+        records = [r.to_json() for r in store.changes_since(None, transport, limit=100)]
+
+    def pick(kind: str, sid: str) -> dict[str, Any]:
+        return next(r for r in records if r["kind"] == kind and r["key"][0] == sid)
+    return pick("voiceprint", "victim"), pick("speaker", "mallory"), pick("voiceprint", "mallory")
+
+
+@pytest.mark.parametrize("bad", ["another dim", "nan mean", "mean shorter than its dim"])
+def test_a_member_pushing_a_voiceprint_that_does_not_fit_is_refused_and_changes_nothing(
+        cluster: dict[str, NodeProc], tmp_path: Path, bad: str) -> None:
+    """B (stolen) pushes a voiceprint of another dim for a model A already holds (it would stop A's index of
+    that model from loading, on A and on every node it spreads to), or one whose mean is NaN or shorter than its
+    dim. A answers 422 invalid_replica and applies nothing."""
+    from tests.engine.store.test_replica import bad_vectors
+
+    a, b = cluster["a"], cluster["b"]
+    transport = Membership(_cluster_dir(b)).transport_key  # a member holds it
+    victim, speaker, voiceprint = _voiceprints_of_b(tmp_path, transport)
+    with b.client(cert=True) as client:
+        r = client.post(f"{a.url}/api/v1/cluster/replicate", json={"records": [victim]})  # A holds campplus, 192-d
+        assert r.status_code == 200, r.text
+        before = _digest(a)
+        forged = bad_vectors(voiceprint, bad, transport)
+        r = client.post(f"{a.url}/api/v1/cluster/replicate", json={"records": [speaker, forged]})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_replica", r.text
+    assert "mallory/campplus" in r.json()["error"]["message"]
+    assert _digest(a) == before
+
+
+MALFORMED = {
+    "voiceprint key of one part": ("voiceprint", lambda r: r.update(key=["mallory"])),
+    "speaker key as a string": ("speaker", lambda r: r.update(key="mallory")),
+    "speaker key of an object": ("speaker", lambda r: r.update(key=[{"a": 1}])),
+    "speaker key of 100 kB": ("speaker", lambda r: r.update(key=["m" * 100_000])),
+    "unknown kind": ("speaker", lambda r: r.update(kind="user")),
+    "no data": ("speaker", lambda r: r.pop("data")),
+    "writer an object": ("speaker", lambda r: r.update(writer_node={"a": 1})),
+    "status made up": ("speaker", lambda r: r["data"].update(status="pwned")),
+    "name of 100 kB": ("speaker", lambda r: r["data"].update(name="N" * 100_000)),
+    "data naming another speaker": ("speaker", lambda r: r["data"].update(speaker_id="victim")),
+}
+
+
+@pytest.mark.parametrize("how", list(MALFORMED))
+def test_a_member_pushing_a_record_of_the_wrong_shape_gets_422_and_changes_nothing(
+        cluster: dict[str, NodeProc], tmp_path: Path, how: str) -> None:
+    """Before: 500 internal_error (wrong arity, a key or writer that is not text, no data, an unknown kind), or
+    applied as sent (a key string taken apart into one-letter speakers, a made-up status, a 100 kB name)."""
+    a, b = cluster["a"], cluster["b"]
+    _victim, speaker, voiceprint = _voiceprints_of_b(tmp_path, Membership(_cluster_dir(b)).transport_key)
+    kind, edit = MALFORMED[how]
+    record = speaker if kind == "speaker" else voiceprint
+    edit(record)
+    before = _digest(a)
+    with b.client(cert=True) as client:
+        r = client.post(f"{a.url}/api/v1/cluster/replicate", json={"records": [record]})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_replica", r.text
+    assert _digest(a) == before
+    with b.client(cert=True) as client:
+        assert client.get(f"{a.url}/api/v1/cluster/ping").status_code == 200
+
+
 def test_keys_made_on_the_admin_node_reach_every_member_and_others_stay_local(cluster: dict[str, NodeProc]) -> None:
     a, b, c = cluster["a"], cluster["b"], cluster["c"]
     made = a.vomid("keys", "create", "--scope", "admin", "--label", "from the admin node")
