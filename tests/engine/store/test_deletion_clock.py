@@ -311,6 +311,16 @@ def _later(store: VoiceprintStore, than: str) -> None:
         time.sleep(0.001)
 
 
+def _deleted_then_locked_unaware(deleter: VoiceprintStore, locker: VoiceprintStore) -> str:
+    """``deleter`` deletes alice; ``locker``, not having heard of it, locks her later. Returns the deletion clock."""
+    deleter.delete_speaker("alice")
+    deleted = _deletion_clock(deleter, "alice")
+    assert deleted is not None
+    _later(locker, deleted)
+    locker.set_status("alice", "locked")  # newer than the deletion, unaware of it
+    return deleted
+
+
 def test_a_deletion_clock_merged_under_a_peers_clock_is_sent_back_to_it(tmp_path: Path) -> None:
     """B adds alice (a, c hear of her, not of a voiceprint), enrols her on ge2e and is then out of reach. a deletes
     her; c, unaware, locks her later. a pulls c's status change (it wins, a keeps its deletion clock); had a kept
@@ -322,11 +332,7 @@ def test_a_deletion_clock_merged_under_a_peers_clock_is_sent_back_to_it(tmp_path
         _pull(b, a)
         _pull(b, c)
         b.put(make_voiceprint("alice", "ge2e", seed=2, dim=12))  # b is out of reach from here on
-        a.delete_speaker("alice")
-        deleted = _deletion_clock(a, "alice")
-        assert deleted is not None
-        _later(c, deleted)
-        c.set_status("alice", "locked")  # newer than the deletion, unaware of it
+        deleted = _deleted_then_locked_unaware(a, c)
         assert _pull(c, a) == 1 and _deletion_clock(a, "alice") == deleted and a.speaker("alice") is not None
         merged = a.audit_entries(subject="alice")[-1]
         (stamped,) = (e.hlc for e in a.clocks_since(None) if e.kind == "speaker")
@@ -359,11 +365,7 @@ def test_a_deletion_clock_from_a_record_that_loses_is_sent_on_under_a_new_clock(
         for dst in (a, c, x):
             _pull(b, dst)
         b.put(make_voiceprint("alice", "ge2e", seed=2, dim=12))  # b is out of reach from here on
-        x.delete_speaker("alice")
-        deleted = _deletion_clock(x, "alice")
-        assert deleted is not None
-        _later(c, deleted)
-        c.set_status("alice", "locked")  # newer than the deletion, unaware of it
+        deleted = _deleted_then_locked_unaware(x, c)
         _pull(c, a)
         _send(x, a)  # x's push: its deletion loses to c's status change at a
         assert _deletion_clock(a, "alice") == deleted
@@ -401,11 +403,7 @@ def test_a_deletion_clock_raised_by_a_tombstone_is_sent_on_under_a_new_clock(tmp
             _pull(a, n)
             _pull(a, m)
         b.put(make_voiceprint("alice", "ge2e", seed=2, dim=12))  # b is out of reach from here on
-        a.delete_speaker("alice")
-        deleted = _deletion_clock(a, "alice")
-        assert deleted is not None
-        _later(m, deleted)
-        m.set_status("alice", "locked")  # newer than the deletion, unaware of it
+        deleted = _deleted_then_locked_unaware(a, m)
         _pull(m, n)
         if old_print == "held by m":
             _pull(b, m)  # after n took m's lock: n never held it (the deletion there would have sent it back dead)
