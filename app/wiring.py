@@ -20,9 +20,6 @@ if TYPE_CHECKING:  # torch loads with the engine: the kiosk imports this module 
     from engine.facade import Engine
     from engine.gallery import Gallery
 
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".aac"}
-
-
 def build_engine(
     settings: Settings,
     *,
@@ -82,6 +79,8 @@ def with_calibrated_thresholds(config: EngineConfig, path: Path) -> EngineConfig
 
 def audio_files(folder: Path) -> list[Path]:
     """Audio files under ``folder``, sorted, recursively."""
+    from engine.audio import AUDIO_SUFFIXES
+
     return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
 
 

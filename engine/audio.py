@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 AudioSource = str | os.PathLike[str] | bytes | bytearray | memoryview | np.ndarray | Mapping[str, Any] | Waveform
 
 SUPPORTED_FORMATS = "WAV, FLAC, MP3, OGG (Vorbis or Opus), M4A/AAC, or another audio format FFmpeg reads"
+# File name endings taken for recordings when a folder is searched for them.
+AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".aac"})
 _BLOCK_FRAMES = 1 << 16
 _MAX_BAD_PACKETS = 200
 # Integer sample types and the value of full scale for each.

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.audio import AUDIO_SUFFIXES
 from engine.labeling.der import COLLAR_S, DerReport, references, score_pairs
 from engine.labeling.errors import LabelingError
 from engine.labeling.reconstruct import runs
@@ -24,7 +25,6 @@ from engine.labeling.source import audio_blocks
 
 Turns = list[tuple[float, float, str]]
 EXTRA = "(extra speaker)"
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".m4a"}
 
 
 def floor_turns(labeler: Any, audio: Any, reference: Turns, sample_rate: int | None = None) -> Turns:
