@@ -226,6 +226,15 @@ def check_node_id(node_id: str) -> None:
                                  "'_', ':' or '-' only (setting node_name).", details={"node_id": node_id}) from exc
 
 
+def check_token_target(node_id: str) -> None:
+    """InvalidTokenTargetError unless a join token can be made for the node named ``node_id``."""
+    try:
+        check_node_id(node_id)
+    except InvalidNodeIdError as exc:
+        raise InvalidTokenTargetError(f"{node_id!r} cannot name a cluster member: use letters, digits, '_', ':' "
+                                      "or '-' only.", details={"node_id": node_id}) from exc
+
+
 # -- creating ----------------------------------------------------------------------------------
 def create(settings: Settings, node_id: str, hosts: list[str]) -> Membership:
     """Create a cluster with this node as its first member (a new CA and cluster secret)."""
@@ -248,6 +257,8 @@ def new_token(settings: Settings, address: str, node_id: str | None = None) -> s
     """
     from peer.membership import NotAdminError
 
+    if node_id is not None:
+        check_token_target(node_id)
     try:
         return membership(settings).new_token(address, node_id).encode()
     except NotAdminError as exc:

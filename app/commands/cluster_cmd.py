@@ -87,7 +87,7 @@ def run_init(args: argparse.Namespace) -> int:
     address = _address(args, settings)  # before anything is written: a token nobody can reach helps no one
     hosts = [settings.node_host, *clustering.certificate_hosts(settings.node_host, address)]
     if args.for_node:
-        clustering.check_node_id(args.for_node)  # before the cluster exists: a wrong name creates nothing
+        clustering.check_token_target(args.for_node)  # before the cluster exists: a wrong name creates nothing
     membership = clustering.create(settings, _node_id(settings), hosts)
     print(f"cluster {membership.cluster_id} created; this node is {membership.node_id}")
     print(clustering.new_token(settings, address, args.for_node))
@@ -99,8 +99,6 @@ def run_token(args: argparse.Namespace) -> int:
     from app import clustering
 
     settings = _settings(args)
-    if args.for_node:
-        clustering.check_node_id(args.for_node)
     print(clustering.new_token(settings, _address(args, settings), args.for_node))
     return 0
 

@@ -96,12 +96,7 @@ class ClusterAdmin:
         """A one-time join token naming this kiosk, for another kiosk to join with (only kiosk ``for_node`` if given)."""
         for_node = (for_node or "").strip() or None
         if for_node is not None:
-            try:
-                clustering.check_node_id(for_node)
-            except clustering.InvalidNodeIdError as exc:
-                raise clustering.InvalidTokenTargetError(
-                    f"{for_node!r} cannot name a kiosk: a kiosk's name has letters, digits, '_', ':' or '-' only.",
-                    details={"node_id": for_node}) from exc
+            clustering.check_token_target(for_node)  # before the address: the name is what the operator typed wrong
         address = self._serving_address()
         token = clustering.new_token(self._settings, address, for_node)
         self._audit("cluster_token_issued", address=address, **({"for_node": for_node} if for_node else {}))
