@@ -8,6 +8,7 @@ test says so.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -87,3 +88,25 @@ def silence_file(tmp_path: Path) -> Path:
     rng = np.random.default_rng(0)
     sf.write(path, (1e-4 * rng.standard_normal(32000)).astype(np.float32), 16000)
     return path
+
+
+@contextmanager
+def chinese() -> Iterator[None]:
+    """The app's zh_CN translations for the block (widgets made inside it speak Chinese); the locale restored after."""
+    from PySide6.QtCore import QLocale
+    from PySide6.QtWidgets import QApplication
+
+    from ui.i18n import install_translators, remove_translators
+
+    app, locale = QApplication.instance(), QLocale()
+    translators = install_translators(app, "zh_CN")
+    try:
+        yield
+    finally:
+        remove_translators(app, translators)
+        QLocale.setDefault(locale)
+
+
+def in_chinese(text: str) -> bool:
+    """True when ``text`` holds Chinese characters (a translated string, not the English source)."""
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)

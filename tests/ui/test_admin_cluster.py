@@ -24,7 +24,7 @@ from app.kiosk.node import KioskNode
 from app.settings import Settings
 from engine.models.registry import DEFAULT_MODEL
 from peer.membership import JoinToken, Membership
-from tests.ui.conftest import ADMIN_PIN
+from tests.ui.conftest import ADMIN_PIN, chinese, in_chinese
 from ui.screens.admin import AdminScreen
 from ui.widgets.qr_code import QUIET_ZONE
 from ui.workers import Workers
@@ -257,22 +257,12 @@ def test_a_kiosk_listening_on_every_interface_gives_its_network_address_or_says_
 
 
 def test_the_cluster_controls_and_their_errors_speak_chinese_in_zh_cn(qtbot, make_kiosk) -> None:
-    from PySide6.QtCore import QLocale
-    from PySide6.QtWidgets import QApplication
-
-    from ui.i18n import install_translators, remove_translators
-
-    app, locale = QApplication.instance(), QLocale()
-    translators = install_translators(app, "zh_CN")
-    try:
+    with chinese():
         a = make_kiosk("a")
         panel = a.admin.cluster
         assert panel.create_btn.text() == "创建集群" and panel.join_btn.text() == "加入"
         error = clustering.UnreachableError("x", details={"address": "10.0.0.5:8443"})
         assert panel.error_text(error) == "无法连接位于 10.0.0.5:8443 的终端：它是否已开机并接入同一网络？"
-    finally:
-        remove_translators(app, translators)
-        QLocale.setDefault(locale)
 
 
 def _cluster_errors() -> list[type[clustering.ClusterError]]:
@@ -287,45 +277,25 @@ def _cluster_errors() -> list[type[clustering.ClusterError]]:
 
 def test_every_cluster_error_is_told_in_the_screens_words_in_english_and_chinese(qtbot, make_kiosk) -> None:
     """No error falls back to the layer's own English message (which zh_CN readers would get untranslated)."""
-    from PySide6.QtCore import QLocale
-    from PySide6.QtWidgets import QApplication
-
-    from ui.i18n import install_translators, remove_translators
-
     errors = [cls("layer message", details={"address": "10.0.0.5:8443", "reason": "why"}) for cls in _cluster_errors()]
     assert {e.code for e in errors} >= {"not_cluster_admin", "token_expired", "bad_token", "unreachable"}
     a = make_kiosk("a")
     for e in errors:
         assert a.admin.cluster.error_text(e) != "layer message", e.code
-    app, locale = QApplication.instance(), QLocale()
-    translators = install_translators(app, "zh_CN")
-    try:
+    with chinese():
         b = make_kiosk("b")
         for e in errors:
             text = b.admin.cluster.error_text(e)
-            assert any("\u4e00" <= ch <= "\u9fff" for ch in text), (e.code, text)
-    finally:
-        remove_translators(app, translators)
-        QLocale.setDefault(locale)
+            assert in_chinese(text), (e.code, text)
 
 
 def test_a_kiosk_serving_no_node_reads_local_only_in_chinese(qtbot, make_kiosk) -> None:
-    from PySide6.QtCore import QLocale
-    from PySide6.QtWidgets import QApplication
-
-    from ui.i18n import install_translators, remove_translators
-
-    app, locale = QApplication.instance(), QLocale()
-    translators = install_translators(app, "zh_CN")
-    try:
+    with chinese():
         a = make_kiosk("a")
         statuses = ("serving", "up", "loading", "stopped", "down", "unreachable", "local only")
         shown = {s: a.admin._peer_status(s) for s in statuses}
         assert shown["local only"] == "仅本机"
-        assert all(any("\u4e00" <= ch <= "\u9fff" for ch in text) for text in shown.values()), shown
-    finally:
-        remove_translators(app, translators)
-        QLocale.setDefault(locale)
+        assert all(in_chinese(text) for text in shown.values()), shown
 
 
 def test_a_token_made_for_one_kiosk_on_the_screen_admits_only_that_kiosk(qtbot, make_kiosk) -> None:

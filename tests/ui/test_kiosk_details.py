@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication
 from app.kiosk import KioskService
 from app.kiosk.media import decode_file
 from app.kiosk.types import Segment
+from tests.ui.conftest import chinese
 from ui import style
 from ui.app import MainWindow
 from ui.audio_source import FileSource
@@ -126,19 +127,9 @@ def test_zh_cn_tells_the_active_status_from_the_enable_button() -> None:
 
 
 def test_a_lane_gives_its_speaking_time_in_seconds_in_chinese(qtbot) -> None:
-    from PySide6.QtCore import QLocale
-    from PySide6.QtWidgets import QApplication
-
-    from ui.i18n import install_translators, remove_translators
-
-    app, locale = QApplication.instance(), QLocale()
-    translators = install_translators(app, "zh_CN")
-    try:
+    with chinese():
         timeline = Timeline()
         qtbot.addWidget(timeline)
         timeline.set_segments([Segment(0.0, 12.0, "Speaker 1")], 12.0)
         caption = timeline.lane_caption("Speaker 1", 12.0, QFontMetrics(QFont(timeline.font().family(), 12)))
         assert caption.endswith("·  12 秒"), caption
-    finally:
-        remove_translators(app, translators)
-        QLocale.setDefault(locale)
