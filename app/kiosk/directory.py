@@ -17,13 +17,18 @@ from engine.store.errors import UnknownSpeakerIdError
 
 
 class SpeakerLike(Protocol):
-    """A speaker record without biometric data (``engine.store.SpeakerRecord`` fits)."""
+    """A speaker record without biometric data (``engine.store.SpeakerRecord`` fits); read-only, so frozen records fit."""
 
-    speaker_id: str
-    name: str | None
-    status: str
-    created_at: float
-    models: tuple[str, ...]
+    @property
+    def speaker_id(self) -> str: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def created_at(self) -> float: ...
+    @property
+    def models(self) -> tuple[str, ...]: ...
 
 
 class Directory(Gallery, Protocol):
