@@ -11,7 +11,7 @@ assignment could still win; the floor itself moves only with the segmentation.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +22,24 @@ from engine.labeling.der import COLLAR_S, DerReport, references, score_pairs
 from engine.labeling.errors import LabelingError
 from engine.labeling.reconstruct import runs
 from engine.labeling.source import audio_blocks
+from engine.labeling.windows import WindowFrontEnd
+from engine.waveform import SAMPLE_RATE
 
 Turns = list[tuple[float, float, str]]
 EXTRA = "(extra speaker)"
+
+
+class _NoEmbeddings:
+    """The embedding model of a front end whose chunks nobody reads: it computes nothing (zero-width vectors)."""
+
+    model_id = "none"
+    sample_rate = SAMPLE_RATE
+    dim = 0
+    min_samples = 0
+
+    def embed_batch(self, waveforms: Sequence[np.ndarray]) -> np.ndarray:
+        """``(len(waveforms), 0)``: no vector at all."""
+        return np.zeros((len(waveforms), 0), np.float32)
 
 
 def floor_turns(labeler: Any, audio: Any, reference: Turns, sample_rate: int | None = None) -> Turns:
@@ -33,8 +48,9 @@ def floor_turns(labeler: Any, audio: Any, reference: Turns, sample_rate: int | N
     Parameters
     ----------
     labeler:
-        A :class:`~engine.labeling.pipeline.Labeler`; only its segmentation front end runs (the
-        embeddings it computes are not used).
+        A :class:`~engine.labeling.pipeline.Labeler`; only its segmentation model and config are used:
+        the front end runs its segmentation windows (speech and speaker count per frame, which no
+        embedding affects) and embeds nothing, whatever the labeler's embedding model.
     audio:
         What :meth:`Labeler.label` accepts (a path, samples with ``sample_rate``, ...).
     reference:
@@ -47,7 +63,7 @@ def floor_turns(labeler: Any, audio: Any, reference: Turns, sample_rate: int | N
         speakers active there, at most its ``count`` of them (by name; any choice scores the same), or
         :data:`EXTRA` where nobody speaks in the reference.
     """
-    front = labeler.front_end()
+    front = WindowFrontEnd(labeler.segmentation, _NoEmbeddings(), labeler.config)
     for block in audio_blocks(audio, sample_rate):
         front.feed(block)
     front.finish()

@@ -79,3 +79,15 @@ def test_the_floor_names_the_reference_whose_audio_is_missing(labeler: Labeler, 
     (tmp_path / "dev00.rttm").write_text((meetings / "dev00.rttm").read_text())
     with pytest.raises(LabelingError, match=r"no audio for dev00 .*<uri>\.wav"):
         score_floor(tmp_path, labeler)
+
+
+def test_the_floor_runs_the_segmentation_alone(labeler: Labeler, meetings: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Speech and speaker count come from segmentation-3.0 only: the floor never asks for an embedding."""
+    def refuse(waveforms: object) -> None:
+        raise AssertionError("the floor embedded speech it never uses")
+
+    monkeypatch.setattr(labeler.model, "embed_batch", refuse)
+    ref, _ = reference(meetings, "sample")
+    turns = floor_turns(labeler, meetings / "sample.wav", ref)
+    assert {who for _, _, who in ref} <= {who for _, _, who in turns}
