@@ -434,3 +434,40 @@ def test_a_deletion_clock_raised_by_a_tombstone_is_sent_on_under_a_new_clock(tmp
     finally:
         for s in (a, b, n, m):
             s.close()
+
+
+def test_a_deleted_row_that_learns_a_later_deletion_is_not_stamped_anew(tmp_path: Path) -> None:
+    """n deletes alice; a, unaware, deletes her later and re-enrols her on campplus, then reaches n with one page
+    of its push only: the ge2e tombstone of its deletion (applied by clock, before her speaker record written
+    after it). n raises the deletion clock of its deleted row but does not stamp the row anew (the guard in
+    ``_take_tombstones_deletion``): the tombstones carry the later deletion themselves. m, which took n's
+    deletion, then fetches the tombstones alone; a stamped row would be one more record for every peer, which
+    m, taking it with the tombstones, would stamp anew in turn."""
+    a, n, m = _stores(tmp_path, "na", "nn", "nm")
+    try:
+        a.create_speaker("alice", "Alice")
+        a.put(make_voiceprint("alice", seed=1))
+        a.put(make_voiceprint("alice", "ge2e", seed=2, dim=12))
+        _pull(a, n)
+        n.delete_speaker("alice")
+        first = _deletion_clock(n, "alice")
+        assert first is not None
+        _pull(n, m)
+        _later(a, first)
+        a.delete_speaker("alice")
+        later = _deletion_clock(a, "alice")
+        assert later is not None and later > first
+        a.put(make_voiceprint("alice", seed=3))  # re-enrolled after the deletion: her record is newer than it
+        page = a.changes_since(None, TRANSPORT, limit=1)  # a is out of reach after its push's first page
+        assert [(r.kind, r.key, r.hlc) for r in page] == [("voiceprint", ("alice", "ge2e"), later)]
+        assert n.apply_changes([ReplicaRecord.from_json(r.to_json()) for r in page], TRANSPORT, actor="peer:na") == 1
+        assert _deletion_clock(n, "alice") == later and n.speaker("alice") is None
+        assert [e.hlc for e in n.clocks_since(None) if e.kind == "speaker"] == [first], "n stamped a deleted row"
+        assert _pull(n, m) == 1  # the later deletion: its tombstones (the second one is then no news)
+        assert _deletion_clock(m, "alice") == later
+        assert {e.key[1]: e.hlc for e in m.clocks_since(None) if e.kind == "voiceprint"} == {"campplus": later,
+                                                                                             "ge2e": later}
+        assert m.digest() == n.digest() and _pull(m, n) == 0
+    finally:
+        for s in (a, n, m):
+            s.close()
