@@ -12,7 +12,7 @@ from peer.api import schemas as s
 from peer.api.meeting_schemas import MeetingLabeled
 from peer.client import calls
 from peer.client.calls import Audio, Call, Purpose, Status
-from peer.client.transport import ClientBase, error_from, retry_after, transport_error
+from peer.client.transport import ClientBase
 
 T = TypeVar("T")
 
@@ -29,24 +29,17 @@ class NodeClient(ClientBase):
 
     def call(self, call: Call[T]) -> T:
         """Send one request with retries; the parsed answer or the exception of its error code."""
-        attempt, waited = 0, 0.0
+        attempts = self._attempts(call.idempotent)
         while True:
-            attempt += 1
             try:
                 response = self._client().request(call.method, call.path, **call.request_kwargs())
             except httpx.TransportError as exc:
-                wait = self.retry.next_wait(attempt, waited, error=exc, idempotent=call.idempotent)
-                if wait is None:
-                    raise transport_error(exc, self.base_url, pinned=self._pinned_fingerprint() is not None) from exc
+                wait = attempts.after_failure(exc)
             else:
                 if response.status_code < 400:
                     return call.parse(response.text if call.text else response.json())
-                wait = self.retry.next_wait(attempt, waited, status=response.status_code,
-                                            retry_after=retry_after(response))
-                if wait is None:
-                    raise error_from(response)
+                wait = attempts.after_error_answer(response)
             time.sleep(wait)
-            waited += wait
 
     def close(self) -> None:
         """Close the connection pool."""

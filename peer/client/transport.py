@@ -1,4 +1,5 @@
-"""What both clients share: their settings, answers to exceptions, the retry policy and certificate pinning."""
+"""What both clients share: their settings, answers to exceptions, the retry policy and decisions, and certificate
+pinning."""
 
 from __future__ import annotations
 
@@ -122,6 +123,41 @@ class RetryPolicy:
         return wait if waited + wait <= self.max_wait_s else None
 
 
+@dataclass
+class Attempts:
+    """The retry decisions of one call, without I/O: a client's loop sends, hands each failure or error answer
+    here and sleeps the wait it gets back (``time.sleep`` or ``asyncio.sleep``); giving up raises the exception."""
+
+    retry: RetryPolicy
+    idempotent: bool  # the request may be sent again after it might have reached the node
+    url: str
+    pinned: bool  # a certificate fingerprint was given (named in a TLS error)
+    attempt: int = 0
+    waited: float = 0.0
+
+    def after_failure(self, exc: httpx.TransportError) -> float:
+        """Seconds to wait after a request that got no answer, else ConnectionFailedError (or CertificatePinError)."""
+        wait = self._next(error=exc)
+        if wait is None:
+            raise transport_error(exc, self.url, pinned=self.pinned) from exc
+        return wait
+
+    def after_error_answer(self, response: httpx.Response) -> float:
+        """Seconds to wait after an answer of status 400 or above, else the exception of its error code."""
+        wait = self._next(status=response.status_code, retry_after=retry_after(response))
+        if wait is None:
+            raise error_from(response)
+        return wait
+
+    def _next(self, *, status: int | None = None, error: Exception | None = None,
+              retry_after: float | None = None) -> float | None:
+        self.attempt += 1
+        wait = self.retry.next_wait(self.attempt, self.waited, status=status, error=error,
+                                    idempotent=self.idempotent, retry_after=retry_after)
+        self.waited += wait or 0.0
+        return wait
+
+
 def retry_after(response: httpx.Response) -> float | None:
     """The Retry-After header in seconds, when present and numeric."""
     value = response.headers.get("retry-after")
@@ -186,6 +222,10 @@ class ClientBase:
         """httpx's ``verify``: a context trusting only the pinned certificate (fetching it blocks), else as given."""
         fingerprint = self._pinned_fingerprint()
         return self._verify if fingerprint is None else pinned_context(self.base_url, fingerprint, self.timeout)
+
+    def _attempts(self, idempotent: bool) -> Attempts:
+        """The retry decisions of one call to this node."""
+        return Attempts(self.retry, idempotent, self.base_url, pinned=self._pinned_fingerprint() is not None)
 
     def _http_options(self, verify: Verify) -> dict[str, Any]:
         """Keyword arguments of ``httpx.Client`` / ``httpx.AsyncClient``: base URL, API key header, trust, timeout."""

@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 import soundfile as sf
@@ -16,11 +17,13 @@ import soundfile as sf
 from engine.errors import QualityRejected, UnknownSpeakerError
 from engine.store import KeyFileProvider, VoiceprintStore
 from peer.client import AsyncNodeClient, NodeClient, RetryPolicy
+from peer.client.transport import Attempts
 from peer.errors import (
     CertificatePinError,
     ConnectionFailedError,
     InvalidApiKeyError,
     ModelNotLoadedError,
+    NotReadyError,
     RateLimitedError,
     ScopeError,
     SpeakerExistsError,
@@ -197,3 +200,16 @@ def test_the_async_client_keeps_the_same_retry_after_budget(tmp_path: Path) -> N
     with running_node(tmp_path, None, limits=NodeLimits(rate_per_s=1 / 47, burst=1)) as node:
         retry_after, took = asyncio.run(main(node))
     assert 45 <= retry_after <= 48 and took < 4.0
+
+
+def test_the_waits_of_one_call_add_up_to_no_more_than_its_budget() -> None:
+    """Both clients' loops sleep what Attempts says: 503 after 503, the waits of one call stop within max_wait_s
+    (2.5 s, waits of 0.5 to 1 s), long before its 100 retries, and it ends with the answer's error."""
+    attempts = Attempts(RetryPolicy(retries=100, backoff_s=1.0, max_backoff_s=1.0, max_wait_s=2.5), idempotent=True,
+                        url="http://127.0.0.1:1", pinned=False)
+    busy = httpx.Response(503, json={"error": {"code": "not_ready", "message": "loading"}})
+    waits: list[float] = []
+    with pytest.raises(NotReadyError):
+        while True:
+            waits.append(attempts.after_error_answer(busy))
+    assert 2 <= len(waits) <= 5 and sum(waits) <= 2.5
