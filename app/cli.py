@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "app.commands.evaluate",
     "app.commands.bench",
     "app.commands.label",
+    "app.commands.meetings_cmd",
     "app.commands.serve",
     "app.commands.config_cmd",
     "app.commands.gui",
