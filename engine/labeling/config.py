@@ -14,7 +14,7 @@ class LabelingConfig:
     """
 
     # Segmentation windows (the model's own 10 s) start every step_s; rounded to whole frames.
-    step_s: float = 5.0
+    step_s: float = 2.5
     # Speech is embedded in chunks of chunk_s every chunk_hop_s; a stretch's last chunk ends with it
     # and is kept when at least min_chunk_s long (3D-Speaker: 1.5 s every 0.75 s).
     chunk_s: float = 1.5

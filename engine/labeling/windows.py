@@ -2,7 +2,8 @@
 
 Windows of the segmentation model's length (10 s) start every ``step`` frames of its output grid; each
 gives up to three local speakers per frame, at most two at once. Averaged over the windows that cover a
-frame and rounded, their number of active speakers is how many people speak in that frame. Once no later
+frame and rounded (halves up: a frame that half of its windows hear as speech is speech), their number
+of active speakers is how many people speak in that frame. Once no later
 window can cover a frame, its count is final, and the speech (count >= 1) is cut into chunks of
 ``chunk_s`` every ``chunk_hop_s`` (the last one of a stretch cut short at its end) that are embedded one
 by one. Offline and live runs over the same samples cut identical windows and chunks whatever the size of
@@ -106,8 +107,13 @@ class Growing:
 
 
 def count_from(total: np.ndarray, cover: np.ndarray) -> np.ndarray:
-    """Speakers per frame: the rounded mean number of active local speakers over the covering windows."""
-    return np.rint(total / np.maximum(cover, 1.0)).astype(np.int64)
+    """Speakers per frame: the mean number of active local speakers over the covering windows, halves rounded up.
+
+    pyannote rounds halves to even (``np.rint``), so speech that one of two windows hears is dropped; on
+    meetings built from other voices (``synthetic.py``) segmentation-3.0 often hears a quiet or phone-quality
+    voice in one window and not the next, and whole turns went missing. Halves up keeps them.
+    """
+    return np.floor(total / np.maximum(cover, 1.0) + 0.5).astype(np.int64)
 
 
 def chunk_bounds(start: int, end: int | None, cursor: int, length: int, hop: int, shortest: int,

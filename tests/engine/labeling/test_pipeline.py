@@ -19,11 +19,11 @@ from engine.labeling.der import score_pairs
 from engine.labeling.pipeline import load_default_segmentation
 from tests.engine.labeling.conftest import Turns, hyp_turns, one_speaker, reference
 
-# Measured with the frozen default settings (see engine/labeling/README.md): pooled DER 29.4 % with
-# overlap scored, 16.2 % with overlap skipped (collar 0.25 s, inside the UEM); one point of margin.
+# Measured with the frozen default settings (see engine/labeling/README.md): pooled DER 29.7 % with
+# overlap scored, 17.5 % with overlap skipped (collar 0.25 s, inside the UEM); one point of margin.
 # The targets (22 % / 12 %) are not met.
-MEASURED_DER = 0.294
-MEASURED_DER_SKIP = 0.162
+MEASURED_DER = 0.297
+MEASURED_DER_SKIP = 0.175
 MARGIN = 0.01
 
 
