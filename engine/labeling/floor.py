@@ -11,7 +11,7 @@ assignment could still win; the floor itself moves only with the segmentation.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,23 +23,9 @@ from engine.labeling.errors import LabelingError
 from engine.labeling.reconstruct import runs
 from engine.labeling.source import audio_blocks
 from engine.labeling.windows import WindowFrontEnd
-from engine.waveform import SAMPLE_RATE
 
 Turns = list[tuple[float, float, str]]
 EXTRA = "(extra speaker)"
-
-
-class _NoEmbeddings:
-    """The embedding model of a front end whose chunks nobody reads: it computes nothing (zero-width vectors)."""
-
-    model_id = "none"
-    sample_rate = SAMPLE_RATE
-    dim = 0
-    min_samples = 0
-
-    def embed_batch(self, waveforms: Sequence[np.ndarray]) -> np.ndarray:
-        """``(len(waveforms), 0)``: no vector at all."""
-        return np.zeros((len(waveforms), 0), np.float32)
 
 
 def floor_turns(labeler: Any, audio: Any, reference: Turns, sample_rate: int | None = None) -> Turns:
@@ -63,7 +49,7 @@ def floor_turns(labeler: Any, audio: Any, reference: Turns, sample_rate: int | N
         speakers active there, at most its ``count`` of them (by name; any choice scores the same), or
         :data:`EXTRA` where nobody speaks in the reference.
     """
-    front = WindowFrontEnd(labeler.segmentation, _NoEmbeddings(), labeler.config)
+    front = WindowFrontEnd(labeler.segmentation, None, labeler.config)
     for block in audio_blocks(audio, sample_rate):
         front.feed(block)
     front.finish()

@@ -146,14 +146,15 @@ class WindowFrontEnd:
     segmentation:
         The segmentation model (10 s windows, powerset output).
     model:
-        The embedding model.
+        The embedding model; ``None`` cuts the chunks but embeds none of them (speech and count only, as
+        ``eval-labels --floor`` needs).
     config:
         Window step, chunk length, hop and shortest chunk.
     on_window:
         Called with the number of windows done after each one (progress, cancellation).
     """
 
-    def __init__(self, segmentation: Segmenter, model: EmbeddingModel, config: LabelingConfig,
+    def __init__(self, segmentation: Segmenter, model: EmbeddingModel | None, config: LabelingConfig,
                  on_window: Callable[[int], None] | None = None) -> None:
         self.segmentation = segmentation
         self.model = model
@@ -164,7 +165,7 @@ class WindowFrontEnd:
         self.step = self.grid.frames(config.step_s)
         self.chunk = self.grid.frames(config.chunk_s)
         self.hop = self.grid.frames(config.chunk_hop_s)
-        self.shortest = max(self.grid.frames(config.min_chunk_s), -(-model.min_samples // self.grid.step))
+        self.shortest = max(self.grid.frames(config.min_chunk_s), -(-self._min_samples // self.grid.step))
         self.on_window = on_window
         self.windows: list[Window] = []
         self.chunks: list[tuple[int, int]] = []  # embedded chunks, in frames
@@ -218,10 +219,10 @@ class WindowFrontEnd:
 
     @property
     def embeddings(self) -> np.ndarray:
-        """``(chunks, dim)`` raw embeddings of the embedded chunks."""
+        """``(chunks, dim)`` raw embeddings of the embedded chunks (``(0, 0)`` without an embedding model)."""
         self._embed_queue()
         if not self._vectors:
-            return np.zeros((0, self.model.dim), np.float32)
+            return np.zeros((0, self._dim), np.float32)
         if len(self._vectors) > 1:
             self._vectors = [np.concatenate(self._vectors)]
         return self._vectors[0]
@@ -256,12 +257,19 @@ class WindowFrontEnd:
                 a, cursor = self._open, self._cursor
             got, _ = chunk_bounds(a, b, cursor, self.chunk, self.hop, self.shortest, len(speech))
             bounds.extend(got)
-        inputs = [self._samples(a, b) for a, b in bounds]
-        if not inputs:
-            return [], np.zeros((0, self.model.dim), np.float32)
-        return bounds, np.asarray(self.model.embed_batch(inputs), np.float32)
+        if self.model is None or not bounds:
+            return bounds, np.zeros((len(bounds), self._dim), np.float32)
+        return bounds, np.asarray(self.model.embed_batch([self._samples(a, b) for a, b in bounds]), np.float32)
 
     # -- internals ---------------------------------------------------------------------------
+    @property
+    def _dim(self) -> int:
+        return self.model.dim if self.model is not None else 0
+
+    @property
+    def _min_samples(self) -> int:
+        return self.model.min_samples if self.model is not None else 0
+
     def _add(self, window: Window) -> None:
         self.windows.append(window)
         self._total_active.add(window.start, window.activity.sum(axis=1).astype(np.float32))
@@ -315,9 +323,10 @@ class WindowFrontEnd:
         """Embed the queued chunks in one batch."""
         if not self._queue:
             return
-        vectors = self.model.embed_batch([self._samples(a, b) for a, b in self._queue])
+        if self.model is not None:
+            vectors = self.model.embed_batch([self._samples(a, b) for a, b in self._queue])
+            self._vectors.append(np.asarray(vectors, np.float32))
         self.chunks.extend(self._queue)
-        self._vectors.append(np.asarray(vectors, np.float32))
         self._queue = []
 
     def _trim(self) -> None:
