@@ -224,7 +224,9 @@ def format_report(data: dict[str, Any]) -> str:
 
     for uri, f in data["files"].items():
         rows.append(row(uri, f["parts"], f["parts_skip_overlap"], f"{f['ref_speakers']:>3} {f['hyp_speakers']:>3}"))
-    rows.append(row("POOLED", data["pooled"]["overlap_scored"], data["pooled"]["overlap_skipped"], ""))
+    counts = data.get("counts_right")
+    rows.append(row("POOLED", data["pooled"]["overlap_scored"], data["pooled"]["overlap_skipped"],
+                    f"{counts['right']} of {counts['files']} counts right" if counts else ""))
     rows.extend(f"note: {n}" for n in data.get("notes", []))
     return "\n".join(rows)
 

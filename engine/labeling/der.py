@@ -59,11 +59,18 @@ class DerReport:
     files: dict[str, dict[str, Any]]
     collar: float = COLLAR_S
     notes: list[str] = field(default_factory=list)
+    counts: bool = True  # whether the hypothesis found its own speakers (not so for the identity floor)
+
+    @property
+    def counts_right(self) -> int:
+        """Files whose hypothesis has as many speakers as the reference."""
+        return sum(f["ref_speakers"] == f["hyp_speakers"] for f in self.files.values())
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (fractions, seconds)."""
         return {"der": self.der, "der_skip_overlap": self.der_skip_overlap, "collar": self.collar,
-                "pooled": self.pooled, "files": self.files, "notes": self.notes}
+                "pooled": self.pooled, "files": self.files, "notes": self.notes,
+                **({"counts_right": {"right": self.counts_right, "files": len(self.files)}} if self.counts else {})}
 
 
 def _parts(detail: dict[str, float]) -> dict[str, float]:

@@ -92,6 +92,7 @@ def score_floor(ref_dir: Path, labeler: Any, collar: float = COLLAR_S,
             notes.append(f"{uri}: no UEM, scored over the extent of reference and hypothesis")
         pairs[uri] = (ref, floor_turns(labeler, audio, ref), uem)
     report = score_pairs(pairs, collar)
+    report.counts = False  # the floor takes the reference's speakers
     for uri, (_, hyp, _) in pairs.items():  # speakers found: the reference's, not the stand-in for false alarms
         report.files[uri]["hyp_speakers"] = len({who for _, _, who in hyp} - {EXTRA})
     report.notes.extend(notes)

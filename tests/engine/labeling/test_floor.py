@@ -64,6 +64,7 @@ def test_eval_labels_floor_command_prints_and_writes_json(meetings: Path, tmp_pa
     assert data["pooled"]["overlap_scored"]["confusion"] == 0.0
     assert set(data["files"]) == {p.stem for p in meetings.glob("*.rttm")}
     assert data["notes"][0].startswith("identity floor")
+    assert "counts_right" not in data  # the floor takes the reference's speakers: no count to get right
     assert "POOLED" in capsys.readouterr().out
 
 

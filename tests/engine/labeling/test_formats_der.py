@@ -72,7 +72,9 @@ def test_eval_labels_command_writes_json(meetings: Path, tmp_path: Path, capsys:
     assert set(data) >= {"der", "der_skip_overlap", "files"}
     assert data["files"]["dev00"]["der"] == 0.0
     assert data["files"]["dev01"]["parts"]["missed_detection"] > 0  # no hypothesis: all missed
-    assert "POOLED" in capsys.readouterr().out
+    assert data["counts_right"] == {"right": 1, "files": 6}  # dev00 exact; the others found nobody
+    pooled = [line for line in capsys.readouterr().out.splitlines() if line.startswith("POOLED")]
+    assert pooled and pooled[0].endswith("1 of 6 counts right")
     assert score_dirs(meetings, hyp).der == data["der"]
 
 
