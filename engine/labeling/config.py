@@ -32,6 +32,9 @@ class LabelingConfig:
     merge_cosine: float = 0.6
     # Above this many chunks, consecutive chunks are averaged before clustering (bounded time and memory).
     max_cluster_points: int = 1500
+    # A person's pauses shorter than min_turn_s are bridged and their turns shorter than it go to whoever
+    # speaks right beside them (a frame of the model is 17 ms; words are longer than 0.1 s).
+    min_turn_s: float = 0.1
     # Speaker count.
     min_speakers: int = 1
     max_speakers: int = 8

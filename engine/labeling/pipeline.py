@@ -14,7 +14,7 @@ from engine.labeling.clustering import cluster
 from engine.labeling.config import LabelingConfig
 from engine.labeling.errors import LabelingCancelled
 from engine.labeling.naming import Naming, model_threshold, name_clusters
-from engine.labeling.reconstruct import FrameActivity, reconstruct, runs
+from engine.labeling.reconstruct import FrameActivity, reconstruct, runs, smooth
 from engine.labeling.source import audio_blocks, uri_of
 from engine.labeling.types import LabelResult, SpeakerInfo, Turn
 from engine.labeling.windows import Segmenter, WindowFrontEnd
@@ -160,6 +160,7 @@ class Labeler:
             clusters = cluster(emb, config)
             labels, means = clusters.labels, clusters.means
             frames = reconstruct(windows, count, chunks, labels, clusters.count, self.max_per_frame)
+        frames = smooth(frames, front.grid.frames(config.min_turn_s))
         names = name_clusters(means, self.gallery, self.model.model_id, self.name_threshold) if len(labels) else {}
         return self._build(uri, duration, front, frames, names, final, notes)
 

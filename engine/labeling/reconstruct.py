@@ -4,7 +4,10 @@ Each speech frame takes the cluster of the chunk whose centre is nearest (among 
 frames no chunk covers, the nearest chunk's). Where the segmentation counts two speakers, the second one
 comes from its local speakers: in each window, local speakers are matched one-to-one to the clusters
 they share the most frames with (as 3D-Speaker does), the matched activities are summed over windows,
-and the best-supported other cluster is added to the frame.
+and the best-supported other cluster is added to the frame. Finally (``smooth``) a person's pauses shorter
+than the shortest turn are bridged and turns shorter than it go to the person speaking right beside them:
+a frame or two of another label where the nearest chunk changes, or a one-frame gap, is not a turn anyone
+can hear.
 """
 
 from __future__ import annotations
@@ -81,6 +84,31 @@ def reconstruct(windows: list[Window], count: np.ndarray, chunks: list[tuple[int
         active[two[ok], best[ok]] = True
     share = np.where(active, votes / np.maximum(cover, 1.0)[:, None], 0.0)
     return FrameActivity(active, share.astype(np.float32))
+
+
+def smooth(frames: FrameActivity, shortest: int) -> FrameActivity:
+    """Bridge each cluster's pauses under ``shortest`` frames, then give its runs under ``shortest`` frames to the
+    cluster active right before or after them (dropped when there is none)."""
+    active, share = frames.active.copy(), frames.share.copy()
+    n, k = active.shape
+    if shortest <= 1 or n == 0:
+        return frames
+    for c in range(k):
+        for (_, b0), (a1, _) in pairwise(runs(active[:, c])):
+            if a1 - b0 < shortest:
+                active[b0:a1, c] = True
+                share[b0:a1, c] = (share[b0 - 1, c] + share[a1, c]) / 2
+    for c in range(k):
+        for a, b in runs(active[:, c]):
+            if b - a >= shortest:
+                continue
+            active[a:b, c] = False
+            beside = [(d, f) for f in (a - 1, b) if 0 <= f < n for d in range(k) if d != c and active[f, d]]
+            if beside:
+                d, f = beside[0]
+                active[a:b, d] = True
+                share[a:b, d] = np.maximum(share[a:b, d], share[f, d])
+    return FrameActivity(active, np.where(active, share, 0.0).astype(np.float32))
 
 
 def _window_votes(windows: list[Window], first: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -17,13 +18,14 @@ from engine.errors import ModelUnavailableError
 from engine.labeling import Labeler, LabelingCancelled, LabelResult
 from engine.labeling.der import score_pairs
 from engine.labeling.pipeline import load_default_segmentation
+from engine.labeling.reconstruct import FrameActivity, runs, smooth
 from tests.engine.labeling.conftest import Turns, hyp_turns, one_speaker, reference
 
-# Measured with the frozen default settings (see engine/labeling/README.md): pooled DER 29.7 % with
-# overlap scored, 17.5 % with overlap skipped (collar 0.25 s, inside the UEM); one point of margin.
+# Measured with the frozen default settings (see engine/labeling/README.md): pooled DER 29.5 % with
+# overlap scored, 17.3 % with overlap skipped (collar 0.25 s, inside the UEM); one point of margin.
 # The issue's targets (22 % / 12 %) are not met.
-MEASURED_DER = 0.297
-MEASURED_DER_SKIP = 0.175
+MEASURED_DER = 0.295
+MEASURED_DER_SKIP = 0.173
 MARGIN = 0.01
 
 
@@ -98,6 +100,35 @@ def test_known_speaker_count_is_used(labeler: Labeler, meetings: Path) -> None:
     bounded = labeler.label(meetings / "tst00.wav", min_speakers=2, max_speakers=2)
     assert len(bounded.speakers) == 2
     assert len(labeler.label(meetings / "trn00.wav", min_speakers=3).speakers) == 3
+
+
+def test_no_turn_or_pause_too_short_to_hear(offline: dict[str, LabelResult]) -> None:
+    """Slivers where the nearest chunk changes (one 17 ms frame of dev00 was 'Speaker 2') are not turns."""
+    for result in offline.values():
+        by_speaker: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        for t in result.turns:
+            assert t.end - t.start >= 0.1 - 1e-3, (result.uri, t)
+            by_speaker[t.speaker].append((t.start, t.end))
+        for spans in by_speaker.values():
+            assert all(a2 - b1 >= 0.1 - 1e-3 for (_, b1), (a2, _) in pairwise(spans))
+
+
+def test_smoothing_bridges_short_pauses_and_gives_slivers_to_the_neighbour() -> None:
+    active = np.zeros((40, 3), bool)
+    active[0:10, 0] = True
+    active[10:11, 1] = True  # one frame of another label where the nearest chunk changes
+    active[11:20, 0] = True
+    active[22:30, 0] = True  # a two-frame pause in one person's speech
+    active[30:38, 2] = True
+    active[39:40, 1] = True  # an isolated one-frame blip, nobody beside it
+    share = active.astype(np.float32) * 0.5
+    out = smooth(FrameActivity(active, share), shortest=6)
+    assert runs(out.active[:, 0]) == [(0, 30)]
+    assert runs(out.active[:, 1]) == []
+    assert runs(out.active[:, 2]) == [(30, 38)]
+    assert np.all(out.share[out.active] > 0) and np.all(out.share[~out.active] == 0)
+    long_enough = smooth(FrameActivity(active, share), shortest=1)
+    assert np.array_equal(long_enough.active, active)
 
 
 def test_turns_are_ordered_inside_the_file_with_confidences(offline: dict[str, LabelResult]) -> None:
