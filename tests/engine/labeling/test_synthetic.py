@@ -136,9 +136,10 @@ def test_labeler_finds_the_people_of_meetings_it_was_never_tuned_on(built: Path,
         one[wav.stem] = (ref, [(s, e, "one") for s, e, _ in hyp], uem)
         found[wav.stem] = (len({w for _, _, w in ref}), len(result.speakers))
     right = sum(r == h for r, h in found.values())
-    assert right >= 5 and all(abs(r - h) <= 2 for r, h in found.values()), found
+    # measured 5 of 8 (both front ends); one of margin, since a count can flip on another CPU's rounding
+    assert right >= 4 and all(abs(r - h) <= 2 for r, h in found.values()), found
     der, one_der = score_pairs(pairs).der, score_pairs(one).der
-    # labelling everyone as one person scores about 50 % here: the labeler must tell people apart
+    # measured 22.1 %; labelling everyone as one person scores 63 % here: the labeler must tell people apart
     assert der < 0.27 and der < one_der / 2, (der, one_der)
 
 
