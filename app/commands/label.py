@@ -54,7 +54,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--collar", type=float, default=0.25, help="collar in seconds, total width (default 0.25)")
     p.add_argument("--floor", action="store_true",
                    help="score the identity floor of the segmentation instead of HYP_DIR (runs the models)")
-    p.add_argument("--model", default=DEFAULT_MODEL, help=f"embedding model for --floor's front end (default {DEFAULT_MODEL})")
+    p.add_argument("--model", default=DEFAULT_MODEL,
+                   help=f"model whose cache holds segmentation-3.0 for --floor (default {DEFAULT_MODEL}; not loaded)")
     p.add_argument("--data-dir", type=Path, help="where settings live (default: per-user data dir)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     add_json_option(p)
@@ -189,10 +190,16 @@ def run_eval(args: argparse.Namespace) -> int:
 
 def _floor(args: argparse.Namespace) -> Any:
     """The identity floor of REF_DIR (the models' front end over the audio beside each reference)."""
-    from engine.labeling.floor import score_floor
+    from types import SimpleNamespace
 
-    args.no_names = True
-    labeler, _ = _labeler(args)
+    from engine.labeling import LabelingConfig
+    from engine.labeling.floor import score_floor
+    from engine.labeling.pipeline import load_default_segmentation
+
+    settings = settings_from(argparse.Namespace(model=args.model, data_dir=args.data_dir, model_dir=None))
+    # the floor reads the segmentation's speech and count only: no embedding model is loaded
+    labeler = SimpleNamespace(segmentation=load_default_segmentation(settings.engine_config(model_id=args.model).model),
+                              config=LabelingConfig())
     files = sorted(args.ref_dir.glob("*.rttm"))
     with ProgressBar(disabled=args.no_progress) as bar:
         done = iter(range(len(files)))

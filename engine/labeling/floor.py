@@ -34,7 +34,8 @@ def floor_turns(labeler: Any, audio: Any, reference: Turns, sample_rate: int | N
     Parameters
     ----------
     labeler:
-        A :class:`~engine.labeling.pipeline.Labeler`; only its segmentation model and config are used:
+        A :class:`~engine.labeling.pipeline.Labeler`, or anything with its ``segmentation`` and ``config``
+        (the CLI passes those two alone); only they are used:
         the front end runs its segmentation windows (speech and speaker count per frame, which no
         embedding affects) and embeds nothing, whatever the labeler's embedding model.
     audio:

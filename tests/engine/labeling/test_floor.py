@@ -56,8 +56,14 @@ def test_floor_turns_take_only_reference_speakers_and_an_extra_where_nobody_spea
 
 
 def test_eval_labels_floor_command_prints_and_writes_json(meetings: Path, tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+                                                          capsys: pytest.CaptureFixture[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "floor.json"
+
+    def no_embedding_model(*_a: object, **_k: object) -> None:
+        raise AssertionError("--floor loaded an embedding model it never uses")
+
+    monkeypatch.setattr("engine.models.load_model", no_embedding_model)
     args = _cli(["eval-labels", str(meetings), "--floor", "--no-progress", "--json", str(out)])
     assert args.func(args) == 0
     data = json.loads(out.read_text())
