@@ -167,6 +167,12 @@ class _Mixer:
         return start_s + len(dry) / SAMPLE_RATE
 
 
+def _stretch(clip: np.ndarray, frames: np.ndarray, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A random stretch of ``size`` 20 ms frames of a clip: its samples and its speech frames."""
+    start = int(rng.integers(0, max(1, len(frames) - size)))
+    return clip[start * _FRAME : (start + size) * _FRAME], frames[start : start + size]
+
+
 def make_meeting(speakers: dict[str, list[Path]], n: int, rng: np.random.Generator, plan: MeetingPlan = MeetingPlan(),
                  uri: str = "meeting", voices: _Voices | None = None) -> Meeting:
     """A meeting of ``n`` people drawn from ``speakers``, everyone heard at least once.
@@ -208,17 +214,15 @@ def make_meeting(speakers: dict[str, list[Path]], n: int, rng: np.random.Generat
             if short_draws > 1000:
                 raise NotEnoughSpeakersError(f"the recordings of {', '.join(people)} are too short for turns of 0.8 s")
             continue
-        a = int(rng.integers(0, max(1, len(frames) - int(length * SAMPLE_RATE) // _FRAME)))
-        size = int(length * SAMPLE_RATE) // _FRAME
-        end = mix.place(clip[a * _FRAME : (a + size) * _FRAME], frames[a : a + size], t, rooms[who], levels[who] + rng.uniform(-2, 2), people[who])
+        end = mix.place(*_stretch(clip, frames, int(length * SAMPLE_RATE) // _FRAME, rng), t, rooms[who],
+                        levels[who] + rng.uniform(-2, 2), people[who])
         heard.add(who)
         if n > 1 and length > 2.5 and rng.random() < plan.interjection_share:
             other = int(rng.choice([i for i in range(n) if i != who]))
             short, short_frames = voices.clip(people[other], rng)
             size = int(min(len(short) / SAMPLE_RATE, rng.uniform(0.5, 1.2)) * SAMPLE_RATE) // _FRAME
             if size > 0:
-                b = int(rng.integers(0, max(1, len(short_frames) - size)))
-                mix.place(short[b * _FRAME : (b + size) * _FRAME], short_frames[b : b + size],
+                mix.place(*_stretch(short, short_frames, size, rng),
                           t + rng.uniform(0.5, length - size * _FRAME / SAMPLE_RATE - 0.2), rooms[other], levels[other],
                           people[other])
                 heard.add(other)
