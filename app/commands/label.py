@@ -62,13 +62,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_eval)
 
 
+def _settings(args: argparse.Namespace) -> Any:
+    """The settings for --model and --data-dir (the store, the models' cache, identify's threshold)."""
+    return settings_from(argparse.Namespace(model=args.model, data_dir=args.data_dir, model_dir=None))
+
+
 def _labeler(args: argparse.Namespace) -> tuple[Any, Any]:
     """A Labeler for the chosen model, over the store's voiceprints unless --no-names; and the store."""
     from engine.labeling import Labeler, LabelingConfig
     from engine.labeling.pipeline import load_default_segmentation
     from engine.models import load_model
 
-    settings = settings_from(argparse.Namespace(model=args.model, data_dir=args.data_dir, model_dir=None))
+    settings = _settings(args)
     engine_config = settings.engine_config(model_id=args.model)
     model = load_model(engine_config.model)
     segmentation = load_default_segmentation(engine_config.model)
@@ -190,20 +195,15 @@ def run_eval(args: argparse.Namespace) -> int:
 
 def _floor(args: argparse.Namespace) -> Any:
     """The identity floor of REF_DIR (the models' front end over the audio beside each reference)."""
-    from types import SimpleNamespace
-
-    from engine.labeling import LabelingConfig
     from engine.labeling.floor import score_floor
     from engine.labeling.pipeline import load_default_segmentation
 
-    settings = settings_from(argparse.Namespace(model=args.model, data_dir=args.data_dir, model_dir=None))
     # the floor reads the segmentation's speech and count only: no embedding model is loaded
-    labeler = SimpleNamespace(segmentation=load_default_segmentation(settings.engine_config(model_id=args.model).model),
-                              config=LabelingConfig())
+    segmentation = load_default_segmentation(_settings(args).engine_config(model_id=args.model).model)
     files = sorted(args.ref_dir.glob("*.rttm"))
     with ProgressBar(disabled=args.no_progress) as bar:
         done = iter(range(len(files)))
-        report = score_floor(args.ref_dir, labeler, collar=args.collar,
+        report = score_floor(args.ref_dir, segmentation, collar=args.collar,
                              progress=lambda _uri: bar("floor", next(done), len(files)))
         bar("floor", len(files), len(files))
     report.notes.insert(0, "identity floor: every frame where segmentation-3.0 hears speech has the reference "

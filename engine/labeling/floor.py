@@ -18,26 +18,26 @@ from typing import Any
 import numpy as np
 
 from engine.audio import AUDIO_SUFFIXES
+from engine.labeling.config import LabelingConfig
 from engine.labeling.der import COLLAR_S, DerReport, references, score_pairs
 from engine.labeling.errors import LabelingError
 from engine.labeling.reconstruct import runs
 from engine.labeling.source import audio_blocks
-from engine.labeling.windows import WindowFrontEnd
+from engine.labeling.windows import Segmenter, WindowFrontEnd
 
 Turns = list[tuple[float, float, str]]
 EXTRA = "(extra speaker)"
 
 
-def floor_turns(labeler: Any, audio: Any, reference: Turns, sample_rate: int | None = None) -> Turns:
+def floor_turns(segmentation: Segmenter, config: LabelingConfig, audio: Any, reference: Turns,
+                sample_rate: int | None = None) -> Turns:
     """Hypothesis turns of the identity floor for one recording.
 
     Parameters
     ----------
-    labeler:
-        A :class:`~engine.labeling.pipeline.Labeler`, or anything with its ``segmentation`` and ``config``
-        (the CLI passes those two alone); only they are used:
-        the front end runs its segmentation windows (speech and speaker count per frame, which no
-        embedding affects) and embeds nothing, whatever the labeler's embedding model.
+    segmentation, config:
+        The labeler's segmentation model and settings: the front end runs its segmentation windows
+        (speech and speaker count per frame, which no embedding affects) and embeds nothing.
     audio:
         What :meth:`Labeler.label` accepts (a path, samples with ``sample_rate``, ...).
     reference:
@@ -50,7 +50,7 @@ def floor_turns(labeler: Any, audio: Any, reference: Turns, sample_rate: int | N
         speakers active there, at most its ``count`` of them (by name; any choice scores the same), or
         :data:`EXTRA` where nobody speaks in the reference.
     """
-    front = WindowFrontEnd(labeler.segmentation, None, labeler.config)
+    front = WindowFrontEnd(segmentation, None, config)
     for block in audio_blocks(audio, sample_rate):
         front.feed(block)
     front.finish()
@@ -71,8 +71,8 @@ def floor_turns(labeler: Any, audio: Any, reference: Turns, sample_rate: int | N
     return sorted((a, b, who) for a, b, who in turns if b > a)
 
 
-def score_floor(ref_dir: Path, labeler: Any, collar: float = COLLAR_S,
-                progress: Callable[[str], None] | None = None) -> DerReport:
+def score_floor(ref_dir: Path, segmentation: Segmenter, config: LabelingConfig | None = None,
+                collar: float = COLLAR_S, progress: Callable[[str], None] | None = None) -> DerReport:
     """The identity floor of every ``<uri>.rttm`` in ``ref_dir`` whose audio lies beside it (``<uri>.wav``, ...).
 
     Raises
@@ -91,7 +91,7 @@ def score_floor(ref_dir: Path, labeler: Any, collar: float = COLLAR_S,
             progress(uri)
         if uem is None:
             notes.append(f"{uri}: no UEM, scored over the extent of reference and hypothesis")
-        pairs[uri] = (ref, floor_turns(labeler, audio, ref), uem)
+        pairs[uri] = (ref, floor_turns(segmentation, config or LabelingConfig(), audio, ref), uem)
     report = score_pairs(pairs, collar)
     report.counts = False  # the floor takes the reference's speakers
     for uri, (_, hyp, _) in pairs.items():  # speakers found: the reference's, not the stand-in for false alarms

@@ -26,7 +26,7 @@ def _cli(argv: list[str]) -> argparse.Namespace:
 def test_the_floor_has_no_confusion_and_no_pipeline_result_beats_it(
     labeler: Labeler, meetings: Path, offline: dict[str, LabelResult]
 ) -> None:
-    floor = score_floor(meetings, labeler)
+    floor = score_floor(meetings, labeler.segmentation, labeler.config)
     pipeline = score_pairs({uri: (*reference(meetings, uri)[:1], hyp_turns(r), reference(meetings, uri)[1])
                             for uri, r in offline.items()})
     assert floor.pooled["overlap_scored"]["confusion"] == 0.0
@@ -46,7 +46,7 @@ def test_floor_turns_take_only_reference_speakers_and_an_extra_where_nobody_spea
     labeler: Labeler, meetings: Path
 ) -> None:
     ref, _ = reference(meetings, "dev01")
-    turns = floor_turns(labeler, meetings / "dev01.wav", ref)
+    turns = floor_turns(labeler.segmentation, labeler.config, meetings / "dev01.wav", ref)
     assert {who for _, _, who in turns} <= {who for _, _, who in ref} | {EXTRA}
     assert {who for _, _, who in ref} <= {who for _, _, who in turns}
     extra = [(a, b) for a, b, who in turns if who == EXTRA]
@@ -85,7 +85,7 @@ def test_eval_labels_wants_a_hypothesis_folder_or_the_floor_not_both(meetings: P
 def test_the_floor_names_the_reference_whose_audio_is_missing(labeler: Labeler, meetings: Path, tmp_path: Path) -> None:
     (tmp_path / "dev00.rttm").write_text((meetings / "dev00.rttm").read_text())
     with pytest.raises(LabelingError, match=r"no audio for dev00 .*<uri>\.wav"):
-        score_floor(tmp_path, labeler)
+        score_floor(tmp_path, labeler.segmentation, labeler.config)
 
 
 def test_the_floor_runs_the_segmentation_alone(labeler: Labeler, meetings: Path,
@@ -96,5 +96,5 @@ def test_the_floor_runs_the_segmentation_alone(labeler: Labeler, meetings: Path,
 
     monkeypatch.setattr(labeler.model, "embed_batch", refuse)
     ref, _ = reference(meetings, "sample")
-    turns = floor_turns(labeler, meetings / "sample.wav", ref)
+    turns = floor_turns(labeler.segmentation, labeler.config, meetings / "sample.wav", ref)
     assert {who for _, _, who in ref} <= {who for _, _, who in turns}
