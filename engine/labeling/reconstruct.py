@@ -89,10 +89,10 @@ def reconstruct(windows: list[Window], count: np.ndarray, chunks: list[tuple[int
 def smooth(frames: FrameActivity, shortest: int) -> FrameActivity:
     """Bridge each cluster's pauses under ``shortest`` frames, then give its runs under ``shortest`` frames to the
     cluster active right before or after them (dropped when there is none)."""
-    active, share = frames.active.copy(), frames.share.copy()
-    n, k = active.shape
+    n, k = frames.active.shape
     if shortest <= 1 or n == 0:
         return frames
+    active, share = frames.active.copy(), frames.share.copy()
     for c in range(k):
         for (_, b0), (a1, _) in pairwise(runs(active[:, c])):
             if a1 - b0 < shortest:
